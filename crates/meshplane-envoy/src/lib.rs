@@ -1,0 +1,1 @@
+//! Envoy v3 protobuf plumbing (filled in by the translation work).

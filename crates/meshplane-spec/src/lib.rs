@@ -1,0 +1,22 @@
+//! The App Mesh resource model.
+//!
+//! Spec types mirror the App Mesh API (2019-01-25) field for field, in the
+//! API's camelCase JSON, rejecting unknown fields. Identity ([`ResourceId`])
+//! ties a spec, a proxy and a diagnostic to one resource. The crate does no IO.
+
+pub mod common;
+pub mod diagnostic;
+pub mod gateway_route;
+pub mod identity;
+pub mod mesh;
+pub mod model;
+pub mod route;
+pub mod tls;
+pub mod virtual_gateway;
+pub mod virtual_node;
+pub mod virtual_router;
+pub mod virtual_service;
+
+pub use diagnostic::{Diagnostic, Origin, Severity};
+pub use identity::{ArnContext, IdentityError, ResourceId, ResourceKind};
+pub use model::{AnySpec, DuplicateResource, MeshGraph, MeshModel, Origins};

@@ -1,0 +1,234 @@
+//! The mesh model: every loaded App Mesh resource, grouped by mesh.
+//!
+//! The model holds specs only, so two models loaded from different formats
+//! compare equal when they describe the same mesh. Where each resource came
+//! from is kept beside it in [`Origins`].
+
+use std::collections::BTreeMap;
+
+use crate::diagnostic::Origin;
+use crate::gateway_route::GatewayRouteSpec;
+use crate::identity::{ResourceId, ResourceKind};
+use crate::mesh::MeshSpec;
+use crate::route::RouteSpec;
+use crate::virtual_gateway::VirtualGatewaySpec;
+use crate::virtual_node::VirtualNodeSpec;
+use crate::virtual_router::VirtualRouterSpec;
+use crate::virtual_service::VirtualServiceSpec;
+
+/// The spec of any one resource, tagged with its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnySpec {
+    Mesh(MeshSpec),
+    VirtualService(VirtualServiceSpec),
+    VirtualNode(VirtualNodeSpec),
+    VirtualRouter(VirtualRouterSpec),
+    Route(RouteSpec),
+    VirtualGateway(VirtualGatewaySpec),
+    GatewayRoute(GatewayRouteSpec),
+}
+
+impl AnySpec {
+    pub fn kind(&self) -> ResourceKind {
+        match self {
+            AnySpec::Mesh(_) => ResourceKind::Mesh,
+            AnySpec::VirtualService(_) => ResourceKind::VirtualService,
+            AnySpec::VirtualNode(_) => ResourceKind::VirtualNode,
+            AnySpec::VirtualRouter(_) => ResourceKind::VirtualRouter,
+            AnySpec::Route(_) => ResourceKind::Route,
+            AnySpec::VirtualGateway(_) => ResourceKind::VirtualGateway,
+            AnySpec::GatewayRoute(_) => ResourceKind::GatewayRoute,
+        }
+    }
+}
+
+/// One mesh and every resource inside it, keyed by name (routes and gateway
+/// routes by `(parent, name)`). Sorted maps keep every walk deterministic.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MeshGraph {
+    pub name: String,
+    pub owner: String,
+    /// `None` when resources name this mesh but no mesh resource was loaded.
+    pub spec: Option<MeshSpec>,
+    pub virtual_services: BTreeMap<String, VirtualServiceSpec>,
+    pub virtual_nodes: BTreeMap<String, VirtualNodeSpec>,
+    pub virtual_routers: BTreeMap<String, VirtualRouterSpec>,
+    pub routes: BTreeMap<(String, String), RouteSpec>,
+    pub virtual_gateways: BTreeMap<String, VirtualGatewaySpec>,
+    pub gateway_routes: BTreeMap<(String, String), GatewayRouteSpec>,
+}
+
+impl MeshGraph {
+    /// The mesh spec, or the API defaults when the mesh resource is missing.
+    pub fn mesh_spec(&self) -> MeshSpec {
+        self.spec.clone().unwrap_or_default()
+    }
+
+    /// The routes of one virtual router, in name order.
+    pub fn routes_of<'a>(&'a self, router: &'a str) -> impl Iterator<Item = (&'a str, &'a RouteSpec)> + 'a {
+        self.routes
+            .range((router.to_owned(), String::new())..)
+            .take_while(move |((r, _), _)| r == router)
+            .map(|((_, name), spec)| (name.as_str(), spec))
+    }
+
+    /// The gateway routes of one virtual gateway, in name order.
+    pub fn gateway_routes_of<'a>(
+        &'a self,
+        gateway: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a GatewayRouteSpec)> + 'a {
+        self.gateway_routes
+            .range((gateway.to_owned(), String::new())..)
+            .take_while(move |((g, _), _)| g == gateway)
+            .map(|((_, name), spec)| (name.as_str(), spec))
+    }
+
+    pub fn id(&self, kind: ResourceKind, name: &str) -> ResourceId {
+        ResourceId::new(&self.name, &self.owner, kind, name)
+    }
+
+    pub fn child_id(&self, kind: ResourceKind, parent: &str, name: &str) -> ResourceId {
+        ResourceId::child(&self.name, &self.owner, kind, parent, name)
+    }
+
+    /// Every resource's identity in this mesh, in a stable order.
+    pub fn resource_ids(&self) -> Vec<ResourceId> {
+        let mut ids = Vec::new();
+        if self.spec.is_some() {
+            ids.push(ResourceId::mesh(&self.name, &self.owner));
+        }
+        ids.extend(self.virtual_services.keys().map(|n| self.id(ResourceKind::VirtualService, n)));
+        ids.extend(self.virtual_nodes.keys().map(|n| self.id(ResourceKind::VirtualNode, n)));
+        ids.extend(self.virtual_routers.keys().map(|n| self.id(ResourceKind::VirtualRouter, n)));
+        ids.extend(self.routes.keys().map(|(p, n)| self.child_id(ResourceKind::Route, p, n)));
+        ids.extend(self.virtual_gateways.keys().map(|n| self.id(ResourceKind::VirtualGateway, n)));
+        ids.extend(
+            self.gateway_routes.keys().map(|(p, n)| self.child_id(ResourceKind::GatewayRoute, p, n)),
+        );
+        ids
+    }
+
+    fn contains(&self, id: &ResourceId) -> bool {
+        let parent = id.parent.clone().unwrap_or_default();
+        match id.kind {
+            ResourceKind::Mesh => self.spec.is_some(),
+            ResourceKind::VirtualService => self.virtual_services.contains_key(&id.name),
+            ResourceKind::VirtualNode => self.virtual_nodes.contains_key(&id.name),
+            ResourceKind::VirtualRouter => self.virtual_routers.contains_key(&id.name),
+            ResourceKind::Route => self.routes.contains_key(&(parent, id.name.clone())),
+            ResourceKind::VirtualGateway => self.virtual_gateways.contains_key(&id.name),
+            ResourceKind::GatewayRoute => self.gateway_routes.contains_key(&(parent, id.name.clone())),
+        }
+    }
+}
+
+/// Every loaded mesh, keyed by mesh name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MeshModel {
+    pub meshes: BTreeMap<String, MeshGraph>,
+}
+
+/// The resource was already present in the model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0} is defined more than once")]
+pub struct DuplicateResource(pub ResourceId);
+
+impl MeshModel {
+    pub fn mesh(&self, name: &str) -> Option<&MeshGraph> {
+        self.meshes.get(name)
+    }
+
+    pub fn contains(&self, id: &ResourceId) -> bool {
+        self.meshes.get(&id.mesh).is_some_and(|m| m.contains(id))
+    }
+
+    /// Adds one resource. A resource whose identity is already present is
+    /// refused, leaving the model unchanged.
+    pub fn insert(&mut self, id: ResourceId, spec: AnySpec) -> Result<(), DuplicateResource> {
+        if id.kind != spec.kind() || (id.kind.parent_kind().is_some() != id.parent.is_some()) {
+            // A mismatched identity is a programming error in a loader; keep it
+            // visible rather than silently filing the spec under the wrong kind.
+            debug_assert!(false, "identity {id} does not match spec kind {:?}", spec.kind());
+        }
+        if self.contains(&id) {
+            return Err(DuplicateResource(id));
+        }
+        let graph = self.meshes.entry(id.mesh.clone()).or_insert_with(|| MeshGraph {
+            name: id.mesh.clone(),
+            owner: id.owner.clone(),
+            ..MeshGraph::default()
+        });
+        let parent = id.parent.clone().unwrap_or_default();
+        match spec {
+            AnySpec::Mesh(s) => {
+                graph.owner = id.owner.clone();
+                graph.spec = Some(s);
+            }
+            AnySpec::VirtualService(s) => {
+                graph.virtual_services.insert(id.name, s);
+            }
+            AnySpec::VirtualNode(s) => {
+                graph.virtual_nodes.insert(id.name, s);
+            }
+            AnySpec::VirtualRouter(s) => {
+                graph.virtual_routers.insert(id.name, s);
+            }
+            AnySpec::Route(s) => {
+                graph.routes.insert((parent, id.name), s);
+            }
+            AnySpec::VirtualGateway(s) => {
+                graph.virtual_gateways.insert(id.name, s);
+            }
+            AnySpec::GatewayRoute(s) => {
+                graph.gateway_routes.insert((parent, id.name), s);
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts of resources per kind, over every mesh.
+    pub fn counts(&self) -> BTreeMap<ResourceKind, usize> {
+        let mut counts = BTreeMap::new();
+        for graph in self.meshes.values() {
+            for id in graph.resource_ids() {
+                *counts.entry(id.kind).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+}
+
+/// Where each resource of a [`MeshModel`] came from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Origins {
+    pub by_resource: BTreeMap<ResourceId, Origin>,
+}
+
+impl Origins {
+    pub fn get(&self, id: &ResourceId) -> Option<&Origin> {
+        self.by_resource.get(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_insert_is_refused_and_routes_are_grouped_by_router() {
+        let mut model = MeshModel::default();
+        let r1 = ResourceId::child("m", "1", ResourceKind::Route, "a", "x");
+        let r2 = ResourceId::child("m", "1", ResourceKind::Route, "b", "x");
+        model.insert(r1.clone(), AnySpec::Route(RouteSpec::default())).unwrap();
+        model.insert(r2, AnySpec::Route(RouteSpec::default())).unwrap();
+        assert_eq!(
+            model.insert(r1.clone(), AnySpec::Route(RouteSpec::default())),
+            Err(DuplicateResource(r1))
+        );
+        let graph = model.mesh("m").unwrap();
+        assert_eq!(graph.routes_of("a").count(), 1);
+        assert_eq!(graph.routes_of("b").count(), 1);
+        assert_eq!(graph.routes_of("c").count(), 0);
+        assert!(graph.spec.is_none());
+    }
+}
