@@ -78,7 +78,8 @@ impl AccessControl {
         Err(AuthError::Unauthenticated(format!(
             "no credentials: send {} (see docs/authentication.md)",
             match (config.tokens.is_empty(), config.mtls.is_none()) {
-                (false, false) => "a client certificate or `authorization: Bearer <token>` initial metadata",
+                (false, false) =>
+                    "a client certificate or `authorization: Bearer <token>` initial metadata",
                 (false, true) => "`authorization: Bearer <token>` initial metadata",
                 _ => "a client certificate (mutual TLS)",
             }
@@ -88,7 +89,12 @@ impl AccessControl {
     /// Whether `principal` may perform `action` on `resource_arn`, a full ARN
     /// (`arn:aws:appmesh:<region>:<account>:mesh/<m>/virtualNode/<n>`): the
     /// caller expands a proxy's short `mesh/...` name first.
-    pub fn authorize(&self, principal: &Principal, action: &str, resource_arn: &str) -> Result<(), AuthError> {
+    pub fn authorize(
+        &self,
+        principal: &Principal,
+        action: &str,
+        resource_arn: &str,
+    ) -> Result<(), AuthError> {
         let config = match &self.mode {
             Mode::InsecureNoAuth => return Ok(()),
             Mode::Enforcing(c) => c,
@@ -123,7 +129,12 @@ impl AccessControl {
     }
 
     /// Authenticates, then authorizes; returns the principal on success.
-    pub fn check(&self, creds: &PeerCredentials, action: &str, resource_arn: &str) -> Result<Principal, AuthError> {
+    pub fn check(
+        &self,
+        creds: &PeerCredentials,
+        action: &str,
+        resource_arn: &str,
+    ) -> Result<Principal, AuthError> {
         let principal = self.authenticate(creds)?;
         self.authorize(&principal, action, resource_arn)?;
         Ok(principal)

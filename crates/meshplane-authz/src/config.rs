@@ -100,7 +100,10 @@ impl AuthConfig {
         let value = yaml::parse(text).map_err(|m| at("", m))?;
         let raw: RawConfig = serde_path_to_error::deserialize(value).map_err(|e| {
             let field = e.path().to_string();
-            at(if field == "." { "" } else { &field }, e.into_inner().to_string())
+            at(
+                if field == "." { "" } else { &field },
+                e.into_inner().to_string(),
+            )
         })?;
         let base = path.parent().unwrap_or_else(|| Path::new(""));
         let mut loader = PolicyLoader {
@@ -138,17 +141,25 @@ impl AuthConfig {
         for (i, token) in raw.tokens.iter().enumerate() {
             let field = format!("tokens[{i}]");
             if token.principal.trim().is_empty() {
-                return Err(at(&format!("{field}.principal"), "the principal name is empty".to_owned()));
+                return Err(at(
+                    &format!("{field}.principal"),
+                    "the principal name is empty".to_owned(),
+                ));
             }
             let hash = TokenHash::from_hex(token.sha256.trim())
                 .map_err(|e| at(&format!("{field}.sha256"), e.to_string()))?;
             if let Some(j) = tokens.iter().position(|t| t.hash == hash) {
                 return Err(at(
                     &format!("{field}.sha256"),
-                    format!("the same token as tokens[{j}]: each token must identify one principal"),
+                    format!(
+                        "the same token as tokens[{j}]: each token must identify one principal"
+                    ),
                 ));
             }
-            if !principals.iter().any(|p| p.pattern.matches(&token.principal)) {
+            if !principals
+                .iter()
+                .any(|p| p.pattern.matches(&token.principal))
+            {
                 return Err(at(
                     &format!("{field}.principal"),
                     format!(
@@ -184,7 +195,8 @@ impl AuthConfig {
                 if !m.trust_domains.is_empty() && !m.accept.contains(&SanKind::UriSan) {
                     return Err(at(
                         "mtls.trustDomains",
-                        "trust domains filter URI SANs, but uriSan is not in mtls.accept".to_owned(),
+                        "trust domains filter URI SANs, but uriSan is not in mtls.accept"
+                            .to_owned(),
                     ));
                 }
                 Some(MtlsRules {
@@ -229,7 +241,11 @@ struct PolicyLoader<'a> {
 }
 
 impl PolicyLoader<'_> {
-    fn load(&mut self, reference: &RawPolicyRef, field: &str) -> Result<Arc<PolicyDocument>, ConfigError> {
+    fn load(
+        &mut self,
+        reference: &RawPolicyRef,
+        field: &str,
+    ) -> Result<Arc<PolicyDocument>, ConfigError> {
         let in_config = |path: String, message: String| ConfigError {
             file: self.config_file.to_owned(),
             path,

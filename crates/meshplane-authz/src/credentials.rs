@@ -19,7 +19,9 @@ pub struct PeerCredentials {
 impl PeerCredentials {
     /// Whether a client certificate was presented at all.
     pub fn has_certificate(&self) -> bool {
-        !self.tls_uri_sans.is_empty() || !self.tls_dns_sans.is_empty() || self.tls_subject_cn.is_some()
+        !self.tls_uri_sans.is_empty()
+            || !self.tls_dns_sans.is_empty()
+            || self.tls_subject_cn.is_some()
     }
 }
 
@@ -64,7 +66,10 @@ impl Principal {
     pub const ANONYMOUS_ID: &'static str = "anonymous";
 
     pub fn new(id: impl Into<String>, source: PrincipalSource) -> Principal {
-        Principal { id: id.into(), source }
+        Principal {
+            id: id.into(),
+            source,
+        }
     }
 
     pub fn anonymous() -> Principal {
@@ -105,8 +110,13 @@ mod tests {
     #[test]
     fn bearer_header_parsing() {
         assert_eq!(bearer_token_from_header("Bearer abc").as_deref(), Ok("abc"));
-        assert_eq!(bearer_token_from_header("bearer   abc ").as_deref(), Ok("abc"));
-        assert!(matches!(bearer_token_from_header("Basic dXNlcjpwYXNz"), Err(crate::AuthError::Unauthenticated(m)) if m.contains("'Basic'")));
+        assert_eq!(
+            bearer_token_from_header("bearer   abc ").as_deref(),
+            Ok("abc")
+        );
+        assert!(
+            matches!(bearer_token_from_header("Basic dXNlcjpwYXNz"), Err(crate::AuthError::Unauthenticated(m)) if m.contains("'Basic'"))
+        );
         assert!(bearer_token_from_header("Bearer").is_err());
         assert!(bearer_token_from_header("Bearer   ").is_err());
         assert!(bearer_token_from_header("").is_err());

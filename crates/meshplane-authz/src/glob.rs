@@ -14,9 +14,13 @@
 enum Token {
     Char(char),
     /// `?`; `any_char` false means it does not match `:`.
-    One { any_char: bool },
+    One {
+        any_char: bool,
+    },
     /// `*`; `cross_colon` false means it does not match `:`.
-    Many { cross_colon: bool },
+    Many {
+        cross_colon: bool,
+    },
 }
 
 /// A compiled wildcard pattern; keeps its source text for messages.
@@ -160,8 +164,10 @@ mod tests {
         assert!(Pattern::action("*").matches("appmesh:StreamAggregatedResources"));
         assert!(Pattern::action("appmesh:*").matches("appmesh:StreamAggregatedResources"));
         assert!(!Pattern::action("s3:*").matches("appmesh:StreamAggregatedResources"));
-        assert!(Pattern::action("appmesh:StreamAggregatedResource?").matches("appmesh:StreamAggregatedResources"));
-        assert!(!Pattern::action("appmesh:StreamAggregatedResource?").matches("appmesh:StreamAggregatedResource"));
+        assert!(Pattern::action("appmesh:StreamAggregatedResource?")
+            .matches("appmesh:StreamAggregatedResources"));
+        assert!(!Pattern::action("appmesh:StreamAggregatedResource?")
+            .matches("appmesh:StreamAggregatedResource"));
         assert!(!Pattern::action("appmesh:Stream").matches("appmesh:StreamAggregatedResources"));
     }
 
@@ -177,15 +183,24 @@ mod tests {
     fn star_inside_a_segment_does_not_cross_colons() {
         let arn = "arn:aws:appmesh:us-east-1:111122223333:mesh/apps/virtualNode/a";
         // `us-*1` is inside the region segment: it may not swallow `:111122223333`.
-        assert!(Pattern::resource("arn:aws:appmesh:us-*1:111122223333:mesh/apps/virtualNode/a").matches(arn));
+        assert!(
+            Pattern::resource("arn:aws:appmesh:us-*1:111122223333:mesh/apps/virtualNode/a")
+                .matches(arn)
+        );
         assert!(!Pattern::resource("arn:aws:appmesh:u*3:mesh/apps/virtualNode/a").matches(arn));
         // A `*` ending a segment may run past colons.
         assert!(Pattern::resource("arn:aws:appmesh:*:mesh/apps/virtualNode/a").matches(arn));
         assert!(Pattern::resource("arn:aws:appmesh:*").matches(arn));
         assert!(Pattern::resource("*").matches(arn));
         // `?` is exactly one character, never a colon.
-        assert!(Pattern::resource("arn:aws:appmesh:us-east-?:111122223333:mesh/apps/virtualNode/?").matches(arn));
-        assert!(!Pattern::resource("arn:aws:appmesh:us-east-1?111122223333:mesh/apps/virtualNode/a").matches(arn));
+        assert!(Pattern::resource(
+            "arn:aws:appmesh:us-east-?:111122223333:mesh/apps/virtualNode/?"
+        )
+        .matches(arn));
+        assert!(!Pattern::resource(
+            "arn:aws:appmesh:us-east-1?111122223333:mesh/apps/virtualNode/a"
+        )
+        .matches(arn));
     }
 
     #[test]

@@ -92,10 +92,16 @@ impl MtlsRules {
             return false;
         };
         let domain = rest.split('/').next().unwrap_or("");
-        self.trust_domains.iter().any(|td| td.eq_ignore_ascii_case(domain))
+        self.trust_domains
+            .iter()
+            .any(|td| td.eq_ignore_ascii_case(domain))
     }
 }
 
 fn quoted(items: &[&String]) -> String {
-    items.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -90,7 +90,10 @@ impl Statement {
 
 impl PolicyDocument {
     /// Parses a document from its JSON value; `source` names it in messages.
-    pub fn from_value(value: &serde_json::Value, source: &str) -> Result<PolicyDocument, PolicyError> {
+    pub fn from_value(
+        value: &serde_json::Value,
+        source: &str,
+    ) -> Result<PolicyDocument, PolicyError> {
         parse::document(value, source)
     }
 
@@ -113,7 +116,11 @@ pub struct StatementRef<'a> {
 
 impl StatementRef<'_> {
     pub fn describe(&self) -> String {
-        format!("{} of policy {}", self.statement.describe(), self.policy.source)
+        format!(
+            "{} of policy {}",
+            self.statement.describe(),
+            self.policy.source
+        )
     }
 }
 

@@ -42,7 +42,9 @@ pub enum TokenError {
     HashDigit(char),
     #[error("the token is {0} characters long; use at least {MIN_TOKEN_LEN} random characters, e.g. the output of `openssl rand -hex 32`")]
     TooShort(usize),
-    #[error("the token contains whitespace or control characters, which gRPC metadata cannot carry")]
+    #[error(
+        "the token contains whitespace or control characters, which gRPC metadata cannot carry"
+    )]
     BadCharacter,
 }
 
@@ -119,7 +121,10 @@ mod tests {
     fn known_digest_and_hex_roundtrip() {
         // SHA-256("abc") from FIPS 180-2.
         let h = TokenHash::of("abc");
-        assert_eq!(h.to_string(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            h.to_string(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(TokenHash::from_hex(&h.to_string()), Ok(h));
         assert_eq!(TokenHash::from_hex(&h.to_string().to_uppercase()), Ok(h));
     }
@@ -136,7 +141,10 @@ mod tests {
     #[test]
     fn hash_token_refuses_weak_tokens() {
         assert_eq!(hash_token("short"), Err(TokenError::TooShort(5)));
-        assert_eq!(hash_token(&format!("{TOKEN} x")), Err(TokenError::BadCharacter));
+        assert_eq!(
+            hash_token(&format!("{TOKEN} x")),
+            Err(TokenError::BadCharacter)
+        );
         assert_eq!(hash_token(TOKEN), Ok(TokenHash::of(TOKEN)));
     }
 

@@ -39,15 +39,27 @@ fn to_json(yaml: &Yaml, path: &str) -> Result<Value, String> {
                     Yaml::Integer(i) => i.to_string(),
                     Yaml::Real(r) => r.clone(),
                     Yaml::Boolean(b) => b.to_string(),
-                    _ => return Err(format!("{}: a mapping key must be a plain scalar", show(path))),
+                    _ => {
+                        return Err(format!(
+                            "{}: a mapping key must be a plain scalar",
+                            show(path)
+                        ))
+                    }
                 };
-                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
                 map.insert(key, to_json(value, &child)?);
             }
             Value::Object(map)
         }
         Yaml::Alias(_) | Yaml::BadValue => {
-            return Err(format!("{}: YAML aliases are not supported here", show(path)))
+            return Err(format!(
+                "{}: YAML aliases are not supported here",
+                show(path)
+            ))
         }
     })
 }
@@ -66,17 +78,22 @@ mod tests {
 
     #[test]
     fn scalars_maps_and_lists() {
-        let v = parse("a: 1\nb: [x, 2.5, true, null]\nc: {d: e}\n").unwrap();
-        assert_eq!(v, serde_json::json!({"a": 1, "b": ["x", 2.5, true, null], "c": {"d": "e"}}));
+        let v = parse("a: 1\nb: [x, 2.5, true, null]\nc: {d: e}\n").expect("valid YAML");
+        assert_eq!(
+            v,
+            serde_json::json!({"a": 1, "b": ["x", 2.5, true, null], "c": {"d": "e"}})
+        );
     }
 
     #[test]
     fn errors() {
-        assert!(parse("").unwrap_err().contains("empty"));
-        assert!(parse("a: 1\n---\nb: 2\n").unwrap_err().contains("one YAML document"));
-        let dup = parse("a: 1\na: 2\n").unwrap_err();
+        assert!(parse("").expect_err("invalid YAML").contains("empty"));
+        assert!(parse("a: 1\n---\nb: 2\n")
+            .expect_err("invalid YAML")
+            .contains("one YAML document"));
+        let dup = parse("a: 1\na: 2\n").expect_err("invalid YAML");
         assert!(dup.contains("duplicated key"), "{dup}");
-        let bad = parse("a: [1, 2\n").unwrap_err();
+        let bad = parse("a: [1, 2\n").expect_err("invalid YAML");
         assert!(bad.contains("line"), "{bad}");
     }
 }

@@ -30,18 +30,33 @@ fn join(path: &str, key: &str) -> String {
 }
 
 const DOCUMENT_KEYS: [&str; 3] = ["Version", "Id", "Statement"];
-const STATEMENT_KEYS: [&str; 6] = ["Sid", "Effect", "Action", "NotAction", "Resource", "NotResource"];
+const STATEMENT_KEYS: [&str; 6] = [
+    "Sid",
+    "Effect",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+];
 
 pub(super) fn document(value: &Value, source: &str) -> Result<PolicyDocument, PolicyError> {
-    let obj = value
-        .as_object()
-        .ok_or_else(|| err("", format!("a policy document must be a JSON object, found {}", kind(value))))?;
-    check_keys(obj, "", &DOCUMENT_KEYS, |key| match key {
+    let obj = value.as_object().ok_or_else(|| {
+        err(
+            "",
+            format!(
+                "a policy document must be a JSON object, found {}",
+                kind(value)
+            ),
+        )
+    })?;
+    check_keys(obj, "", &DOCUMENT_KEYS, |key| {
+        match key {
         "Principal" | "NotPrincipal" => Some(
             "a policy attached to principals has no Principal element: name the principal under `principals:` in the auth config instead"
                 .to_owned(),
         ),
         _ => None,
+    }
     })?;
     let version = match obj.get("Version") {
         None => PolicyVersion::V2008_10_17,
@@ -69,7 +84,10 @@ pub(super) fn document(value: &Value, source: &str) -> Result<PolicyDocument, Po
         Some(other) => {
             return Err(err(
                 "Statement",
-                format!("Statement must be an object or an array of objects, found {}", kind(other)),
+                format!(
+                    "Statement must be an object or an array of objects, found {}",
+                    kind(other)
+                ),
             ))
         }
     };
@@ -81,11 +99,20 @@ pub(super) fn document(value: &Value, source: &str) -> Result<PolicyDocument, Po
     })
 }
 
-fn statement(value: &Value, index: usize, path: &str, version: PolicyVersion) -> Result<Statement, PolicyError> {
-    let obj = value
-        .as_object()
-        .ok_or_else(|| err(path, format!("a statement must be an object, found {}", kind(value))))?;
-    check_keys(obj, path, &STATEMENT_KEYS, |key| match key {
+fn statement(
+    value: &Value,
+    index: usize,
+    path: &str,
+    version: PolicyVersion,
+) -> Result<Statement, PolicyError> {
+    let obj = value.as_object().ok_or_else(|| {
+        err(
+            path,
+            format!("a statement must be an object, found {}", kind(value)),
+        )
+    })?;
+    check_keys(obj, path, &STATEMENT_KEYS, |key| {
+        match key {
         "Condition" => Some(
             "Condition is not supported: meshplane cannot evaluate IAM condition keys, and ignoring the condition would allow more than the policy says; remove it (or split the statement per resource) before using this policy"
                 .to_owned(),
@@ -94,6 +121,7 @@ fn statement(value: &Value, index: usize, path: &str, version: PolicyVersion) ->
             "{key} is not supported: policies here are attached to principals under `principals:` in the auth config"
         )),
         _ => None,
+    }
     })?;
     let sid = optional_string(obj, path, "Sid")?;
     let effect = match obj.get("Effect") {
@@ -105,7 +133,12 @@ fn statement(value: &Value, index: usize, path: &str, version: PolicyVersion) ->
                 format!("Effect must be \"Allow\" or \"Deny\" (case-sensitive), found {other}"),
             ))
         }
-        None => return Err(err(path, "the statement has no Effect (\"Allow\" or \"Deny\")")),
+        None => {
+            return Err(err(
+                path,
+                "the statement has no Effect (\"Allow\" or \"Deny\")",
+            ))
+        }
     };
     let actions = match either(obj, path, "Action", "NotAction")? {
         Either::First(list) => ActionMatch::Action(actions(&list)?),
@@ -130,10 +163,21 @@ enum Either {
 }
 
 /// Exactly one of `first`/`second`, as a list of (path, string).
-fn either(obj: &Map<String, Value>, path: &str, first: &str, second: &str) -> Result<Either, PolicyError> {
+fn either(
+    obj: &Map<String, Value>,
+    path: &str,
+    first: &str,
+    second: &str,
+) -> Result<Either, PolicyError> {
     match (obj.get(first), obj.get(second)) {
-        (Some(_), Some(_)) => Err(err(path, format!("a statement has either {first} or {second}, not both"))),
-        (None, None) => Err(err(path, format!("the statement has neither {first} nor {second}"))),
+        (Some(_), Some(_)) => Err(err(
+            path,
+            format!("a statement has either {first} or {second}, not both"),
+        )),
+        (None, None) => Err(err(
+            path,
+            format!("the statement has neither {first} nor {second}"),
+        )),
         (Some(v), None) => Ok(Either::First(string_list(v, &join(path, first))?)),
         (None, Some(v)) => Ok(Either::Second(string_list(v, &join(path, second))?)),
     }
@@ -150,11 +194,20 @@ fn string_list(value: &Value, path: &str) -> Result<Vec<(String, String)>, Polic
                 let item_path = format!("{path}[{i}]");
                 match item {
                     Value::String(s) => Ok((item_path, s.clone())),
-                    other => Err(err(&item_path, format!("expected a string, found {}", kind(other)))),
+                    other => Err(err(
+                        &item_path,
+                        format!("expected a string, found {}", kind(other)),
+                    )),
                 }
             })
             .collect(),
-        other => Err(err(path, format!("expected a string or an array of strings, found {}", kind(other)))),
+        other => Err(err(
+            path,
+            format!(
+                "expected a string or an array of strings, found {}",
+                kind(other)
+            ),
+        )),
     }
 }
 
@@ -181,7 +234,10 @@ fn actions(list: &[(String, String)]) -> Result<Vec<Pattern>, PolicyError> {
         .collect()
 }
 
-fn resources(list: &[(String, String)], version: PolicyVersion) -> Result<Vec<Pattern>, PolicyError> {
+fn resources(
+    list: &[(String, String)],
+    version: PolicyVersion,
+) -> Result<Vec<Pattern>, PolicyError> {
     list.iter()
         .map(|(path, resource)| {
             if resource == "*" {
@@ -212,11 +268,18 @@ fn resources(list: &[(String, String)], version: PolicyVersion) -> Result<Vec<Pa
         .collect()
 }
 
-fn optional_string(obj: &Map<String, Value>, path: &str, key: &str) -> Result<Option<String>, PolicyError> {
+fn optional_string(
+    obj: &Map<String, Value>,
+    path: &str,
+    key: &str,
+) -> Result<Option<String>, PolicyError> {
     match obj.get(key) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(err(&join(path, key), format!("expected a string, found {}", kind(other)))),
+        Some(other) => Err(err(
+            &join(path, key),
+            format!("expected a string, found {}", kind(other)),
+        )),
     }
 }
 
@@ -240,7 +303,10 @@ fn check_keys(
             .find(|k| k.eq_ignore_ascii_case(key))
             .map(|k| format!(" (element names are case-sensitive: did you mean '{k}'?)"))
             .unwrap_or_else(|| format!(" (expected one of {})", known.join(", ")));
-        return Err(err(&key_path, format!("unknown policy element '{key}'{hint}")));
+        return Err(err(
+            &key_path,
+            format!("unknown policy element '{key}'{hint}"),
+        ));
     }
     Ok(())
 }
