@@ -1,0 +1,99 @@
+//! Checks a set of xDS resources with the real Envoy: the resources are
+//! assembled into a static bootstrap (RDS inlined into each HTTP connection
+//! manager, EDS clusters given their load assignment, SDS secrets made
+//! static) and `envoy --mode validate` is run on it.
+
+mod envoy;
+mod inline;
+mod tls;
+
+use envoy_types::pb::envoy::config::bootstrap::v3::{bootstrap::StaticResources, Bootstrap};
+use envoy_types::pb::envoy::config::cluster::v3::Cluster;
+use envoy_types::pb::envoy::config::core::v3::Node;
+use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
+use envoy_types::pb::envoy::config::listener::v3::Listener;
+use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
+use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret;
+
+use crate::json::{self, JsonError};
+
+pub use envoy::{envoy_binary, envoy_validate, EnvoyError, ENVOY_ENV};
+
+/// The resources one proxy would receive over xDS.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct XdsResources {
+    pub listeners: Vec<Listener>,
+    pub clusters: Vec<Cluster>,
+    pub routes: Vec<RouteConfiguration>,
+    pub endpoints: Vec<ClusterLoadAssignment>,
+    pub secrets: Vec<Secret>,
+}
+
+/// Why resources could not be assembled into a static bootstrap.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("listener `{listener}`: its HTTP connection manager asks RDS for `{route}`, but no route configuration has that name")]
+    MissingRoute { listener: String, route: String },
+    #[error("cluster `{cluster}`: EDS asks for `{service}`, but no cluster load assignment has that name")]
+    MissingEndpoints { cluster: String, service: String },
+    #[error(
+        "{owner}: its TLS context refers to SDS secret `{secret}`, but no secret has that name"
+    )]
+    MissingSecret { owner: String, secret: String },
+    #[error("{owner}: typed_config `{type_url}` does not decode: {source}")]
+    Decode {
+        owner: String,
+        type_url: String,
+        #[source]
+        source: prost::DecodeError,
+    },
+    #[error("the bootstrap could not be written as JSON: {0}")]
+    Json(#[from] JsonError),
+}
+
+/// Either step of [`check`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Bootstrap(#[from] BootstrapError),
+    #[error(transparent)]
+    Envoy(#[from] EnvoyError),
+}
+
+/// The node every checked bootstrap carries.
+pub const CHECK_NODE_ID: &str = "meshplane-bootstrap-check";
+
+/// A static Envoy bootstrap (proto3 JSON) holding `resources`, with every
+/// ADS reference between them resolved locally.
+pub fn static_bootstrap(resources: &XdsResources) -> Result<serde_json::Value, BootstrapError> {
+    let static_resources = StaticResources {
+        listeners: resources
+            .listeners
+            .iter()
+            .map(|l| inline::listener(l, resources))
+            .collect::<Result<_, _>>()?,
+        clusters: resources
+            .clusters
+            .iter()
+            .map(|c| inline::cluster(c, resources))
+            .collect::<Result<_, _>>()?,
+        secrets: resources.secrets.clone(),
+    };
+    let bootstrap = Bootstrap {
+        node: Some(Node {
+            id: CHECK_NODE_ID.to_owned(),
+            cluster: CHECK_NODE_ID.to_owned(),
+            ..Default::default()
+        }),
+        static_resources: Some(static_resources),
+        ..Default::default()
+    };
+    Ok(json::to_json(&bootstrap)?)
+}
+
+/// Assembles `resources` into a static bootstrap and has Envoy validate it.
+pub fn check(resources: &XdsResources) -> Result<(), CheckError> {
+    let bootstrap = static_bootstrap(resources)?;
+    envoy_validate(&bootstrap)?;
+    Ok(())
+}
