@@ -1,0 +1,57 @@
+//! Static clusters of the bootstrap (the xDS server, the SDS socket, trace
+//! collectors).
+
+use serde_json::{json, Map, Value};
+
+use crate::address::Target;
+
+pub const HTTP_PROTOCOL_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+/// How a static cluster speaks to its endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upstream {
+    /// Envoy's default for the cluster (HTTP/1.1 for HTTP users, raw TCP/UDP otherwise).
+    Default,
+    /// HTTP/2 (gRPC), with PINGs every `interval_s`, dropping the connection
+    /// after `timeout_s` without an answer.
+    Http2 { keepalive: Option<(u32, u32)> },
+}
+
+/// A static cluster with a single endpoint.
+pub fn static_cluster(
+    name: &str,
+    target: &Target,
+    connect_timeout: &str,
+    upstream: Upstream,
+) -> Map<String, Value> {
+    let mut cluster = Map::new();
+    cluster.insert("name".into(), json!(name));
+    cluster.insert("type".into(), json!(target.cluster_type()));
+    cluster.insert("connect_timeout".into(), json!(connect_timeout));
+    if let Upstream::Http2 { keepalive } = upstream {
+        let mut http2 = Map::new();
+        if let Some((interval, timeout)) = keepalive {
+            http2.insert(
+                "connection_keepalive".into(),
+                json!({ "interval": format!("{interval}s"), "timeout": format!("{timeout}s") }),
+            );
+        }
+        cluster.insert(
+            "typed_extension_protocol_options".into(),
+            json!({
+                HTTP_PROTOCOL_OPTIONS: {
+                    "@type": format!("type.googleapis.com/{HTTP_PROTOCOL_OPTIONS}"),
+                    "explicit_http_config": { "http2_protocol_options": Value::Object(http2) }
+                }
+            }),
+        );
+    }
+    cluster.insert(
+        "load_assignment".into(),
+        json!({
+            "cluster_name": name,
+            "endpoints": [{ "lb_endpoints": [{ "endpoint": { "address": target.address() } }] }]
+        }),
+    );
+    cluster
+}
