@@ -78,8 +78,12 @@ impl TokenHash {
 
 /// Hashes a new token for the config, refusing tokens too weak or too odd to use.
 /// This is what `meshplane hash-token` prints.
+///
+/// Surrounding whitespace is dropped (a token piped from `openssl rand -hex 32`
+/// ends with a newline), as the bootstrap drops it from `MESHPLANE_XDS_TOKEN_FILE`.
 pub fn hash_token(token: &str) -> Result<TokenHash, TokenError> {
-    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let token = token.trim();
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(TokenError::BadCharacter);
     }
     let len = token.chars().count();
@@ -145,7 +149,12 @@ mod tests {
             hash_token(&format!("{TOKEN} x")),
             Err(TokenError::BadCharacter)
         );
+        assert_eq!(
+            hash_token("tøken-0123456789abcdef0123456789abcdef"),
+            Err(TokenError::BadCharacter)
+        );
         assert_eq!(hash_token(TOKEN), Ok(TokenHash::of(TOKEN)));
+        assert_eq!(hash_token(&format!("{TOKEN}\n")), Ok(TokenHash::of(TOKEN)));
     }
 
     #[test]
