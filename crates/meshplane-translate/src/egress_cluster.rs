@@ -1,0 +1,178 @@
+//! The cluster of one backend virtual node listener:
+//! `cds_egress_<mesh>_<node>_<protocol>_<port>`.
+//!
+//! DNS service discovery gives a LOGICAL_DNS cluster (responseType
+//! LOADBALANCER, the default) or a STRICT_DNS cluster (ENDPOINTS) resolving
+//! the hostname as a fully qualified name (trailing dot, as App Mesh did);
+//! Cloud Map gives an EDS cluster over ADS whose endpoints a discovery source
+//! fills. Connect timeout 1 s, App Mesh's circuit-breaker defaults, HTTP/2
+//! upstream for http2/grpc, active health checks and outlier detection from
+//! the target listener.
+
+use envoy_types::pb::envoy::config::cluster::v3::{cluster, Cluster, OutlierDetection};
+use envoy_types::pb::envoy::config::core::v3::{health_check, HealthCheck};
+use envoy_types::pb::envoy::r#type::v3::CodecClientType;
+use meshplane_spec::common::{HealthCheckPolicy, Protocol};
+use meshplane_spec::identity::ResourceKind;
+use meshplane_spec::virtual_node::{
+    DnsResponseType, Listener as NodeListener, OutlierDetection as SpecOutlier, VirtualNodeSpec,
+};
+
+use crate::cluster_common::{circuit_breakers, single_endpoint, upstream_protocol_options, Limits};
+use crate::emit::Emit;
+use crate::output::CloudMapQuery;
+use crate::proto::{ads_config_source, clamp_u32, millis, u32_value};
+use crate::{ip, names};
+
+pub const CONNECT_TIMEOUT_MS: i64 = 1000;
+
+/// Why a virtual node listener cannot be reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unroutable {
+    NoServiceDiscovery,
+}
+
+/// Emits (once) the cluster of `node`'s `listener` and returns its name.
+pub fn ensure(
+    emit: &mut Emit<'_>,
+    node_name: &str,
+    node: &VirtualNodeSpec,
+    listener: &NodeListener,
+) -> Result<String, Unroutable> {
+    let protocol = listener.port_mapping.protocol;
+    let port = clamp_u32(listener.port_mapping.port);
+    let name = names::egress_cluster(&emit.mesh.name, node_name, protocol, port);
+    if emit.has_cluster(&name) {
+        return Ok(name);
+    }
+    let sd = node.service_discovery.as_ref();
+    let pref = ip::effective(node, emit.mesh.spec.as_ref());
+    let node_id = emit.id(ResourceKind::VirtualNode, node_name);
+    let mut c = Cluster {
+        name: name.clone(),
+        connect_timeout: Some(millis(CONNECT_TIMEOUT_MS)),
+        circuit_breakers: Some(circuit_breakers(Limits::default())),
+        typed_extension_protocol_options: upstream_protocol_options(protocol),
+        health_checks: listener
+            .health_check
+            .iter()
+            .map(|h| health_check(h, port, host_of(node)))
+            .collect(),
+        outlier_detection: listener.outlier_detection.as_ref().map(outlier_detection),
+        ..Default::default()
+    };
+    if let Some(dns) = sd.and_then(|s| s.dns.as_ref()) {
+        let ty = match dns.response_type {
+            Some(DnsResponseType::Endpoints) => cluster::DiscoveryType::StrictDns,
+            None | Some(DnsResponseType::LoadBalancer) => cluster::DiscoveryType::LogicalDns,
+        };
+        c.cluster_discovery_type = Some(cluster::ClusterDiscoveryType::Type(ty as i32));
+        c.dns_lookup_family = ip::dns_lookup_family(pref) as i32;
+        c.load_assignment = Some(single_endpoint(&name, &fqdn(&dns.hostname), port));
+    } else if let Some(cm) = sd.and_then(|s| s.aws_cloud_map.as_ref()) {
+        c.cluster_discovery_type = Some(cluster::ClusterDiscoveryType::Type(
+            cluster::DiscoveryType::Eds as i32,
+        ));
+        c.eds_cluster_config = Some(cluster::EdsClusterConfig {
+            eds_config: Some(ads_config_source()),
+            service_name: String::new(),
+        });
+        let mut attributes: Vec<(String, String)> = cm
+            .attributes
+            .iter()
+            .flatten()
+            .map(|a| (a.key.clone(), a.value.clone()))
+            .collect();
+        attributes.sort();
+        let query = CloudMapQuery {
+            namespace_name: cm.namespace_name.clone(),
+            service_name: cm.service_name.clone(),
+            attributes,
+            ip_preference: pref,
+            port,
+            virtual_node: node_id.clone(),
+        };
+        emit.eds_endpoints(query, &name);
+    } else {
+        return Err(Unroutable::NoServiceDiscovery);
+    }
+    emit.cluster(c, [node_id]);
+    Ok(name)
+}
+
+/// A DNS name made absolute with a trailing dot (as App Mesh served it), so
+/// the resolver's search list is not applied; IP literals stay as they are.
+fn fqdn(hostname: &str) -> String {
+    if hostname.ends_with('.') || hostname.parse::<std::net::IpAddr>().is_ok() {
+        hostname.to_owned()
+    } else {
+        format!("{hostname}.")
+    }
+}
+
+/// The authority HTTP health checks send: the name the node is discovered by.
+fn host_of(node: &VirtualNodeSpec) -> Option<String> {
+    let sd = node.service_discovery.as_ref()?;
+    if let Some(dns) = &sd.dns {
+        return Some(dns.hostname.trim_end_matches('.').to_owned());
+    }
+    sd.aws_cloud_map
+        .as_ref()
+        .map(|c| format!("{}.{}", c.service_name, c.namespace_name))
+}
+
+fn health_check(h: &HealthCheckPolicy, listener_port: u32, host: Option<String>) -> HealthCheck {
+    let port = h.port.map_or(listener_port, clamp_u32);
+    let checker = match h.protocol {
+        Protocol::Http | Protocol::Http2 => {
+            health_check::HealthChecker::HttpHealthCheck(health_check::HttpHealthCheck {
+                host: host.map(|h| format!("{h}:{port}")).unwrap_or_default(),
+                path: h.path.clone().unwrap_or_else(|| "/".to_owned()),
+                codec_client_type: if h.protocol == Protocol::Http2 {
+                    CodecClientType::Http2 as i32
+                } else {
+                    CodecClientType::Http1 as i32
+                },
+                ..Default::default()
+            })
+        }
+        Protocol::Grpc => {
+            health_check::HealthChecker::GrpcHealthCheck(health_check::GrpcHealthCheck::default())
+        }
+        Protocol::Tcp => {
+            health_check::HealthChecker::TcpHealthCheck(health_check::TcpHealthCheck::default())
+        }
+    };
+    HealthCheck {
+        timeout: Some(millis(h.timeout_millis)),
+        interval: Some(millis(h.interval_millis)),
+        unhealthy_threshold: Some(u32_value(clamp_u32(h.unhealthy_threshold))),
+        healthy_threshold: Some(u32_value(clamp_u32(h.healthy_threshold))),
+        alt_port: Some(u32_value(port)),
+        health_checker: Some(checker),
+        ..Default::default()
+    }
+}
+
+fn outlier_detection(o: &SpecOutlier) -> OutlierDetection {
+    OutlierDetection {
+        consecutive_5xx: Some(u32_value(clamp_u32(o.max_server_errors))),
+        interval: Some(millis(o.interval.as_millis())),
+        base_ejection_time: Some(millis(o.base_ejection_duration.as_millis())),
+        max_ejection_percent: Some(u32_value(clamp_u32(o.max_ejection_percent))),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fqdn;
+
+    #[test]
+    fn hostnames_become_absolute_but_ip_literals_do_not() {
+        assert_eq!(fqdn("serviceb.apps.local"), "serviceb.apps.local.");
+        assert_eq!(fqdn("github.com."), "github.com.");
+        assert_eq!(fqdn("10.0.0.7"), "10.0.0.7");
+        assert_eq!(fqdn("::1"), "::1");
+    }
+}

@@ -1,0 +1,317 @@
+//! The egress route configuration of one HTTP-family port
+//! (`rds_egress_<protocol>_<port>`): one virtual host per backend virtual
+//! service, named after it, with domains `<name>` and `<name>:<port>`.
+//!
+//! Under ALLOW_ALL an extra `*` virtual host sends every other host to its
+//! original destination. Under DROP_ALL there is no `*` virtual host: Envoy
+//! answers requests for unknown hosts with 404 at once (response flag `NR`),
+//! which is what App Mesh's proxies did.
+
+use envoy_types::pb::envoy::config::route::v3::{
+    route, route_action, weighted_cluster, Route, RouteAction, RouteConfiguration, VirtualHost,
+    WeightedCluster,
+};
+use meshplane_spec::common::{HttpTimeout, Protocol};
+use meshplane_spec::identity::ResourceKind;
+use meshplane_spec::ResourceId;
+
+use crate::egress_plan::{PortPlan, Provider, ServicePlan};
+use crate::emit::Emit;
+use crate::proto::{millis, u32_value};
+use crate::retry::{self, Family};
+use crate::{names, route_match, targets};
+
+/// App Mesh's per-request timeout when none is configured.
+pub const DEFAULT_REQUEST_TIMEOUT_MS: i64 = 15_000;
+
+pub fn build(
+    emit: &mut Emit<'_>,
+    plan: &PortPlan<'_>,
+    allow_all: bool,
+) -> (RouteConfiguration, Vec<ResourceId>) {
+    let mut sources = Vec::new();
+    let mut virtual_hosts: Vec<VirtualHost> = plan
+        .services
+        .iter()
+        .map(|s| virtual_host(emit, plan.port, s, &mut sources))
+        .collect();
+    if allow_all {
+        virtual_hosts.push(VirtualHost {
+            name: names::ALLOW_ALL_VIRTUAL_HOST.to_owned(),
+            domains: vec!["*".to_owned()],
+            routes: vec![Route {
+                r#match: Some(route_match::everything()),
+                action: Some(route::Action::Route(RouteAction {
+                    cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(
+                        names::allow_all_cluster(&emit.mesh.name),
+                    )),
+                    ..Default::default()
+                })),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        sources.push(ResourceId::mesh(&emit.mesh.name, &emit.mesh.owner));
+    }
+    let config = RouteConfiguration {
+        name: names::egress_route_config(plan.protocol, plan.port),
+        virtual_hosts,
+        ..Default::default()
+    };
+    (config, sources)
+}
+
+fn virtual_host(
+    emit: &mut Emit<'_>,
+    port: u32,
+    s: &ServicePlan<'_>,
+    sources: &mut Vec<ResourceId>,
+) -> VirtualHost {
+    sources.push(emit.id(ResourceKind::VirtualService, s.virtual_service));
+    let mut routes = Vec::new();
+    match &s.provider {
+        Provider::Router {
+            router,
+            routes: specs,
+        } => {
+            sources.push(emit.id(ResourceKind::VirtualRouter, router));
+            for (name, spec) in specs {
+                let id = emit.route_id(router, name);
+                sources.push(id.clone());
+                if let Some(r) = route(emit, &id, name, spec, port) {
+                    routes.push(r);
+                }
+            }
+        }
+        Provider::Node {
+            node,
+            spec,
+            listener,
+        } => {
+            let node_id = targets::node_id(emit, node);
+            sources.push(node_id.clone());
+            match targets::cluster_for(emit, node, spec, listener) {
+                Some(cluster) => {
+                    let timeout = listener_timeout(listener.port_mapping.protocol, listener.timeout.as_ref());
+                    routes.push(Route {
+                        name: format!("{}_{}", s.virtual_service, node),
+                        r#match: Some(route_match::everything()),
+                        action: Some(route::Action::Route(action(
+                            emit,
+                            vec![(cluster, 1)],
+                            timeout,
+                            family(listener.port_mapping.protocol),
+                            None,
+                        ))),
+                        ..Default::default()
+                    });
+                }
+                None => emit.warn(
+                    "translate.target.not-routable",
+                    &node_id,
+                    "spec.serviceDiscovery",
+                    format!(
+                        "virtual node '{node}' provides virtual service '{}' but has no service discovery, so it cannot be routed to",
+                        s.virtual_service
+                    ),
+                ),
+            }
+        }
+    }
+    VirtualHost {
+        name: s.virtual_service.to_owned(),
+        domains: vec![
+            s.virtual_service.to_owned(),
+            format!("{}:{port}", s.virtual_service),
+        ],
+        routes,
+        ..Default::default()
+    }
+}
+
+/// One App Mesh route; `None` (reported) when none of its targets is reachable.
+fn route(
+    emit: &mut Emit<'_>,
+    id: &ResourceId,
+    name: &str,
+    spec: &meshplane_spec::route::RouteSpec,
+    port: u32,
+) -> Option<Route> {
+    let (kind, m, targets, timeout, fam, explicit) = if let Some(h) = spec.http_route.as_ref() {
+        let explicit = h.retry_policy.as_ref().map(|p| {
+            (
+                p.http_retry_events.clone().unwrap_or_default(),
+                p.tcp_retry_events.clone().unwrap_or_default(),
+                Vec::new(),
+                p.max_retries,
+                p.per_retry_timeout.clone(),
+            )
+        });
+        (
+            "httpRoute",
+            route_match::http(&h.match_),
+            &h.action.weighted_targets,
+            h.timeout.as_ref(),
+            Family::Http,
+            explicit,
+        )
+    } else if let Some(h) = spec.http2_route.as_ref() {
+        let explicit = h.retry_policy.as_ref().map(|p| {
+            (
+                p.http_retry_events.clone().unwrap_or_default(),
+                p.tcp_retry_events.clone().unwrap_or_default(),
+                Vec::new(),
+                p.max_retries,
+                p.per_retry_timeout.clone(),
+            )
+        });
+        (
+            "http2Route",
+            route_match::http(&h.match_),
+            &h.action.weighted_targets,
+            h.timeout.as_ref(),
+            Family::Http,
+            explicit,
+        )
+    } else if let Some(g) = spec.grpc_route.as_ref() {
+        let explicit = g.retry_policy.as_ref().map(|p| {
+            (
+                p.http_retry_events.clone().unwrap_or_default(),
+                p.tcp_retry_events.clone().unwrap_or_default(),
+                p.grpc_retry_events.clone().unwrap_or_default(),
+                p.max_retries,
+                p.per_retry_timeout.clone(),
+            )
+        });
+        (
+            "grpcRoute",
+            route_match::grpc(&g.match_),
+            &g.action.weighted_targets,
+            g.timeout.as_ref(),
+            Family::Grpc,
+            explicit,
+        )
+    } else {
+        return None;
+    };
+    let path = format!("spec.{kind}.action.weightedTargets");
+    let clusters = targets::resolve(emit, id, &path, targets, i64::from(port));
+    if clusters.is_empty() {
+        emit.warn(
+            "translate.route.no-targets",
+            id,
+            &path,
+            "no weighted target of the route is reachable; the route is not served".to_owned(),
+        );
+        return None;
+    }
+    if clusters.iter().all(|(_, w)| *w == 0) {
+        emit.error(
+            "translate.route.zero-weight",
+            id,
+            &path,
+            "every reachable weighted target has weight 0; Envoy needs a positive total weight, so the route is not served".to_owned(),
+        );
+        return None;
+    }
+    let explicit = explicit.map(|(http, tcp, grpc, max, per_try)| {
+        let (policy, unknown) = retry::explicit(&http, &tcp, &grpc, max, &per_try);
+        for event in unknown {
+            emit.warn(
+                "translate.route.retry-event",
+                id,
+                &format!("spec.{kind}.retryPolicy.httpRetryEvents"),
+                format!("'{event}' is not an App Mesh HTTP retry event (server-error, gateway-error, client-error, stream-error); it is ignored"),
+            );
+        }
+        policy
+    });
+    Some(Route {
+        name: name.to_owned(),
+        r#match: Some(m),
+        action: Some(route::Action::Route(action(
+            emit,
+            clusters,
+            Timeouts::of(timeout),
+            fam,
+            explicit,
+        ))),
+        ..Default::default()
+    })
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Timeouts {
+    per_request_ms: i64,
+    idle_ms: Option<i64>,
+}
+
+impl Timeouts {
+    fn of(t: Option<&HttpTimeout>) -> Self {
+        Timeouts {
+            per_request_ms: t
+                .and_then(|t| t.per_request.as_ref())
+                .map_or(DEFAULT_REQUEST_TIMEOUT_MS, |d| d.as_millis()),
+            idle_ms: t.and_then(|t| t.idle.as_ref()).map(|d| d.as_millis()),
+        }
+    }
+}
+
+/// The provider node listener's timeout applies to the route App Mesh
+/// creates for a virtual-node provider (which has no route of its own).
+fn listener_timeout(
+    protocol: Protocol,
+    timeout: Option<&meshplane_spec::virtual_node::ListenerTimeout>,
+) -> Timeouts {
+    let t = timeout.and_then(|t| match protocol {
+        Protocol::Http => t.http.as_ref(),
+        Protocol::Http2 => t.http2.as_ref(),
+        Protocol::Grpc => t.grpc.as_ref(),
+        Protocol::Tcp => None,
+    });
+    Timeouts::of(t)
+}
+
+fn family(p: Protocol) -> Family {
+    if p == Protocol::Grpc {
+        Family::Grpc
+    } else {
+        Family::Http
+    }
+}
+
+fn action(
+    emit: &Emit<'_>,
+    clusters: Vec<(String, u32)>,
+    timeouts: Timeouts,
+    fam: Family,
+    explicit: Option<envoy_types::pb::envoy::config::route::v3::RetryPolicy>,
+) -> RouteAction {
+    let cluster_specifier = if clusters.len() == 1 {
+        route_action::ClusterSpecifier::Cluster(clusters.into_iter().map(|(c, _)| c).collect())
+    } else {
+        route_action::ClusterSpecifier::WeightedClusters(WeightedCluster {
+            clusters: clusters
+                .into_iter()
+                .map(|(name, weight)| weighted_cluster::ClusterWeight {
+                    name,
+                    weight: Some(u32_value(weight)),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        })
+    };
+    let retry_policy = explicit.or_else(|| {
+        emit.opts
+            .default_retry_policy
+            .then(|| retry::default_policy(fam))
+    });
+    RouteAction {
+        cluster_specifier: Some(cluster_specifier),
+        timeout: Some(millis(timeouts.per_request_ms)),
+        idle_timeout: timeouts.idle_ms.map(millis),
+        retry_policy,
+        ..Default::default()
+    }
+}

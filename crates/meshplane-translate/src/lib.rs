@@ -1,0 +1,77 @@
+//! Translation of App Mesh resources into the Envoy v3 configuration App
+//! Mesh's management service served to a proxy: same resource names, same
+//! defaults, same behaviour.
+//!
+//! Architecture invariant: translation is pure and deterministic. It does
+//! no IO and reads no clock; every list it emits is sorted by name, and the
+//! same mesh always gives byte-identical resources.
+//!
+//! Translation is best-effort: a piece that cannot be translated (a missing
+//! virtual service, a target without service discovery, ...) becomes a
+//! [`Diagnostic`](meshplane_spec::Diagnostic) with a `translate.*` rule
+//! naming the App Mesh resource (ARN) and field, and the rest still renders.
+//!
+//! Layout: [`names`] builds every resource name; `ingress` the ingress
+//! listener, routes and local clusters; `egress_plan` resolves backends
+//! into ports and services; `egress`, `egress_routes` and `egress_cluster`
+//! build the egress side; `route_match`, `route_order` and `retry` hold the
+//! App Mesh -> Envoy mapping tables (see their module docs: match kinds,
+//! route order, retry events and the default retry policy); `tls` is the
+//! seam for TLS. A `translate_virtual_gateway` will sit beside
+//! [`translate_virtual_node`], sharing the cluster, filter and route modules.
+//!
+//! Route order inside a virtual host: priority (0 first, routes without a
+//! priority last), then the more specific match (exact path, longer prefix,
+//! prefixes before regexes, more conditions), then route name.
+
+mod access_log;
+mod cluster_common;
+mod egress;
+mod egress_cluster;
+mod egress_plan;
+mod egress_routes;
+mod emit;
+mod filters;
+mod ingress;
+mod ip;
+pub mod names;
+mod options;
+mod output;
+mod proto;
+mod retry;
+mod route_match;
+mod route_order;
+mod targets;
+mod tls;
+
+pub use meshplane_envoy::ResourceType;
+pub use options::TranslateOptions;
+pub use output::{CloudMapQuery, ProxyResources, Translation};
+
+use meshplane_spec::identity::ResourceKind;
+use meshplane_spec::MeshGraph;
+
+/// The complete Envoy configuration of the proxy of virtual node `node_name`.
+pub fn translate_virtual_node(
+    mesh: &MeshGraph,
+    node_name: &str,
+    opts: &TranslateOptions,
+) -> Translation {
+    let mut emit = emit::Emit::new(mesh, opts);
+    let Some(node) = mesh.virtual_nodes.get(node_name) else {
+        let id = emit.id(ResourceKind::VirtualNode, node_name);
+        emit.error(
+            "translate.node.missing",
+            &id,
+            "",
+            format!(
+                "virtual node '{node_name}' is not defined in mesh '{}'",
+                mesh.name
+            ),
+        );
+        return emit.finish();
+    };
+    ingress::translate(&mut emit, node_name, node);
+    egress::translate(&mut emit, node_name, node);
+    emit.finish()
+}

@@ -1,0 +1,183 @@
+//! App Mesh retry policies as Envoy route retry policies.
+//!
+//! | App Mesh event                | Envoy `retry_on`           | `retriable_status_codes` |
+//! |-------------------------------|----------------------------|--------------------------|
+//! | http `server-error`           | `reset`, `retriable-status-codes` | 500 501 502 503 504 505 506 507 508 510 511 |
+//! | http `gateway-error`          | `reset`, `retriable-status-codes` | 502 503 504      |
+//! | http `client-error`           | `retriable-status-codes`   | 409                      |
+//! | http `stream-error`           | `refused-stream`           |                          |
+//! | tcp `connection-error`        | `connect-failure`          |                          |
+//! | grpc `cancelled`, `deadline-exceeded`, `internal`, `resource-exhausted`, `unavailable` | the same names | |
+//!
+//! (API reference: "Both server-error and gateway-error include the Envoy
+//! `reset` policy"; the observed dump shows `reset,refused-stream,
+//! retriable-status-codes` with codes `[502, 503, 504, 409]` for
+//! gateway-error + client-error + stream-error.) Tokens are emitted in the
+//! order of this table, codes in table order without duplicates. Every
+//! policy carries `retry_host_predicate previous_hosts` and
+//! `host_selection_retry_max_attempts: 5`, as observed.
+//!
+//! The default policy (user guide, "Default route retry policy"), used for
+//! routes without a retry policy and for virtual-node providers unless
+//! turned off: 2 retries on `reset`, `connect-failure`, `refused-stream`,
+//! plus status 503 (HTTP routes) or `unavailable` (gRPC routes).
+
+use envoy_types::pb::envoy::config::route::v3::{retry_policy, RetryPolicy};
+use envoy_types::pb::envoy::extensions::retry::host::previous_hosts::v3::PreviousHostsPredicate;
+use meshplane_spec::common::Duration;
+use meshplane_spec::route::{GrpcRetryEvent, TcpRetryEvent};
+
+use crate::proto::{any, clamp_u32, millis, u32_value};
+
+pub const PREVIOUS_HOSTS: &str = "envoy.retry_host_predicates.previous_hosts";
+pub const HOST_SELECTION_RETRY_MAX_ATTEMPTS: i64 = 5;
+pub const DEFAULT_NUM_RETRIES: u32 = 2;
+
+const SERVER_ERROR_CODES: [u32; 11] = [500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511];
+const GATEWAY_ERROR_CODES: [u32; 3] = [502, 503, 504];
+const CLIENT_ERROR_CODES: [u32; 1] = [409];
+
+/// The route protocol family a default policy is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Http,
+    Grpc,
+}
+
+/// An explicit policy. Returns the policy and the HTTP events it did not
+/// recognise (reported by the caller).
+pub fn explicit(
+    http_events: &[String],
+    tcp_events: &[TcpRetryEvent],
+    grpc_events: &[GrpcRetryEvent],
+    max_retries: i64,
+    per_retry_timeout: &Duration,
+) -> (RetryPolicy, Vec<String>) {
+    let has = |e: &str| http_events.iter().any(|h| h == e);
+    let unknown: Vec<String> = http_events
+        .iter()
+        .filter(|e| {
+            !matches!(
+                e.as_str(),
+                "server-error" | "gateway-error" | "client-error" | "stream-error"
+            )
+        })
+        .cloned()
+        .collect();
+    let mut codes: Vec<u32> = Vec::new();
+    for (event, list) in [
+        ("server-error", &SERVER_ERROR_CODES[..]),
+        ("gateway-error", &GATEWAY_ERROR_CODES[..]),
+        ("client-error", &CLIENT_ERROR_CODES[..]),
+    ] {
+        if has(event) {
+            for c in list {
+                if !codes.contains(c) {
+                    codes.push(*c);
+                }
+            }
+        }
+    }
+    let mut on: Vec<&str> = Vec::new();
+    if has("server-error") || has("gateway-error") {
+        on.push("reset");
+    }
+    if tcp_events.contains(&TcpRetryEvent::ConnectionError) {
+        on.push("connect-failure");
+    }
+    if has("stream-error") {
+        on.push("refused-stream");
+    }
+    if !codes.is_empty() {
+        on.push("retriable-status-codes");
+    }
+    for (event, token) in [
+        (GrpcRetryEvent::Cancelled, "cancelled"),
+        (GrpcRetryEvent::DeadlineExceeded, "deadline-exceeded"),
+        (GrpcRetryEvent::Internal, "internal"),
+        (GrpcRetryEvent::ResourceExhausted, "resource-exhausted"),
+        (GrpcRetryEvent::Unavailable, "unavailable"),
+    ] {
+        if grpc_events.contains(&event) {
+            on.push(token);
+        }
+    }
+    let policy = RetryPolicy {
+        retry_on: on.join(","),
+        num_retries: Some(u32_value(clamp_u32(max_retries))),
+        per_try_timeout: Some(millis(per_retry_timeout.as_millis())),
+        retriable_status_codes: codes,
+        ..common()
+    };
+    (policy, unknown)
+}
+
+/// App Mesh's default retry policy.
+pub fn default_policy(family: Family) -> RetryPolicy {
+    let (retry_on, codes) = match family {
+        Family::Http => (
+            "reset,connect-failure,refused-stream,retriable-status-codes",
+            vec![503],
+        ),
+        Family::Grpc => (
+            "reset,connect-failure,refused-stream,unavailable",
+            Vec::new(),
+        ),
+    };
+    RetryPolicy {
+        retry_on: retry_on.to_owned(),
+        num_retries: Some(u32_value(DEFAULT_NUM_RETRIES)),
+        retriable_status_codes: codes,
+        ..common()
+    }
+}
+
+fn common() -> RetryPolicy {
+    RetryPolicy {
+        retry_host_predicate: vec![retry_policy::RetryHostPredicate {
+            name: PREVIOUS_HOSTS.to_owned(),
+            config_type: Some(retry_policy::retry_host_predicate::ConfigType::TypedConfig(
+                any(&PreviousHostsPredicate::default()),
+            )),
+        }],
+        host_selection_retry_max_attempts: HOST_SELECTION_RETRY_MAX_ATTEMPTS,
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use meshplane_spec::common::DurationUnit;
+
+    #[test]
+    fn observed_mapping_of_gateway_client_and_stream_errors() {
+        let events: Vec<String> = ["gateway-error", "client-error", "stream-error"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let timeout = Duration {
+            unit: Some(DurationUnit::S),
+            value: Some(5),
+        };
+        let (p, unknown) = explicit(&events, &[], &[], 1, &timeout);
+        assert!(unknown.is_empty());
+        assert_eq!(p.retry_on, "reset,refused-stream,retriable-status-codes");
+        assert_eq!(p.retriable_status_codes, vec![502, 503, 504, 409]);
+        assert_eq!(p.per_try_timeout, Some(millis(5000)));
+        assert_eq!(p.host_selection_retry_max_attempts, 5);
+    }
+
+    #[test]
+    fn unknown_http_events_are_returned() {
+        let (p, unknown) = explicit(
+            &["teapot".to_string()],
+            &[TcpRetryEvent::ConnectionError],
+            &[GrpcRetryEvent::Unavailable],
+            3,
+            &Duration::default(),
+        );
+        assert_eq!(unknown, vec!["teapot".to_string()]);
+        assert_eq!(p.retry_on, "connect-failure,unavailable");
+    }
+}
