@@ -129,7 +129,7 @@ pub(crate) fn health_check(s: &mut Sink, p: &Path, hc: &HealthCheckPolicy, gatew
             "health_check.required",
             &p.field("path"),
             format!(
-                "a {} health check needs the path to request (e.g. \"/ping\")",
+                "{} health checks need the path to request (e.g. \"/ping\")",
                 hc.protocol
             ),
         );
@@ -185,7 +185,7 @@ pub(crate) fn connection_pool(s: &mut Sink, p: &Path, pool: &ConnectionPool, pro
             s.error(
                 "connection_pool.protocol",
                 &p.field(key),
-                format!("a '{key}' connection pool on a {protocol} listener; the pool's key must be the listener's protocol ('{protocol}')"),
+                format!("'{key}' connection pool on the {protocol} listener; the pool's key must be the listener's protocol ('{protocol}')"),
             );
         }
     }

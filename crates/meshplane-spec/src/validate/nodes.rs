@@ -81,7 +81,7 @@ fn listener_timeout(s: &mut Sink, p: &Path, t: &ListenerTimeout, protocol: Proto
             s.error(
                 "timeout.protocol",
                 &p.field(key),
-                format!("a '{key}' timeout on a {protocol} listener; the timeout's key must be the listener's protocol ('{protocol}')"),
+                format!("'{key}' timeout on the {protocol} listener; the timeout's key must be the listener's protocol ('{protocol}')"),
             );
         }
     }

@@ -93,7 +93,7 @@ pub(crate) fn listener_match(
             "route.protocol_mismatch",
             kind_path,
             format!(
-                "a {key} cannot serve the {proto} listener on port {port} of {parent}; use a {} or a {protocol} listener",
+                "{key} cannot serve the {proto} listener on port {port} of {parent}; use {} or a {protocol} listener",
                 route_key(proto)
             ),
         );
@@ -392,7 +392,7 @@ mod tests {
             &["error[route.protocol_mismatch] mesh/m/virtualRouter/r/route/web spec.tcpRoute"],
         );
         let msgs = messages(&mesh(tcp), "route.protocol_mismatch");
-        assert!(msgs[0].contains("use a httpRoute"), "{}", msgs[0]);
+        assert!(msgs[0].contains("use httpRoute"), "{}", msgs[0]);
     }
 
     #[test]
