@@ -1,0 +1,66 @@
+//! Finding spec files under the paths a user names.
+
+use std::path::{Path, PathBuf};
+
+use meshplane_spec::Diagnostic;
+
+const EXTENSIONS: [&str; 3] = ["json", "yaml", "yml"];
+
+/// The files to read: named files as given, directories searched
+/// recursively for spec files (each directory's files in sorted order).
+/// Repeated paths are read once.
+pub fn spec_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            collect(path, &mut found, &mut errors, 0);
+            found.sort();
+            files.extend(found);
+        } else if path.exists() {
+            files.push(path.clone());
+        } else {
+            errors.push(read_error(path, "no such file or directory"));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    files.retain(|f| seen.insert(f.clone()));
+    (files, errors)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<Diagnostic>, depth: usize) {
+    if depth > 64 {
+        errors.push(read_error(dir, "directories nest too deep"));
+        return;
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            errors.push(read_error(dir, &e.to_string()));
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            collect(&path, out, errors, depth + 1);
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+        {
+            out.push(path);
+        }
+    }
+}
+
+pub fn read_error(path: &Path, message: &str) -> Diagnostic {
+    let mut d = Diagnostic::error("load.read", "", format!("cannot read: {message}"));
+    d.file = Some(path.to_owned());
+    d
+}
