@@ -1,0 +1,163 @@
+//! Who is connecting: the peer's credentials, the [`Authorizer`] hook that
+//! maps a proxy to its [`ProxyKey`], and the per-key stream quota.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use envoy_types::pb::envoy::config::core::v3::Node;
+use tonic::Status;
+
+use crate::cache::ProxyKey;
+
+/// What the transport tells about the peer of a stream.
+#[derive(Debug, Clone, Default)]
+pub struct PeerInfo {
+    pub remote_addr: Option<SocketAddr>,
+    /// The token of an `authorization: Bearer <token>` request header.
+    pub bearer_token: Option<String>,
+    /// The verified client certificate, when the stream came over mutual TLS
+    /// (filled by [`crate::ServerConfig::tls_peer`]).
+    pub tls: Option<TlsPeer>,
+}
+
+/// Names from a verified client certificate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsPeer {
+    /// Subject alternative names (URIs such as SPIFFE IDs, then DNS names).
+    pub sans: Vec<String>,
+    pub common_name: Option<String>,
+}
+
+impl PeerInfo {
+    pub(crate) fn from_request<T>(req: &tonic::Request<T>) -> Self {
+        let bearer_token = req
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, token) = v.split_once(' ')?;
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| token.trim().to_owned())
+            })
+            .filter(|t| !t.is_empty());
+        PeerInfo {
+            remote_addr: req.remote_addr(),
+            bearer_token,
+            tls: None,
+        }
+    }
+
+    /// The authenticated name shown in the registry: the first certificate
+    /// SAN, else its common name.
+    pub fn principal(&self) -> Option<String> {
+        let tls = self.tls.as_ref()?;
+        tls.sans
+            .first()
+            .cloned()
+            .or_else(|| tls.common_name.clone())
+    }
+}
+
+/// Decides, on a stream's first request, which snapshot the proxy gets.
+///
+/// Return NOT_FOUND (3) for an identity the server does not know,
+/// PERMISSION_DENIED (7) when the credentials may not act as that identity and
+/// UNAUTHENTICATED (16) when there are no valid credentials.
+pub trait Authorizer: Send + Sync + 'static {
+    fn authorize(&self, node: &Node, peer: &PeerInfo) -> Result<ProxyKey, Status>;
+
+    /// Concurrent streams allowed for `key`; `None` uses the server default.
+    fn max_streams(&self, _key: &ProxyKey) -> Option<usize> {
+        None
+    }
+}
+
+/// Takes `node.id` as the key without checking credentials. Only for a
+/// transport that is already trusted (loopback, a private socket).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NodeIdAuthorizer;
+
+impl Authorizer for NodeIdAuthorizer {
+    fn authorize(&self, node: &Node, _peer: &PeerInfo) -> Result<ProxyKey, Status> {
+        Ok(ProxyKey::new(node.id.as_str()))
+    }
+}
+
+/// Counts open streams per key.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StreamQuota {
+    open: Arc<Mutex<HashMap<ProxyKey, usize>>>,
+}
+
+impl StreamQuota {
+    /// Take one of `limit` places for `key`, or RESOURCE_EXHAUSTED.
+    pub(crate) fn acquire(&self, key: &ProxyKey, limit: usize) -> Result<QuotaPlace, Status> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(key.clone()).or_insert(0);
+        if *n >= limit {
+            return Err(Status::resource_exhausted(format!(
+                "proxy `{key}` already has {n} open xDS streams (limit {limit}); \
+                 close unused proxies or raise the per-proxy stream limit"
+            )));
+        }
+        *n += 1;
+        Ok(QuotaPlace {
+            quota: self.clone(),
+            key: key.clone(),
+        })
+    }
+}
+
+/// One open stream's place in the quota, given back on drop.
+#[derive(Debug)]
+pub(crate) struct QuotaPlace {
+    quota: StreamQuota,
+    key: ProxyKey,
+}
+
+impl Drop for QuotaPlace {
+    fn drop(&mut self) {
+        let mut open = self.quota.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_counts_places_and_gives_them_back() {
+        let q = StreamQuota::default();
+        let k = ProxyKey::new("mesh/m/virtualNode/a");
+        let a = q.acquire(&k, 2).unwrap();
+        let _b = q.acquire(&k, 2).unwrap();
+        let err = q.acquire(&k, 2).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+        assert!(err.message().contains("mesh/m/virtualNode/a"));
+        drop(a);
+        assert!(q.acquire(&k, 2).is_ok());
+    }
+
+    #[test]
+    fn bearer_token_is_read_from_authorization_metadata() {
+        let mut req = tonic::Request::new(());
+        req.metadata_mut()
+            .insert("authorization", "Bearer abc.def".parse().unwrap());
+        assert_eq!(
+            PeerInfo::from_request(&req).bearer_token.as_deref(),
+            Some("abc.def")
+        );
+        let mut req = tonic::Request::new(());
+        req.metadata_mut()
+            .insert("authorization", "Basic x".parse().unwrap());
+        assert_eq!(PeerInfo::from_request(&req).bearer_token, None);
+    }
+}

@@ -1,0 +1,90 @@
+//! What happens on streams, for the admin and metrics layers.
+
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::broadcast;
+
+use crate::cache::ProxyKey;
+use crate::ResourceType;
+
+/// Which protocol variant a stream speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Variant {
+    /// State of the world (`Stream*` methods).
+    Sotw,
+    /// Incremental (`Delta*` methods).
+    Delta,
+}
+
+/// Identifies one stream for the life of the server process.
+pub type StreamId = u64;
+
+/// An event on an xDS stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum XdsEvent {
+    Connected {
+        stream: StreamId,
+        key: ProxyKey,
+        node_id: String,
+        variant: Variant,
+        at: SystemTime,
+    },
+    Disconnected {
+        stream: StreamId,
+        key: ProxyKey,
+        node_id: String,
+        connected_for: Duration,
+        /// Why the stream ended ("client closed", "max age", "identity removed", ...).
+        reason: String,
+    },
+    /// A stream was refused before it started (authorization, quota, unknown key).
+    Refused {
+        node_id: String,
+        code: tonic::Code,
+        message: String,
+    },
+    Ack {
+        stream: StreamId,
+        key: ProxyKey,
+        resource_type: ResourceType,
+        version: String,
+        nonce: String,
+        /// Time from sending the response to receiving the ACK.
+        latency: Duration,
+    },
+    Nack {
+        stream: StreamId,
+        key: ProxyKey,
+        resource_type: ResourceType,
+        /// Names of the resources in the rejected response.
+        names: Vec<String>,
+        /// The version the proxy still uses.
+        version: String,
+        nonce: String,
+        message: String,
+    },
+}
+
+/// Fan-out of events. Sending never waits: a receiver that falls behind
+/// loses the oldest events (`RecvError::Lagged`).
+#[derive(Debug, Clone)]
+pub(crate) struct EventSink {
+    tx: broadcast::Sender<XdsEvent>,
+}
+
+impl EventSink {
+    pub(crate) fn new(capacity: usize) -> Self {
+        EventSink {
+            tx: broadcast::Sender::new(capacity.max(1)),
+        }
+    }
+
+    pub(crate) fn emit(&self, event: XdsEvent) {
+        // No receiver is not an error: events are optional.
+        let _ = self.tx.send(event);
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<XdsEvent> {
+        self.tx.subscribe()
+    }
+}

@@ -1,0 +1,104 @@
+//! Every open stream and its per-type protocol state, for `/debug/proxies`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use crate::cache::ProxyKey;
+use crate::events::{StreamId, Variant};
+use crate::ResourceType;
+
+/// Protocol state of one resource type on one stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TypeStatus {
+    pub last_sent_version: Option<String>,
+    pub last_sent_nonce: Option<String>,
+    pub last_acked_version: Option<String>,
+    /// The message of the most recent NACK, cleared by the next ACK.
+    pub last_nack: Option<String>,
+    pub responses_sent: u64,
+}
+
+/// A copy of one stream's registry entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamInfo {
+    pub stream: StreamId,
+    pub key: ProxyKey,
+    pub node_id: String,
+    pub node_cluster: String,
+    pub principal: Option<String>,
+    pub remote_addr: Option<SocketAddr>,
+    pub variant: Variant,
+    pub connected_since: SystemTime,
+    pub types: BTreeMap<ResourceType, TypeStatus>,
+}
+
+/// Open streams, sorted by stream id. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct ProxyRegistry {
+    inner: Arc<RegistryInner>,
+}
+
+#[derive(Debug, Default)]
+struct RegistryInner {
+    next_id: AtomicU64,
+    streams: Mutex<BTreeMap<StreamId, Arc<Mutex<StreamInfo>>>>,
+}
+
+impl ProxyRegistry {
+    /// Copies of every open stream's state, by stream id.
+    pub fn streams(&self) -> Vec<StreamInfo> {
+        let streams = lock(&self.inner.streams);
+        streams.values().map(|s| lock(s).clone()).collect()
+    }
+
+    /// Open streams of one key.
+    pub fn streams_of(&self, key: &ProxyKey) -> Vec<StreamInfo> {
+        self.streams()
+            .into_iter()
+            .filter(|s| &s.key == key)
+            .collect()
+    }
+
+    pub(crate) fn next_stream_id(&self) -> StreamId {
+        self.inner.next_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Register a stream; it is removed when the returned handle drops.
+    pub(crate) fn register(&self, info: StreamInfo) -> RegistryHandle {
+        let id = info.stream;
+        let entry = Arc::new(Mutex::new(info));
+        lock(&self.inner.streams).insert(id, entry.clone());
+        RegistryHandle {
+            registry: self.clone(),
+            id,
+            entry,
+        }
+    }
+}
+
+/// A stream's live entry in the registry.
+#[derive(Debug)]
+pub(crate) struct RegistryHandle {
+    registry: ProxyRegistry,
+    id: StreamId,
+    entry: Arc<Mutex<StreamInfo>>,
+}
+
+impl RegistryHandle {
+    pub(crate) fn update(&self, t: ResourceType, f: impl FnOnce(&mut TypeStatus)) {
+        f(lock(&self.entry).types.entry(t).or_default());
+    }
+}
+
+impl Drop for RegistryHandle {
+    fn drop(&mut self) {
+        lock(&self.registry.inner.streams).remove(&self.id);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,152 @@
+//! Admitting a stream (identity, authorization, quota) and running it.
+
+use std::collections::hash_map::RandomState;
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+use std::time::{Duration, Instant, SystemTime};
+
+use envoy_types::pb::envoy::config::core::v3::Node;
+use envoy_types::pb::envoy::service::discovery::v3::{DeltaDiscoveryRequest, DiscoveryRequest};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Status, Streaming};
+
+use super::stream_loop::{run, EndReason, Protocol};
+use super::stream_state::StreamCtx;
+use super::XdsServer;
+use crate::auth::PeerInfo;
+use crate::cache::{ProxyKey, Snapshot};
+use crate::events::{Variant, XdsEvent};
+use crate::registry::StreamInfo;
+
+/// A request that may carry the node (only the first one must).
+pub(crate) trait FirstRequest: Send + 'static {
+    fn node(&self) -> Option<&Node>;
+}
+
+impl FirstRequest for DiscoveryRequest {
+    fn node(&self) -> Option<&Node> {
+        self.node.as_ref()
+    }
+}
+
+impl FirstRequest for DeltaDiscoveryRequest {
+    fn node(&self) -> Option<&Node> {
+        self.node.as_ref()
+    }
+}
+
+/// Admit the stream and start the task serving it with the protocol `make` builds.
+pub(crate) async fn serve<Req, P>(
+    server: &XdsServer,
+    request: Request<Streaming<Req>>,
+    variant: Variant,
+    make: impl FnOnce(StreamCtx, Snapshot) -> P,
+) -> Result<ReceiverStream<Result<P::Response, Status>>, Status>
+where
+    Req: FirstRequest,
+    P: Protocol<Request = Req>,
+{
+    let inner = &server.inner;
+    let mut peer = PeerInfo::from_request(&request);
+    if let Some(f) = &inner.config.tls_peer {
+        peer.tls = f(request.extensions());
+    }
+    let mut inbound = request.into_inner();
+    let first = inbound
+        .message()
+        .await?
+        .ok_or_else(|| Status::invalid_argument("the stream ended before its first request"))?;
+    let node = first.node().cloned().unwrap_or_default();
+    let refuse = |status: Status| {
+        inner.events.emit(XdsEvent::Refused {
+            node_id: node.id.clone(),
+            code: status.code(),
+            message: status.message().to_owned(),
+        });
+        tracing::info!(node_id = node.id, code = ?status.code(), message = status.message(), "xDS stream refused");
+        status
+    };
+    if node.id.is_empty() {
+        return Err(refuse(Status::invalid_argument(
+            "the first request of a stream must carry node.id (the proxy's identity)",
+        )));
+    }
+    let key = inner.authorizer.authorize(&node, &peer).map_err(refuse)?;
+    let unknown = |key: &ProxyKey| {
+        Status::not_found(format!(
+            "no configuration for proxy `{key}` (node.id `{}`): the identity is unknown or was deleted",
+            node.id
+        ))
+    };
+    let mut watch = inner
+        .cache
+        .watch(&key)
+        .ok_or_else(|| refuse(unknown(&key)))?;
+    let snapshot = watch
+        .borrow_and_update()
+        .clone()
+        .ok_or_else(|| refuse(unknown(&key)))?;
+    let limit = inner
+        .authorizer
+        .max_streams(&key)
+        .unwrap_or(inner.config.max_streams_per_key);
+    let place = inner.quota.acquire(&key, limit).map_err(refuse)?;
+
+    let id = inner.registry.next_stream_id();
+    let connected_at = SystemTime::now();
+    let registry = inner.registry.register(StreamInfo {
+        stream: id,
+        key: key.clone(),
+        node_id: node.id.clone(),
+        node_cluster: node.cluster.clone(),
+        principal: peer.principal(),
+        remote_addr: peer.remote_addr,
+        variant,
+        connected_since: connected_at,
+        types: BTreeMap::new(),
+    });
+    inner.events.emit(XdsEvent::Connected {
+        stream: id,
+        key: key.clone(),
+        node_id: node.id.clone(),
+        variant,
+        at: connected_at,
+    });
+    let ctx = StreamCtx::new(id, key.clone(), inner.events.clone(), registry);
+    let mut protocol = make(ctx, snapshot);
+    let (tx, rx) = mpsc::channel(inner.config.response_buffer.max(1));
+    let max_age = inner
+        .config
+        .max_stream_age
+        .map(|a| jittered(a, inner.config.max_stream_age_jitter));
+    let events = inner.events.clone();
+    let not_found = unknown(&key).message().to_owned();
+    let started = Instant::now();
+    tokio::spawn(async move {
+        let end = match protocol.on_request(first) {
+            Ok(()) => run(protocol, inbound, watch, tx, max_age, not_found).await,
+            Err(status) => {
+                let _ = tx.send(Err(status.clone())).await;
+                EndReason::Protocol(status)
+            }
+        };
+        drop(place);
+        tracing::debug!(key = %key, stream = id, reason = end.describe(), "xDS stream ended");
+        events.emit(XdsEvent::Disconnected {
+            stream: id,
+            key,
+            node_id: node.id,
+            connected_for: started.elapsed(),
+            reason: end.describe(),
+        });
+    });
+    Ok(ReceiverStream::new(rx))
+}
+
+/// `age` minus a random part of up to `jitter` of it.
+fn jittered(age: Duration, jitter: f64) -> Duration {
+    let jitter = jitter.clamp(0.0, 1.0);
+    let random = RandomState::new().hash_one(Instant::now()) as f64 / u64::MAX as f64;
+    age.mul_f64(1.0 - jitter * random)
+}
