@@ -38,6 +38,7 @@ pub mod names;
 mod options;
 mod output;
 mod proto;
+pub mod render;
 mod retry;
 mod route_match;
 mod route_order;

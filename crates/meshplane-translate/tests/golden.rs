@@ -1,0 +1,233 @@
+//! Golden tests: `tests/golden/<case>/spec/*.json` (App Mesh CLI-input JSON
+//! documents; a file may also hold an array of them) -> one
+//! `<virtual node>.json` per virtual node (the `meshplane render` output)
+//! and, when there are findings, `<virtual node>.diagnostics.txt`.
+//! `options.json` in a case sets `{"defaultRetryPolicy": false}`.
+//!
+//! Every rendered configuration is also validated by the real Envoy
+//! (`envoy --mode validate`).
+//!
+//! Regenerate with `MESHPLANE_BLESS=1 cargo test -p meshplane-translate --test golden`;
+//! outputs no case produces any more are removed.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use meshplane_spec::identity::ResourceKind;
+use meshplane_spec::model::AnySpec;
+use meshplane_spec::{MeshModel, ResourceId};
+use meshplane_translate::{render, translate_virtual_node, TranslateOptions};
+use serde_json::Value;
+
+const OWNER: &str = "000000000000";
+
+fn parse<T: serde::de::DeserializeOwned + Default>(doc: &Value, file: &Path) -> T {
+    match doc.get("spec") {
+        None => T::default(),
+        Some(spec) => serde_json::from_value(spec.clone())
+            .unwrap_or_else(|e| panic!("{}: bad spec: {e}", file.display())),
+    }
+}
+
+fn insert(model: &mut MeshModel, doc: &Value, file: &Path) {
+    let s = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_owned);
+    let mesh = s("meshName").unwrap_or_else(|| panic!("{}: no meshName", file.display()));
+    let owner = s("meshOwner").unwrap_or_else(|| OWNER.to_owned());
+    let (id, spec) = if let Some(route) = s("routeName") {
+        let router = s("virtualRouterName").expect("route without virtualRouterName");
+        (
+            ResourceId::child(&mesh, &owner, ResourceKind::Route, &router, &route),
+            AnySpec::Route(parse(doc, file)),
+        )
+    } else if let Some(n) = s("virtualNodeName") {
+        (
+            ResourceId::new(&mesh, &owner, ResourceKind::VirtualNode, &n),
+            AnySpec::VirtualNode(parse(doc, file)),
+        )
+    } else if let Some(n) = s("virtualServiceName") {
+        (
+            ResourceId::new(&mesh, &owner, ResourceKind::VirtualService, &n),
+            AnySpec::VirtualService(parse(doc, file)),
+        )
+    } else if let Some(n) = s("virtualRouterName") {
+        (
+            ResourceId::new(&mesh, &owner, ResourceKind::VirtualRouter, &n),
+            AnySpec::VirtualRouter(parse(doc, file)),
+        )
+    } else {
+        (
+            ResourceId::mesh(&mesh, &owner),
+            AnySpec::Mesh(parse(doc, file)),
+        )
+    };
+    model
+        .insert(id, spec)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+}
+
+fn load_case(dir: &Path) -> (MeshModel, TranslateOptions) {
+    let mut model = MeshModel::default();
+    let mut files: Vec<PathBuf> = fs::read_dir(dir.join("spec"))
+        .expect("spec directory")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    for file in files {
+        let text = fs::read_to_string(&file).expect("read spec");
+        let v: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        match v {
+            Value::Array(docs) => docs.iter().for_each(|d| insert(&mut model, d, &file)),
+            doc => insert(&mut model, &doc, &file),
+        }
+    }
+    let mut opts = TranslateOptions::default();
+    if let Ok(text) = fs::read_to_string(dir.join("options.json")) {
+        let v: Value = serde_json::from_str(&text).expect("options.json");
+        if let Some(b) = v.get("defaultRetryPolicy").and_then(Value::as_bool) {
+            opts.default_retry_policy = b;
+        }
+    }
+    (model, opts)
+}
+
+/// Every output of one case: file name -> contents.
+fn render_case(
+    dir: &Path,
+) -> Vec<(
+    String,
+    String,
+    Option<meshplane_envoy::bootstrap_check::XdsResources>,
+)> {
+    let (model, opts) = load_case(dir);
+    let mut out = Vec::new();
+    for graph in model.meshes.values() {
+        for node in graph.virtual_nodes.keys() {
+            let t = translate_virtual_node(graph, node, &opts);
+            let json = render::to_json(&t.resources).expect("render json");
+            let mut text = serde_json::to_string_pretty(&json).expect("pretty");
+            text.push('\n');
+            out.push((format!("{node}.json"), text, Some(t.resources.to_xds())));
+            if !t.diagnostics.is_empty() {
+                let lines: String = t.diagnostics.iter().map(|d| format!("{d}\n")).collect();
+                out.push((format!("{node}.diagnostics.txt"), lines, None));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn golden() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let bless = std::env::var_os("MESHPLANE_BLESS").is_some_and(|v| v == "1");
+    let mut cases: Vec<PathBuf> = fs::read_dir(&root)
+        .expect("golden dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    assert!(
+        !cases.is_empty(),
+        "no golden cases under {}",
+        root.display()
+    );
+    let mut failures = Vec::new();
+    let mut to_validate = Vec::new();
+    for case in &cases {
+        let case_name = case
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .to_string();
+        let outputs = render_case(case);
+        let produced: BTreeSet<&str> = outputs.iter().map(|(n, _, _)| n.as_str()).collect();
+        for entry in fs::read_dir(case).expect("case dir") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .to_string();
+            if path.is_dir() || name == "options.json" || produced.contains(name.as_str()) {
+                continue;
+            }
+            if bless {
+                fs::remove_file(&path).expect("remove stale output");
+            } else {
+                failures.push(format!(
+                    "{case_name}/{name}: stale output (no virtual node produces it)"
+                ));
+            }
+        }
+        for (name, text, xds) in outputs {
+            let path = case.join(&name);
+            if bless {
+                fs::write(&path, &text).expect("write golden");
+            } else {
+                match fs::read_to_string(&path) {
+                    Ok(expected) if expected == text => {}
+                    Ok(_) => failures.push(format!(
+                        "{case_name}/{name}: differs from the rendered output"
+                    )),
+                    Err(_) => failures.push(format!("{case_name}/{name}: missing")),
+                }
+            }
+            if let Some(xds) = xds {
+                to_validate.push((format!("{case_name}/{name}"), xds));
+            }
+        }
+    }
+    // The real Envoy accepts every rendered configuration (two at a time).
+    let chunks: Vec<_> = to_validate
+        .chunks(to_validate.len().div_ceil(2).max(1))
+        .collect();
+    let envoy_failures: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .filter_map(|(name, xds)| {
+                            meshplane_envoy::bootstrap_check::check(xds)
+                                .err()
+                                .map(|e| format!("{name}: Envoy rejects it: {e}"))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("validator thread"))
+            .collect()
+    });
+    failures.extend(envoy_failures);
+    assert!(
+        failures.is_empty(),
+        "golden failures (regenerate with MESHPLANE_BLESS=1 cargo test -p meshplane-translate --test golden):\n{}",
+        failures.join("\n")
+    );
+}
+
+/// The Envoy check is real: a configuration whose routes name clusters that
+/// do not exist is refused.
+#[test]
+fn envoy_refuses_routes_to_missing_clusters() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/apps");
+    let (model, opts) = load_case(&dir);
+    let graph = model.mesh("apps").expect("apps mesh");
+    let t = translate_virtual_node(graph, "serviceA", &opts);
+    let mut xds = t.resources.to_xds();
+    assert!(meshplane_envoy::bootstrap_check::check(&xds).is_ok());
+    xds.clusters
+        .retain(|c| !c.name.starts_with("cds_egress_apps_serviceB"));
+    let err = meshplane_envoy::bootstrap_check::check(&xds).expect_err("Envoy must refuse");
+    assert!(
+        err.to_string().contains("cds_egress_apps_serviceB"),
+        "{err}"
+    );
+}
