@@ -68,7 +68,10 @@ pub fn bootstrap_from_env(
     let mut bootstrap = Map::new();
     bootstrap.insert("node".into(), Value::Object(node));
     bootstrap.insert("admin".into(), admin(&env)?);
-    bootstrap.insert("layered_runtime".into(), layered_runtime(&env)?);
+    bootstrap.insert(
+        "layered_runtime".into(),
+        layered_runtime(&env, &mut warnings)?,
+    );
     bootstrap.insert("cluster_manager".into(), cluster_manager(&env));
     bootstrap.insert("dynamic_resources".into(), xds.dynamic_resources);
 

@@ -1,4 +1,4 @@
-//! The runtime layers and cluster manager settings the image always set.
+//! The runtime layers and cluster manager settings the image set.
 
 use serde_json::{json, Value};
 
@@ -7,14 +7,34 @@ use crate::error::BootstrapError;
 
 pub const SET_TRACING_DECISION: &str = "APPMESH_SET_TRACING_DECISION";
 pub const SANITIZE_ORIGINAL_PATH: &str = "ENVOY_SANITIZE_ORIGINAL_PATH";
+pub const NO_EXTENSION_LOOKUP_BY_NAME: &str = "ENVOY_NO_EXTENSION_LOOKUP_BY_NAME";
+pub const TCP_POOL_IDLE_TIMEOUT: &str = "ENVOY_ENABLE_TCP_POOL_IDLE_TIMEOUT";
 pub const OUTLIER_EVENT_LOG: &str = "ENVOY_OUTLIER_DETECTION_EVENT_LOG_PATH";
 
-/// A static layer with the image's settings, then an admin layer (so
-/// `/runtime_modify` works). Flags an Envoy build no longer knows are
-/// ignored by it.
-pub(crate) fn layered_runtime(env: &Env<'_>) -> Result<Value, BootstrapError> {
-    let tracing_decision = env.flag(SET_TRACING_DECISION, true)?;
-    let sanitize_original_path = env.flag(SANITIZE_ORIGINAL_PATH, true)?;
+/// Variables that set runtime guards Envoy has since removed (current Envoy
+/// reports a removed guard as a bug, so they are not written).
+const REMOVED_GUARDS: [&str; 4] = [
+    SET_TRACING_DECISION,
+    SANITIZE_ORIGINAL_PATH,
+    NO_EXTENSION_LOOKUP_BY_NAME,
+    TCP_POOL_IDLE_TIMEOUT,
+];
+
+/// A static layer with the image's lasting settings, then an admin layer (so
+/// `/runtime_modify` works).
+pub(crate) fn layered_runtime(
+    env: &Env<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<Value, BootstrapError> {
+    for variable in REMOVED_GUARDS {
+        // Still parsed, so a typo is reported like any other bad flag.
+        env.flag(variable, true)?;
+        if env.get(variable).is_some() {
+            warnings.push(format!(
+                "{variable} is ignored: the Envoy runtime guard it set no longer exists (the behaviour is now fixed)"
+            ));
+        }
+    }
     Ok(json!({
         "layers": [
             {
@@ -23,9 +43,7 @@ pub(crate) fn layered_runtime(env: &Env<'_>) -> Result<Value, BootstrapError> {
                     // Accept deprecated fields in the configuration meshplane serves.
                     "envoy.features.enable_all_deprecated_features": true,
                     // Allow route regexes of any complexity, as App Mesh did.
-                    "re2.max_program_size.error_level": 1000,
-                    "envoy.reloadable_features.http_set_tracing_decision_in_request_id": tracing_decision,
-                    "envoy.reloadable_features.sanitize_original_path": sanitize_original_path
+                    "re2.max_program_size.error_level": 1000
                 }
             },
             { "name": "admin_layer", "admin_layer": {} }

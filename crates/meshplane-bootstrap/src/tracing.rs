@@ -152,13 +152,15 @@ fn sampling_rule_manifest(
         })?;
         match manifest.get("version").and_then(Value::as_i64) {
             Some(2) => {}
-            Some(v) => return Err(BootstrapError::bad_file(
-                XRAY_SAMPLING_RULE_MANIFEST,
-                path,
-                format!(
+            Some(v) => {
+                return Err(BootstrapError::bad_file(
+                    XRAY_SAMPLING_RULE_MANIFEST,
+                    path,
+                    format!(
                     "sampling rule manifest version {v} is not supported by Envoy; use version 2"
                 ),
-            )),
+                ))
+            }
             None => {
                 return Err(BootstrapError::bad_file(
                     XRAY_SAMPLING_RULE_MANIFEST,
