@@ -11,6 +11,8 @@
 //! [`export`] writes a model back in the CLI input shape (JSON or YAML), which
 //! loads back to the same model.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod cfn;
 mod cli;
 mod decode;

@@ -162,6 +162,8 @@ impl<'o> Session<'o> {
                 origins.by_resource.insert(id, origin);
             }
         }
+        // File by file, line by line (stable: same-line findings keep their order).
+        self.diagnostics.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         Loaded { model, origins, diagnostics: self.diagnostics, files: Vec::new() }
     }
 }

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! The example specs under config/examples load cleanly, the four formats
 //! of the getting-started mesh give the same model, and every example
 //! survives export -> load unchanged.
