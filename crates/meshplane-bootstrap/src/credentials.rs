@@ -16,6 +16,9 @@ pub const CLIENT_KEY: &str = "MESHPLANE_XDS_CLIENT_KEY";
 pub const CA: &str = "MESHPLANE_XDS_CA";
 pub const TLS_SERVER_NAME: &str = "MESHPLANE_XDS_TLS_SERVER_NAME";
 
+/// meshplane's server refuses shorter tokens (docs/authentication.md).
+pub const MIN_TOKEN_LEN: usize = 32;
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct XdsCredentials {
     token: Option<String>,
@@ -166,6 +169,17 @@ fn read_token(files: &dyn FileReader, path: &str) -> Result<String, BootstrapErr
             TOKEN_FILE,
             path,
             "the token must be one line of visible ASCII characters (no spaces or control characters)",
+        ));
+    }
+    if token.len() < MIN_TOKEN_LEN {
+        return Err(BootstrapError::bad_file(
+            TOKEN_FILE,
+            path,
+            format!(
+                "the token has {} characters; meshplane refuses tokens shorter than {MIN_TOKEN_LEN} \
+                 (make one with `openssl rand -hex 32`)",
+                token.len()
+            ),
         ));
     }
     Ok(token.to_owned())

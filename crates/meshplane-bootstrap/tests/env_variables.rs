@@ -574,13 +574,14 @@ fn sds_socket_cluster() {
 #[test]
 fn token_is_sent_as_initial_metadata() {
     let files = MemoryFiles::new()
-        .with("/run/token", "eyJhbGciOi.payload.sig\n")
+        .with("/run/token", "eyJhbGciOi.payload.sig-0123456789abcdef\n")
+        .with("/run/short", "abc")
         .with("/run/empty", "\n")
         .with("/run/spaced", "two words");
     let b = build_with(&[("MESHPLANE_XDS_TOKEN_FILE", "/run/token")], &files);
     assert_eq!(
         grpc_service(&b)["initial_metadata"],
-        json!([{ "key": "authorization", "value": "Bearer eyJhbGciOi.payload.sig" }])
+        json!([{ "key": "authorization", "value": "Bearer eyJhbGciOi.payload.sig-0123456789abcdef" }])
     );
     assert!(
         b.warnings().is_empty(),

@@ -165,7 +165,7 @@ fn bootstrap_with_mutual_tls_is_valid() {
     write(&cert, &cert_pem);
     write(&key, &key_pem);
     let token = dir.join("token");
-    write(&token, "t0ken");
+    write(&token, "2f9c1e0b7a6d4c3e8f1a2b3c4d5e6f708192a3b4c5d6e7f8");
     let (ok, output) = validate(
         &dir,
         &[
