@@ -75,10 +75,21 @@ fn virtual_host(
             routes: specs,
         } => {
             sources.push(emit.id(ResourceKind::VirtualRouter, router));
+            let mut catch_all: Option<&str> = None;
             for (name, spec) in specs {
                 let id = emit.route_id(router, name);
                 sources.push(id.clone());
                 if let Some(r) = route(emit, &id, name, spec, port) {
+                    if let Some(earlier) = catch_all {
+                        emit.warn(
+                            "translate.route.shadowed",
+                            &id,
+                            "spec",
+                            format!("route '{earlier}' comes first (priority, then specificity) and matches every request, so this route never matches"),
+                        );
+                    } else if matches_everything(&r) {
+                        catch_all = Some(name);
+                    }
                     routes.push(r);
                 }
             }
@@ -314,4 +325,18 @@ fn action(
         retry_policy,
         ..Default::default()
     }
+}
+
+/// A route that matches every request (`prefix: /`, no other condition).
+fn matches_everything(r: &Route) -> bool {
+    r.r#match.as_ref().is_some_and(|m| {
+        m.headers.is_empty()
+            && m.query_parameters.is_empty()
+            && m.path_specifier
+                == Some(
+                    envoy_types::pb::envoy::config::route::v3::route_match::PathSpecifier::Prefix(
+                        "/".to_owned(),
+                    ),
+                )
+    })
 }

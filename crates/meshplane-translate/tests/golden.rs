@@ -231,3 +231,117 @@ fn envoy_refuses_routes_to_missing_clusters() {
         "{err}"
     );
 }
+
+fn case(name: &str) -> (MeshModel, TranslateOptions) {
+    load_case(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name),
+    )
+}
+
+#[test]
+fn provenance_names_the_app_mesh_resources_of_every_envoy_resource() {
+    use meshplane_translate::ResourceType;
+    let (model, opts) = case("apps");
+    let graph = model.mesh("apps").expect("mesh");
+    let t = translate_virtual_node(graph, "serviceA", &opts);
+    // Every emitted resource has provenance, and nothing else has.
+    let emitted: BTreeSet<(ResourceType, String)> = t
+        .resources
+        .names()
+        .into_iter()
+        .map(|(ty, n)| (ty, n.to_owned()))
+        .collect();
+    let noted: BTreeSet<(ResourceType, String)> = t.provenance.keys().cloned().collect();
+    assert_eq!(emitted, noted);
+    let id = |kind, name: &str| graph.id(kind, name);
+    let routes = &t.provenance[&(ResourceType::Route, "rds_egress_http2_80".to_owned())];
+    for expected in [
+        id(ResourceKind::VirtualNode, "serviceA"),
+        id(ResourceKind::VirtualService, "serviceb.apps.local"),
+        id(ResourceKind::VirtualRouter, "serviceB"),
+        graph.child_id(ResourceKind::Route, "serviceB", "serviceB"),
+    ] {
+        assert!(
+            routes.contains(&expected),
+            "{expected:?} missing from {routes:?}"
+        );
+    }
+    assert_eq!(
+        t.provenance[&(
+            ResourceType::Cluster,
+            "cds_egress_apps_serviceBv2_http2_80".to_owned()
+        )],
+        vec![id(ResourceKind::VirtualNode, "serviceBv2")]
+    );
+}
+
+#[test]
+fn cloud_map_clusters_expose_their_query_and_an_empty_assignment() {
+    use meshplane_spec::common::IpPreference;
+    let (model, opts) = case("cloud-map");
+    let graph = model.mesh("cm").expect("mesh");
+    let t = translate_virtual_node(graph, "frontend", &opts);
+    let name = "cds_egress_cm_orders_http_8080";
+    let q = &t.cloud_map[name];
+    assert_eq!(
+        (q.namespace_name.as_str(), q.service_name.as_str(), q.port),
+        ("cm.local", "orders", 8080)
+    );
+    assert_eq!(
+        q.attributes,
+        vec![
+            ("ECS_TASK_DEFINITION_FAMILY".to_owned(), "orders".to_owned()),
+            ("stage".to_owned(), "prod".to_owned())
+        ]
+    );
+    assert_eq!(q.ip_preference, Some(IpPreference::Ipv6Preferred));
+    assert_eq!(
+        q.virtual_node,
+        graph.id(ResourceKind::VirtualNode, "orders")
+    );
+    let cla: Vec<_> = t
+        .resources
+        .endpoints
+        .iter()
+        .map(|e| (e.cluster_name.as_str(), e.endpoints.len()))
+        .collect();
+    assert_eq!(cla, vec![(name, 0)]);
+}
+
+#[test]
+fn translation_is_deterministic_and_sorted() {
+    for name in ["matches", "tcp-allow-all", "diagnostics"] {
+        let (model, opts) = case(name);
+        for graph in model.meshes.values() {
+            for node in graph.virtual_nodes.keys() {
+                let a = translate_virtual_node(graph, node, &opts);
+                let b = translate_virtual_node(graph, node, &opts);
+                assert_eq!(a, b);
+                let names: Vec<&str> = a
+                    .resources
+                    .clusters
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect();
+                let mut sorted = names.clone();
+                sorted.sort_unstable();
+                assert_eq!(names, sorted);
+            }
+        }
+    }
+}
+
+#[test]
+fn an_unknown_node_is_an_error_and_renders_nothing() {
+    let (model, opts) = case("apps");
+    let t = translate_virtual_node(model.mesh("apps").expect("mesh"), "ghost", &opts);
+    assert_eq!(t.resources, meshplane_translate::ProxyResources::default());
+    assert_eq!(t.diagnostics.len(), 1);
+    assert_eq!(t.diagnostics[0].rule, "translate.node.missing");
+    assert_eq!(
+        t.diagnostics[0].resource.as_deref(),
+        Some("arn:aws:appmesh:us-east-1:000000000000:mesh/apps/virtualNode/ghost")
+    );
+}
