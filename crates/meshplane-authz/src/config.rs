@@ -76,6 +76,10 @@ pub struct AuthConfig {
     pub mtls: Option<MtlsRules>,
     /// Sorted by key.
     pub principals: Vec<PrincipalPolicies>,
+    /// Index into `principals` of each key without wildcards, so a lookup
+    /// scans only the wildcard keys.
+    exact: BTreeMap<String, usize>,
+    wildcard: Vec<usize>,
 }
 
 impl AuthConfig {
@@ -214,21 +218,38 @@ impl AuthConfig {
                 "no way to authenticate proxies: configure `tokens`, `mtls`, or both (see docs/authentication.md)".to_owned(),
             ));
         }
+        let mut exact = BTreeMap::new();
+        let mut wildcard = Vec::new();
+        for (i, p) in principals.iter().enumerate() {
+            if p.pattern.has_wildcard() {
+                wildcard.push(i);
+            } else {
+                exact.insert(p.pattern.as_str().to_owned(), i);
+            }
+        }
         Ok(AuthConfig {
             file: path.to_owned(),
             tokens,
             mtls,
             principals,
+            exact,
+            wildcard,
         })
     }
 
     /// The policies attached to a principal id: those of every matching
     /// `principals:` key, in key order.
     pub fn policies_for(&self, principal_id: &str) -> Vec<&PolicyDocument> {
-        self.principals
+        let mut hits: Vec<usize> = self
+            .wildcard
             .iter()
-            .filter(|p| p.pattern.matches(principal_id))
-            .flat_map(|p| p.policies.iter().map(|d| d.as_ref()))
+            .copied()
+            .filter(|&i| self.principals[i].pattern.matches(principal_id))
+            .chain(self.exact.get(principal_id).copied())
+            .collect();
+        hits.sort_unstable();
+        hits.iter()
+            .flat_map(|&i| self.principals[i].policies.iter().map(|d| d.as_ref()))
             .collect()
     }
 }
