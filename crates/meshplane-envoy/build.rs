@@ -19,6 +19,9 @@ const ROOTS: &[&str] = &[
     "envoy/service/endpoint/v3/eds.proto",
     "envoy/service/secret/v3/sds.proto",
     "envoy/config/bootstrap/v3/bootstrap.proto",
+    // Tracers and stats sinks a bootstrap may name (X-Ray, Zipkin, Datadog, statsd).
+    "envoy/config/trace/v3/trace.proto",
+    "envoy/config/metrics/v3/stats.proto",
     // Resource types.
     "envoy/config/listener/v3/listener.proto",
     "envoy/config/cluster/v3/cluster.proto",
@@ -87,27 +90,14 @@ struct Located {
 
 /// Asks cargo which `envoy-types` package this crate depends on.
 fn locate_envoy_types(manifest_dir: &Path) -> Result<Located, Box<dyn Error>> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(&cargo)
-        .current_dir(manifest_dir)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--offline",
-            "--manifest-path",
-        ])
-        .arg(manifest_dir.join("Cargo.toml"))
-        .output()
-        .map_err(|e| format!("could not run `{} metadata`: {e}", cargo.to_string_lossy()))?;
-    if !output.status.success() {
-        return Err(format!(
-            "`cargo metadata` failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-        .into());
-    }
-    let meta: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    // Offline first (every package this build needs is already downloaded);
+    // if cargo still wants a manifest it lacks, let it fetch that.
+    let output = match cargo_metadata(manifest_dir, true)? {
+        Ok(stdout) => stdout,
+        Err(_) => cargo_metadata(manifest_dir, false)?
+            .map_err(|stderr| format!("`cargo metadata` failed: {stderr}"))?,
+    };
+    let meta: serde_json::Value = serde_json::from_slice(&output)?;
     let workspace_root = meta["workspace_root"]
         .as_str()
         .ok_or("cargo metadata has no workspace_root")?;
@@ -147,6 +137,36 @@ fn locate_envoy_types(manifest_dir: &Path) -> Result<Located, Box<dyn Error>> {
     Ok(Located {
         package_dir,
         workspace_root: PathBuf::from(workspace_root),
+    })
+}
+
+/// Runs `cargo metadata` for the platforms of this build only (the full
+/// graph would name Windows-only packages that were never downloaded).
+/// `Ok(Err(stderr))` when cargo ran and failed.
+fn cargo_metadata(
+    manifest_dir: &Path,
+    offline: bool,
+) -> Result<Result<Vec<u8>, String>, Box<dyn Error>> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(&cargo);
+    cmd.current_dir(manifest_dir)
+        .args(["metadata", "--format-version", "1", "--manifest-path"])
+        .arg(manifest_dir.join("Cargo.toml"));
+    for platform in ["TARGET", "HOST"] {
+        if let Ok(triple) = std::env::var(platform) {
+            cmd.args(["--filter-platform", &triple]);
+        }
+    }
+    if offline {
+        cmd.arg("--offline");
+    }
+    let output = cmd
+        .output()
+        .map_err(|e| format!("could not run `{} metadata`: {e}", cargo.to_string_lossy()))?;
+    Ok(if output.status.success() {
+        Ok(output.stdout)
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
     })
 }
 
