@@ -140,3 +140,17 @@ impl AccessControl {
         Ok(principal)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The server shares one `AccessControl` between all streams.
+    #[test]
+    fn shareable_between_threads() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<AccessControl>();
+        assert_send_sync::<AuthError>();
+        assert_send_sync::<Principal>();
+    }
+}
