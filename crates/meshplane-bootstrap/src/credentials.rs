@@ -9,12 +9,16 @@ use crate::address::Target;
 use crate::env::Env;
 use crate::error::BootstrapError;
 use crate::files::{read_text, FileReader};
+use crate::sds::{SDS_CLUSTER, SDS_SOCKET_PATH};
 
 pub const TOKEN_FILE: &str = "MESHPLANE_XDS_TOKEN_FILE";
 pub const CLIENT_CERT: &str = "MESHPLANE_XDS_CLIENT_CERT";
 pub const CLIENT_KEY: &str = "MESHPLANE_XDS_CLIENT_KEY";
 pub const CA: &str = "MESHPLANE_XDS_CA";
 pub const TLS_SERVER_NAME: &str = "MESHPLANE_XDS_TLS_SERVER_NAME";
+/// The name of an SDS secret (SPIRE's own SVID is `default`) served on
+/// `APPMESH_SDS_SOCKET_PATH`, used as the client certificate instead of files.
+pub const CLIENT_SDS_SECRET: &str = "MESHPLANE_XDS_CLIENT_SDS_SECRET";
 
 /// meshplane's server refuses shorter tokens (docs/authentication.md).
 pub const MIN_TOKEN_LEN: usize = 32;
@@ -26,9 +30,15 @@ pub(crate) struct XdsCredentials {
 }
 
 #[derive(Debug, Clone)]
+enum ClientCert {
+    Files { cert: String, key: String },
+    Sds { secret: String },
+}
+
+#[derive(Debug, Clone)]
 struct Tls {
     ca: String,
-    client: Option<(String, String)>,
+    client: Option<ClientCert>,
     server_name: Option<String>,
     /// The IP the server's certificate must name when no server name is set.
     server_ip: Option<String>,
@@ -51,7 +61,7 @@ impl XdsCredentials {
             (Some(cert), Some(key)) => {
                 check_pem(files, CLIENT_CERT, cert, "CERTIFICATE")?;
                 check_pem(files, CLIENT_KEY, key, "PRIVATE KEY")?;
-                Some((cert.to_owned(), key.to_owned()))
+                Some(ClientCert::Files { cert: cert.to_owned(), key: key.to_owned() })
             }
             (None, None) => None,
             (Some(_), None) | (None, Some(_)) => {
@@ -59,6 +69,22 @@ impl XdsCredentials {
                     "{CLIENT_CERT} and {CLIENT_KEY} go together: set both (the client certificate chain and its \
                      private key) or neither"
                 )))
+            }
+        };
+        let client = match (env.get(CLIENT_SDS_SECRET), client) {
+            (None, client) => client,
+            (Some(_), Some(_)) => {
+                return Err(BootstrapError::Conflict(format!(
+                    "{CLIENT_SDS_SECRET} and {CLIENT_CERT}/{CLIENT_KEY} both name a client certificate; keep one"
+                )))
+            }
+            (Some(secret), None) => {
+                if env.get(SDS_SOCKET_PATH).is_none() {
+                    return Err(BootstrapError::Conflict(format!(
+                        "{CLIENT_SDS_SECRET} needs {SDS_SOCKET_PATH}: the secret is fetched from that SDS server"
+                    )));
+                }
+                Some(ClientCert::Sds { secret: secret.to_owned() })
             }
         };
         let server_name = env.get(TLS_SERVER_NAME);
@@ -79,8 +105,9 @@ impl XdsCredentials {
             None => {
                 if client.is_some() {
                     return Err(BootstrapError::Conflict(format!(
-                        "{CLIENT_CERT} and {CLIENT_KEY} need {CA}: a client certificate is only sent over TLS, \
-                         and TLS to meshplane needs the CA that signed meshplane's server certificate"
+                        "a client certificate ({CLIENT_CERT}/{CLIENT_KEY} or {CLIENT_SDS_SECRET}) needs {CA}: it is \
+                         only sent over TLS, and TLS to meshplane needs the CA that signed meshplane's server \
+                         certificate"
                     )));
                 }
                 if server_name.is_some() {
@@ -128,11 +155,30 @@ impl XdsCredentials {
         }
         let mut common = Map::new();
         common.insert("alpn_protocols".into(), json!(["h2"]));
-        if let Some((cert, key)) = &tls.client {
-            common.insert(
-                "tls_certificates".into(),
-                json!([{ "certificate_chain": { "filename": cert }, "private_key": { "filename": key } }]),
-            );
+        match &tls.client {
+            Some(ClientCert::Files { cert, key }) => {
+                common.insert(
+                    "tls_certificates".into(),
+                    json!([{ "certificate_chain": { "filename": cert }, "private_key": { "filename": key } }]),
+                );
+            }
+            Some(ClientCert::Sds { secret }) => {
+                common.insert(
+                    "tls_certificate_sds_secret_configs".into(),
+                    json!([{
+                        "name": secret,
+                        "sds_config": {
+                            "resource_api_version": "V3",
+                            "api_config_source": {
+                                "api_type": "GRPC",
+                                "transport_api_version": "V3",
+                                "grpc_services": [{ "envoy_grpc": { "cluster_name": SDS_CLUSTER } }]
+                            }
+                        }
+                    }]),
+                );
+            }
+            None => {}
         }
         common.insert("validation_context".into(), Value::Object(validation));
         let mut context = Map::new();

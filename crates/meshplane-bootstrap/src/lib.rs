@@ -50,6 +50,10 @@
 //!   else the endpoint's DNS name, else its IP (as an IP SAN).
 //! - `MESHPLANE_XDS_CLIENT_CERT` + `MESHPLANE_XDS_CLIENT_KEY`: a client
 //!   certificate for mutual TLS (both or neither, and only with a CA).
+//! - `MESHPLANE_XDS_CLIENT_SDS_SECRET`: instead of files, the name of the
+//!   client certificate secret on the SDS server at `APPMESH_SDS_SOCKET_PATH`
+//!   (a SPIRE agent names the workload's SVID `default`); rotates without a
+//!   restart.
 //!
 //! # Everything else the image honoured
 //! Admin (`ENVOY_ADMIN_ACCESS_PORT` 9901, `ENVOY_ADMIN_ACCESS_LOG_FILE`
@@ -97,7 +101,9 @@ pub use xds::{DEFAULT_XDS_ENDPOINT, XDS_CLUSTER};
 /// The environment variables read, by concern.
 pub mod vars {
     pub use crate::admin::{ADMIN_ACCESS_LOG, ADMIN_IPV6, ADMIN_PORT};
-    pub use crate::credentials::{CA, CLIENT_CERT, CLIENT_KEY, TLS_SERVER_NAME, TOKEN_FILE};
+    pub use crate::credentials::{
+        CA, CLIENT_CERT, CLIENT_KEY, CLIENT_SDS_SECRET, TLS_SERVER_NAME, TOKEN_FILE,
+    };
     pub use crate::custom_config::{
         RESOURCES_CONFIG_FILE, STATS_CONFIG_FILE, STATS_SINKS_CFG_FILE, TRACING_CFG_FILE,
     };

@@ -701,7 +701,7 @@ fn contradictory_tls_settings() {
         ],
         &files,
     );
-    assert!(e.to_string().contains("need MESHPLANE_XDS_CA"), "{e}");
+    assert!(e.to_string().contains("needs MESHPLANE_XDS_CA"), "{e}");
     let e = error_with(
         &[("MESHPLANE_XDS_TLS_SERVER_NAME", "meshplane.internal")],
         &files,
@@ -715,6 +715,62 @@ fn contradictory_tls_settings() {
     assert_eq!(e.variable(), Some("MESHPLANE_XDS_CA"));
     let e = error_with(&[("MESHPLANE_XDS_CA", "/tls/nope.pem")], &files);
     assert!(matches!(e, BootstrapError::Unreadable { .. }), "{e}");
+}
+
+#[test]
+fn client_certificate_from_sds() {
+    let files = MemoryFiles::new()
+        .with("/tls/ca.pem", CERT_PEM)
+        .with("/tls/cert.pem", CERT_PEM)
+        .with("/tls/key.pem", KEY_PEM);
+    let sds = ("APPMESH_SDS_SOCKET_PATH", "/run/spire/sockets/agent.sock");
+    let b = build_with(
+        &[
+            sds,
+            ("MESHPLANE_XDS_CA", "/tls/ca.pem"),
+            ("MESHPLANE_XDS_CLIENT_SDS_SECRET", "default"),
+        ],
+        &files,
+    );
+    let common =
+        &cluster(&b, "meshplane_xds")["transport_socket"]["typed_config"]["common_tls_context"];
+    assert_eq!(
+        common["tls_certificate_sds_secret_configs"][0]["name"],
+        "default"
+    );
+    assert_eq!(
+        common["tls_certificate_sds_secret_configs"][0]["sds_config"]["api_config_source"]
+            ["grpc_services"][0],
+        json!({ "envoy_grpc": { "cluster_name": "static_cluster_sds_unix_socket" } })
+    );
+    assert!(common.get("tls_certificates").is_none());
+    let e = error_with(
+        &[
+            ("MESHPLANE_XDS_CA", "/tls/ca.pem"),
+            ("MESHPLANE_XDS_CLIENT_SDS_SECRET", "default"),
+        ],
+        &files,
+    );
+    assert!(
+        e.to_string().contains("needs APPMESH_SDS_SOCKET_PATH"),
+        "{e}"
+    );
+    let e = error_with(
+        &[sds, ("MESHPLANE_XDS_CLIENT_SDS_SECRET", "default")],
+        &files,
+    );
+    assert!(e.to_string().contains("needs MESHPLANE_XDS_CA"), "{e}");
+    let e = error_with(
+        &[
+            sds,
+            ("MESHPLANE_XDS_CA", "/tls/ca.pem"),
+            ("MESHPLANE_XDS_CLIENT_SDS_SECRET", "default"),
+            ("MESHPLANE_XDS_CLIENT_CERT", "/tls/cert.pem"),
+            ("MESHPLANE_XDS_CLIENT_KEY", "/tls/key.pem"),
+        ],
+        &files,
+    );
+    assert!(e.to_string().contains("keep one"), "{e}");
 }
 
 #[test]

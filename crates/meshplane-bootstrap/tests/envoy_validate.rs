@@ -198,6 +198,31 @@ fn bootstrap_with_tls_to_an_ip_is_valid() {
 }
 
 #[test]
+fn bootstrap_with_client_certificate_from_sds_is_valid() {
+    let dir = case_dir("tls-sds");
+    let (ca_pem, _, _) = test_pki();
+    let ca = dir.join("ca.pem");
+    write(&ca, &ca_pem);
+    let (ok, output) = validate(
+        &dir,
+        &[
+            ("APPMESH_XDS_ENDPOINT", s("meshplane.internal:443")),
+            (
+                "APPMESH_SDS_SOCKET_PATH",
+                s("/run/spire/sockets/agent.sock"),
+            ),
+            ("MESHPLANE_XDS_CA", ca.display().to_string()),
+            ("MESHPLANE_XDS_CLIENT_SDS_SECRET", s("default")),
+        ],
+    );
+    assert_clean(ok, &output);
+    assert!(
+        output.contains("tls_certificate_sds_secret_configs"),
+        "{output}"
+    );
+}
+
+#[test]
 fn bootstraps_with_each_tracing_driver_are_valid() {
     assert_valid(
         "xray",
