@@ -1,0 +1,64 @@
+//! `meshplane export [PATH...] --format cli-json|yaml`: load specs in any
+//! format the loader reads and print the model as AWS CLI input documents
+//! (`--cli-input-json` shape), one per resource.
+//!
+//! Loading problems go to stderr; any error exits 1 and prints nothing on
+//! stdout, so a partial mesh is never mistaken for the whole.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use meshplane_load::{export, load_paths, ExportFormat, LoadOptions};
+
+use super::{Global, EXIT_FAILURE};
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Spec files or directories (searched recursively for .json, .yaml, .yml).
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Output format: a JSON array of CLI input documents, or the same as
+    /// `---`-separated YAML documents.
+    #[arg(long, value_enum, default_value_t = Format::CliJson)]
+    pub format: Format,
+    /// A CloudFormation template parameter value, as Name=Value (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    CliJson,
+    Yaml,
+}
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("'{s}' is not of the form Name=Value")),
+    }
+}
+
+pub fn run(global: &Global, args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let opts = LoadOptions { arn: global.arn_context(), params: args.params.into_iter().collect() };
+    let loaded = load_paths(&args.paths, &opts);
+    let mut err = std::io::stderr().lock();
+    for d in &loaded.diagnostics {
+        writeln!(err, "{d}")?;
+    }
+    if loaded.has_errors() {
+        let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
+        writeln!(err, "meshplane export: {errors} error(s) while loading; nothing exported")?;
+        return Ok(ExitCode::from(EXIT_FAILURE));
+    }
+    let format = match args.format {
+        Format::CliJson => ExportFormat::CliJson,
+        Format::Yaml => ExportFormat::Yaml,
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(export(&loaded.model, format).as_bytes())?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,19 @@
+//! Feeds arbitrary bytes to the spec loader under every file extension it
+//! reads: any input must give diagnostics, never a panic.
+#![no_main]
+
+use std::path::Path;
+
+use libfuzzer_sys::fuzz_target;
+use meshplane_load::{load_str, LoadOptions};
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let opts = LoadOptions::default();
+    for file in ["input.json", "input.yaml", "input.yml"] {
+        let loaded = load_str(Path::new(file), &text, &opts);
+        for d in &loaded.diagnostics {
+            assert!(d.rule.starts_with("load."), "{d}");
+        }
+    }
+});
