@@ -1,0 +1,147 @@
+//! Who may open a stream, how many, and what happens when the identity goes.
+
+use envoy_types::pb::envoy::service::cluster::v3::cluster_discovery_service_client::ClusterDiscoveryServiceClient;
+use envoy_types::pb::envoy::service::discovery::v3::DiscoveryRequest;
+use meshplane_xds::{ProxyKey, ServerConfig, XdsEvent};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Code;
+
+use super::resources::Mesh;
+use super::support::*;
+
+#[tokio::test]
+async fn unknown_identity_is_not_found_naming_it() {
+    let srv = TestServer::start().await;
+    let mut events = srv.server.subscribe_events();
+    let err = srv
+        .sotw("mesh/m/virtualNode/ghost", CDS, &[])
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), Code::NotFound);
+    assert!(
+        err.message().contains("`mesh/m/virtualNode/ghost`"),
+        "{}",
+        err.message()
+    );
+    let refused = events.recv().await.unwrap();
+    assert!(
+        matches!(
+            refused,
+            XdsEvent::Refused {
+                code: Code::NotFound,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn first_request_without_node_id_is_refused() {
+    let srv = TestServer::start().await;
+    let err = srv.sotw("", CDS, &[]).await.err().unwrap();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("node.id"));
+}
+
+#[tokio::test]
+async fn streams_per_key_are_limited() {
+    let config = ServerConfig {
+        max_streams_per_key: 2,
+        ..Default::default()
+    };
+    let srv = TestServer::with_config(config).await;
+    srv.set("p1", &Mesh::basic());
+    srv.set("p2", &Mesh::basic());
+    let mut a = srv.sotw("p1", CDS, &[]).await.unwrap();
+    a.expect(CDS, &["a", "b"]).await;
+    let _b = srv.sotw("p1", CDS, &[]).await.unwrap();
+    let err = srv.sotw("p1", CDS, &[]).await.err().unwrap();
+    assert_eq!(err.code(), Code::ResourceExhausted);
+    assert!(
+        err.message().contains("`p1`") && err.message().contains("limit 2"),
+        "{}",
+        err.message()
+    );
+    // Other keys have their own quota.
+    srv.sotw("p2", CDS, &[]).await.unwrap();
+    // A place is given back when a stream ends.
+    drop(a);
+    let mut events = srv.server.subscribe_events();
+    while srv.server.registry().streams_of(&ProxyKey::new("p1")).len() > 1 {
+        events.recv().await.unwrap();
+    }
+    srv.sotw("p1", CDS, &[]).await.unwrap();
+}
+
+#[tokio::test]
+async fn removing_the_identity_ends_its_streams_with_not_found() {
+    let srv = TestServer::start().await;
+    srv.set("p1", &Mesh::basic());
+    let mut c = srv.sotw("p1", CDS, &[]).await.unwrap();
+    c.expect(CDS, &["a", "b"]).await;
+    assert!(srv.cache.remove(&ProxyKey::new("p1")));
+    let err = c.end().await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert!(err.message().contains("`p1`"));
+}
+
+#[tokio::test]
+async fn per_type_service_serves_its_type_only() {
+    let srv = TestServer::start().await;
+    srv.set("p1", &Mesh::basic());
+    let mut client = ClusterDiscoveryServiceClient::new(srv.channel().await);
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(DiscoveryRequest {
+        node: Some(envoy_types::pb::envoy::config::core::v3::Node {
+            id: "p1".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut responses = client
+        .stream_clusters(ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let first = responses.message().await.unwrap().unwrap();
+    assert_eq!(
+        (type_of(&first.type_url), names(&first)),
+        (CDS, vec!["a".to_string(), "b".to_string()])
+    );
+    tx.send(DiscoveryRequest {
+        type_url: LDS.type_url().into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let err = responses.message().await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn a_stuck_proxy_does_not_hold_back_others() {
+    let srv = TestServer::start().await;
+    let mut big = Mesh::basic();
+    for i in 0..200 {
+        big.add_cluster(&format!("padding-{i:03}"), 10_000 + i);
+    }
+    srv.set("stuck", &big);
+    srv.set("p1", &Mesh::basic());
+    // Never reads: its HTTP/2 window, then its response buffer, fill up.
+    let _stuck = srv.sotw("stuck", CDS, &[]).await.unwrap();
+    let mut c = srv.sotw("p1", CDS, &[]).await.unwrap();
+    let r = c.expect(CDS, &["a", "b"]).await;
+    c.ack(&r).await;
+    for timeout in 2..200 {
+        big.clusters.insert("a".into(), timeout);
+        srv.set("stuck", &big);
+    }
+    let mut mesh = Mesh::basic();
+    mesh.clusters.insert("a".into(), 5);
+    srv.set("p1", &mesh);
+    c.expect(CDS, &["a", "b"]).await;
+}

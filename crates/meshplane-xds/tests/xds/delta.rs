@@ -1,0 +1,190 @@
+//! Incremental (delta) ADS.
+
+use std::collections::BTreeMap;
+
+use envoy_types::pb::envoy::service::discovery::v3::DeltaDiscoveryRequest;
+use meshplane_xds::XdsEvent;
+
+use super::resources::Mesh;
+use super::support::*;
+
+/// Connect like Envoy and ACK everything; returns the client and the versions
+/// it holds (name -> version) per type.
+async fn synced(
+    srv: &TestServer,
+    id: &str,
+    mesh: &Mesh,
+) -> (DeltaClient, BTreeMap<String, String>) {
+    srv.set(id, mesh);
+    let mut held = BTreeMap::new();
+    let mut c = srv.delta(id, CDS, &[], BTreeMap::new()).await.unwrap();
+    let r = c.expect(CDS, &["a", "b"], &[]).await;
+    held.extend(
+        r.resources
+            .iter()
+            .map(|r| (format!("cds/{}", r.name), r.version.clone())),
+    );
+    c.ack(&r).await;
+    c.subscribe(EDS, &["a", "b"], &[]).await;
+    let r = c.expect(EDS, &["a", "b"], &[]).await;
+    held.extend(
+        r.resources
+            .iter()
+            .map(|r| (format!("eds/{}", r.name), r.version.clone())),
+    );
+    c.ack(&r).await;
+    c.subscribe(LDS, &[], &[]).await;
+    let r = c.expect(LDS, &["ingress"], &[]).await;
+    c.ack(&r).await;
+    c.subscribe(RDS, &["rt"], &[]).await;
+    let r = c.expect(RDS, &["rt"], &[]).await;
+    c.ack(&r).await;
+    (c, held)
+}
+
+#[tokio::test]
+async fn nack_is_reported_and_not_answered_with_a_resend() {
+    let srv = TestServer::start().await;
+    let mut events = srv.server.subscribe_events();
+    let mut mesh = Mesh::basic();
+    let (mut c, _) = synced(&srv, "p1", &mesh).await;
+    mesh.clusters.insert("a".into(), 2);
+    srv.set("p1", &mesh);
+    let cds = c.expect(CDS, &["a"], &[]).await;
+    let eds = c.expect(EDS, &["a"], &[]).await; // warming
+    c.nack(&cds, "cluster a rejected").await;
+    c.ack(&eds).await;
+    mesh.routes.insert("rt".into(), "b".into());
+    srv.set("p1", &mesh);
+    c.expect(RDS, &["rt"], &[]).await;
+    let nack = loop {
+        if let XdsEvent::Nack {
+            resource_type,
+            names,
+            message,
+            ..
+        } = events.recv().await.unwrap()
+        {
+            break (resource_type, names, message);
+        }
+    };
+    assert_eq!(
+        nack,
+        (CDS, vec!["a".to_string()], "cluster a rejected".to_string())
+    );
+}
+
+#[tokio::test]
+async fn subscription_changes_apply_even_with_a_stale_nonce() {
+    let srv = TestServer::start().await;
+    let mut mesh = Mesh::basic();
+    srv.set("p1", &mesh);
+    let mut c = srv.delta("p1", CDS, &[], BTreeMap::new()).await.unwrap();
+    let r = c.expect(CDS, &["a", "b"], &[]).await;
+    c.ack(&r).await;
+    c.subscribe(EDS, &["a"], &[]).await;
+    let first_eds = c.expect(EDS, &["a"], &[]).await;
+    mesh.endpoints.insert("a".into(), 9000);
+    mesh.endpoints.insert("x".into(), 9100);
+    srv.set("p1", &mesh);
+    c.expect(EDS, &["a"], &[]).await;
+    c.send(DeltaDiscoveryRequest {
+        type_url: EDS.type_url().into(),
+        response_nonce: first_eds.nonce.clone(),
+        resource_names_subscribe: vec!["x".into()],
+        ..Default::default()
+    })
+    .await;
+    c.expect(EDS, &["x"], &[]).await;
+}
+
+#[tokio::test]
+async fn reconnect_with_initial_versions_sends_only_what_changed() {
+    let srv = TestServer::start().await;
+    let mut mesh = Mesh::basic();
+    let (c, held) = synced(&srv, "p1", &mesh).await;
+    drop(c);
+    mesh.clusters.insert("b".into(), 3);
+    mesh.endpoints.insert("a".into(), 9000);
+    srv.set("p1", &mesh);
+    let initial_cds: BTreeMap<String, String> = [
+        ("a".to_string(), held["cds/a"].clone()),
+        ("b".to_string(), held["cds/b"].clone()),
+        ("gone".to_string(), "0123".to_string()),
+    ]
+    .into();
+    let mut c = srv.delta("p1", CDS, &["*"], initial_cds).await.unwrap();
+    let r = c.expect(CDS, &["b"], &[]).await;
+    c.ack(&r).await;
+    // Removals come once everything sent was answered.
+    let r = c.expect(CDS, &[], &["gone"]).await;
+    c.ack(&r).await;
+    c.send(DeltaDiscoveryRequest {
+        type_url: EDS.type_url().into(),
+        resource_names_subscribe: vec!["a".into(), "b".into()],
+        initial_resource_versions: [
+            ("a".to_string(), held["eds/a"].clone()),
+            ("b".to_string(), held["eds/b"].clone()),
+        ]
+        .into(),
+        ..Default::default()
+    })
+    .await;
+    c.expect(EDS, &["a"], &[]).await;
+}
+
+#[tokio::test]
+async fn changes_are_pushed_make_before_break_with_removals_last() {
+    let srv = TestServer::start().await;
+    let mut mesh = Mesh::basic();
+    let (mut c, _) = synced(&srv, "p1", &mesh).await;
+    mesh.remove_cluster("b");
+    mesh.add_cluster("c", 7000);
+    mesh.endpoints.insert("a".into(), 9000);
+    mesh.routes.insert("rt".into(), "c".into());
+    mesh.listeners.insert("l2".into(), "rt2".into());
+    mesh.routes.insert("rt2".into(), "a".into());
+    srv.set("p1", &mesh);
+    let cds = c.expect(CDS, &["c"], &[]).await;
+    let eds = c.expect(EDS, &["a"], &[]).await;
+    let lds = c.expect(LDS, &["l2"], &[]).await;
+    let rds = c.expect(RDS, &["rt"], &[]).await;
+    for r in [&cds, &eds, &lds, &rds] {
+        c.ack(r).await;
+    }
+    let r = c.expect(CDS, &[], &["b"]).await;
+    c.ack(&r).await;
+    c.expect(EDS, &[], &["b"]).await;
+}
+
+#[tokio::test]
+async fn missing_names_are_reported_then_sent_when_they_appear() {
+    let srv = TestServer::start().await;
+    let mut mesh = Mesh::basic();
+    let (mut c, _) = synced(&srv, "p1", &mesh).await;
+    c.subscribe(EDS, &["ghost"], &[]).await;
+    let r = c.expect(EDS, &[], &["ghost"]).await;
+    c.ack(&r).await;
+    mesh.add_cluster("ghost", 7000);
+    srv.set("p1", &mesh);
+    let r = c.expect(CDS, &["ghost"], &[]).await;
+    c.ack(&r).await;
+    c.expect(EDS, &["ghost"], &[]).await;
+}
+
+#[tokio::test]
+async fn unsubscribed_names_are_no_longer_sent() {
+    let srv = TestServer::start().await;
+    let mut mesh = Mesh::basic();
+    mesh.routes.insert("spare".into(), "a".into());
+    let (mut c, _) = synced(&srv, "p1", &mesh).await;
+    c.subscribe(EDS, &[], &["b"]).await;
+    // Requests are handled in order: once `spare` is answered, so was the above.
+    c.subscribe(RDS, &["spare"], &[]).await;
+    let r = c.expect(RDS, &["spare"], &[]).await;
+    c.ack(&r).await;
+    mesh.endpoints.insert("b".into(), 9001);
+    mesh.routes.insert("rt".into(), "b".into());
+    srv.set("p1", &mesh);
+    c.expect(RDS, &["rt"], &[]).await;
+}
