@@ -11,6 +11,8 @@ use prost_reflect::{
 use crate::descriptors;
 use crate::type_url;
 
+mod canonical;
+
 /// Why a message could not be converted.
 #[derive(Debug, thiserror::Error)]
 pub enum JsonError {
@@ -54,12 +56,15 @@ fn deserialize_options() -> DeserializeOptions {
 }
 
 fn dynamic_to_json(dynamic: &DynamicMessage) -> Result<serde_json::Value, JsonError> {
-    dynamic
+    let mut v = dynamic
         .serialize_with_options(serde_json::value::Serializer, &serialize_options())
         .map_err(|source| JsonError::Serialize {
             message: dynamic.descriptor().full_name().to_owned(),
             source,
-        })
+        })?;
+    canonical::sort_map_keys(&mut v, &dynamic.descriptor());
+    canonical::integral_doubles_as_integers(&mut v);
+    Ok(v)
 }
 
 fn bytes_to_json(desc: MessageDescriptor, bytes: &[u8]) -> Result<serde_json::Value, JsonError> {

@@ -198,3 +198,72 @@ fn unknown_any_types_are_typed_errors() {
         Err(JsonError::BadTypeUrl(_))
     ));
 }
+
+#[test]
+fn map_and_struct_keys_come_out_sorted() {
+    // Metadata is a map of Structs; prost-reflect keeps both in hash maps.
+    let keys: Vec<String> = (0..24).map(|i| format!("key{:02}", (i * 7) % 24)).collect();
+    let mut fields = serde_json::Map::new();
+    for k in &keys {
+        fields.insert(k.clone(), json!({"z": 1, "a": [{"y": true, "b": false}]}));
+    }
+    let mut filter_metadata = serde_json::Map::new();
+    for k in keys.iter().rev() {
+        filter_metadata.insert(format!("ns.{k}"), serde_json::Value::Object(fields.clone()));
+    }
+    let input = json!({"name": "c", "metadata": {"filter_metadata": filter_metadata}});
+    let c: Cluster = from_json(&input).expect("from_json");
+    let v = to_json(&c).expect("to_json");
+    let printed = serde_json::to_string(&v).expect("print");
+
+    let namespaces: Vec<&String> = v["metadata"]["filter_metadata"]
+        .as_object()
+        .expect("object")
+        .keys()
+        .collect();
+    let mut sorted = namespaces.clone();
+    sorted.sort();
+    assert_eq!(namespaces, sorted);
+    let inner: Vec<&String> = v["metadata"]["filter_metadata"]["ns.key05"]
+        .as_object()
+        .expect("object")
+        .keys()
+        .collect();
+    let mut sorted = inner.clone();
+    sorted.sort();
+    assert_eq!(inner, sorted);
+    assert!(
+        printed.contains(r#"{"a":[{"b":false,"y":true}],"z":1}"#),
+        "{printed}"
+    );
+    // The same message prints identically every time.
+    for _ in 0..5 {
+        let again: Cluster = from_json(&input).expect("from_json");
+        assert_eq!(
+            serde_json::to_string(&to_json(&again).expect("to_json")).expect("print"),
+            printed
+        );
+    }
+}
+
+#[test]
+fn integral_doubles_print_as_integers_like_envoy() {
+    let input = json!({
+        "name": "c",
+        "common_lb_config": {"healthy_panic_threshold": {"value": 50}},
+        "metadata": {"filter_metadata": {"m": {"whole": 3, "half": 0.5, "neg": -2}}}
+    });
+    let c: Cluster = from_json(&input).expect("from_json");
+    let v = to_json(&c).expect("to_json");
+    let printed = serde_json::to_string(&v).expect("print");
+    assert!(
+        printed.contains(r#""healthy_panic_threshold":{"value":50}"#),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(r#"{"half":0.5,"neg":-2,"whole":3}"#),
+        "{printed}"
+    );
+    let back: Cluster = from_json(&v).expect("from_json");
+    assert_eq!(back, c);
+}
