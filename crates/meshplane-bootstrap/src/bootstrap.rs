@@ -11,6 +11,7 @@ use crate::custom_config::{
 use crate::env::Env;
 use crate::error::BootstrapError;
 use crate::files::FileReader;
+use crate::ignored::warn_ignored;
 use crate::node::{proxy_identity, ProxyIdentity};
 use crate::runtime::{cluster_manager, layered_runtime};
 use crate::sds::{sds_cluster, SDS_SOCKET_PATH};
@@ -59,6 +60,7 @@ pub fn bootstrap_from_env(
     let env = Env::new(vars);
     let mut warnings = Vec::new();
     let identity = proxy_identity(&env, &mut warnings)?;
+    warn_ignored(&env, &mut warnings);
     let xds = xds_connection(&env, files, &mut warnings)?;
 
     let mut node = Map::new();

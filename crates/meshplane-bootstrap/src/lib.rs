@@ -83,6 +83,7 @@ mod env;
 mod envoy_args;
 mod error;
 mod files;
+mod ignored;
 mod node;
 mod runtime;
 mod sds;
@@ -108,6 +109,7 @@ pub mod vars {
         RESOURCES_CONFIG_FILE, STATS_CONFIG_FILE, STATS_SINKS_CFG_FILE, TRACING_CFG_FILE,
     };
     pub use crate::envoy_args::{CONCURRENCY, ENVOY_BINARY, LOG_LEVEL};
+    pub use crate::ignored::IGNORED;
     pub use crate::node::{
         RESOURCE_ARN, RESOURCE_CLUSTER, RESOURCE_NAME, VIRTUAL_NODE_CLUSTER, VIRTUAL_NODE_NAME,
     };

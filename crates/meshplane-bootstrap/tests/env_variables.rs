@@ -837,3 +837,69 @@ fn envoy_command_line() {
     );
     assert_eq!(meshplane_bootstrap::envoy_binary(&v), Path::new("envoy"));
 }
+
+#[test]
+fn variables_without_meaning_here_give_warnings() {
+    let b = build(&[
+        ("APPMESH_DUALSTACK_ENDPOINT", "1"),
+        ("APPNET_ENVOY_RESTART_COUNT", "3"),
+    ]);
+    let w = b.warnings();
+    assert!(
+        w.iter()
+            .any(|w| w.starts_with("APPMESH_DUALSTACK_ENDPOINT is ignored")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.starts_with("APPNET_ENVOY_RESTART_COUNT is ignored")),
+        "{w:?}"
+    );
+    let b = build(&[("APPMESH_SET_TRACING_DECISION", "false")]);
+    assert!(
+        b.warnings().iter().any(|w| w.contains("runtime guard")),
+        "{:?}",
+        b.warnings()
+    );
+    assert_eq!(
+        error(&[("APPMESH_SET_TRACING_DECISION", "nope")]).variable(),
+        Some("APPMESH_SET_TRACING_DECISION")
+    );
+}
+
+/// VARIABLES.md documents every variable the crate reads or ignores.
+#[test]
+fn every_variable_is_documented() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(dir.join("VARIABLES.md")).unwrap_or_default();
+    let mut names: Vec<String> = meshplane_bootstrap::vars::IGNORED
+        .iter()
+        .map(|(v, _)| v.to_string())
+        .collect();
+    for entry in std::fs::read_dir(dir.join("src"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let source = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        for line in source.lines() {
+            // `pub const NAME: &str = "VARIABLE";` with an upper-case value.
+            if let Some((_, value)) = line
+                .trim()
+                .strip_prefix("pub const ")
+                .and_then(|l| l.split_once(": &str = \""))
+            {
+                let value = value.trim_end_matches("\";");
+                if !value.is_empty() && value.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+                    names.push(value.to_owned());
+                }
+            }
+        }
+    }
+    assert!(names.len() > 40, "found only {names:?}");
+    let missing: Vec<&String> = names
+        .iter()
+        .filter(|n| !doc.contains(&format!("`{n}`")))
+        .collect();
+    assert!(missing.is_empty(), "not in VARIABLES.md: {missing:?}");
+}
