@@ -69,6 +69,21 @@ fn eds_cluster() -> Value {
     })
 }
 
+/// App Mesh's DNS service discovery; validate mode must not need a resolver.
+fn dns_cluster() -> Value {
+    json!({
+        "name": "cds_egress_mesh_dns-backend_http_8080",
+        "type": "LOGICAL_DNS",
+        "connect_timeout": "1s",
+        "dns_lookup_family": "V4_ONLY",
+        "load_assignment": {
+            "cluster_name": "cds_egress_mesh_dns-backend_http_8080",
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address":
+                {"socket_address": {"address": "backend.prod.svc.cluster.local.", "port_value": 8080}}}}]}]
+        }
+    })
+}
+
 fn load_assignment() -> Value {
     json!({
         "cluster_name": "cds_egress_mesh_backend_http_8080",
@@ -113,6 +128,7 @@ fn resources(second_cluster: &str) -> XdsResources {
         clusters: vec![
             from_json::<Cluster>(&static_cluster()).expect("static cluster JSON"),
             from_json::<Cluster>(&eds_cluster()).expect("EDS cluster JSON"),
+            from_json::<Cluster>(&dns_cluster()).expect("DNS cluster JSON"),
         ],
         routes: vec![
             from_json::<RouteConfiguration>(&route_config(second_cluster)).expect("route JSON"),
