@@ -1,0 +1,63 @@
+//! The command line: global options and one module per subcommand.
+//!
+//! Exit codes: 0 success, 1 the input is invalid or the command failed,
+//! 2 usage errors (clap's own).
+
+pub mod export;
+pub mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use meshplane_spec::ArnContext;
+
+/// The input is invalid or the command failed.
+pub const EXIT_FAILURE: u8 = 1;
+
+/// An open-source App Mesh control plane for Envoy.
+#[derive(Debug, Parser)]
+#[command(name = "meshplane", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand shares.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// AWS region used in resource ARNs.
+    #[arg(long, global = true, env = "MESHPLANE_REGION", default_value = "us-east-1")]
+    pub region: String,
+    /// Account that owns resources whose spec names none (the mesh owner in ARNs).
+    #[arg(long, global = true, env = "MESHPLANE_ACCOUNT", default_value = "000000000000")]
+    pub account: String,
+}
+
+impl Global {
+    pub fn arn_context(&self) -> ArnContext {
+        ArnContext {
+            region: self.region.clone(),
+            account: self.account.clone(),
+            ..ArnContext::default()
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load App Mesh specs and report every error and warning.
+    Validate(validate::ValidateArgs),
+    /// Load App Mesh specs (any format) and print them as AWS CLI input documents.
+    Export(export::ExportArgs),
+}
+
+impl Command {
+    pub fn run(self, global: &Global) -> anyhow::Result<ExitCode> {
+        match self {
+            Command::Validate(args) => validate::run(global, args),
+            Command::Export(args) => export::run(global, args),
+        }
+    }
+}
