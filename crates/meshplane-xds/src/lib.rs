@@ -7,6 +7,39 @@
 //! Architecture invariant: this crate never sees App Mesh types. Translation
 //! builds [`Snapshot`]s and sets them in the [`SnapshotCache`]; an
 //! [`Authorizer`] maps a connecting proxy to its [`ProxyKey`].
+//!
+//! # Protocol decisions (Envoy's `xds_protocol` spec)
+//!
+//! - ACK or NACK is decided by `error_detail` alone. After a NACK nothing is
+//!   re-sent: each stream remembers what it sent, and only a later change of
+//!   the snapshot produces a new response.
+//! - Nonces are per stream and per type. SotW drops a request whose nonce is
+//!   not the latest sent for its type; delta applies its subscription changes
+//!   anyway and only ignores it as an ACK/NACK.
+//! - The node is read from the first request only.
+//! - Push order: SDS, CDS, EDS, LDS, RDS ([`ResourceType::PUSH_ORDER`]).
+//!   Secrets go first because clusters and listeners warm until the secrets
+//!   they reference arrive. Removals go last ([`ResourceType::REMOVAL_ORDER`]:
+//!   LDS, RDS, CDS, EDS, SDS), once the proxy answered every response sent:
+//!   in SotW a listener or cluster that left the snapshot stays in the LDS/CDS
+//!   responses until then; in delta `removed_resources` waits until then.
+//! - A cluster that is new or changed gets its ClusterLoadAssignment re-sent
+//!   (if subscribed) so it leaves warming.
+//! - Names that do not exist are remembered and sent when they appear (delta
+//!   also reports them in `removed_resources` at once).
+//! - Requests already received are all applied before anything is answered,
+//!   so a newer request of a type supersedes older pending ones.
+//!
+//! # Scale
+//!
+//! Resources are interned ([`ResourceInterner`]): one copy per content,
+//! shared by every snapshot and stream. A stream keeps handles (pointers)
+//! to what it sent, its subscription and nonces; a response's bytes are only
+//! copied into the outgoing message when the stream's bounded channel has
+//! room, so a stuck proxy holds at most `response_buffer` built responses and
+//! never delays the cache or other streams. A change costs a stream nothing
+//! for types whose version did not change, and a walk over the handles of
+//! the changed types.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 

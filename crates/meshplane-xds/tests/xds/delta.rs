@@ -188,3 +188,70 @@ async fn unsubscribed_names_are_no_longer_sent() {
     srv.set("p1", &mesh);
     c.expect(RDS, &["rt"], &[]).await;
 }
+
+#[tokio::test]
+async fn dropping_an_explicit_name_under_a_wildcard_is_answered() {
+    let srv = TestServer::start().await;
+    let mut mesh = Mesh::basic();
+    mesh.endpoints.insert("x".into(), 9100);
+    srv.set("p1", &mesh);
+    // Wildcard EDS plus explicit names: one present, one absent.
+    let mut c = srv
+        .delta("p1", EDS, &["*", "a", "nope"], BTreeMap::new())
+        .await
+        .unwrap();
+    let r = c.expect(EDS, &["a", "b", "x"], &["nope"]).await;
+    c.ack(&r).await;
+    // The proxy cannot tell whether "*" still covers them: it is told.
+    c.subscribe(EDS, &[], &["a", "nope"]).await;
+    c.expect(EDS, &["a"], &["nope"]).await;
+}
+
+#[tokio::test]
+async fn stream_closes_gracefully_at_max_age_and_unknown_identity_is_not_found() {
+    let config = meshplane_xds::ServerConfig {
+        max_stream_age: Some(std::time::Duration::from_millis(300)),
+        ..Default::default()
+    };
+    let srv = TestServer::with_config(config).await;
+    srv.set("p1", &Mesh::basic());
+    let mut c = srv.delta("p1", CDS, &[], BTreeMap::new()).await.unwrap();
+    c.expect(CDS, &["a", "b"], &[]).await;
+    assert!(c.end().await.is_ok(), "status OK");
+    let err = srv
+        .delta("p9", CDS, &[], BTreeMap::new())
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), tonic::Code::NotFound);
+    assert!(err.message().contains("`p9`"));
+}
+
+#[tokio::test]
+async fn per_type_delta_service_serves_its_type() {
+    use envoy_types::pb::envoy::service::endpoint::v3::endpoint_discovery_service_client::EndpointDiscoveryServiceClient;
+    let srv = TestServer::start().await;
+    srv.set("p1", &Mesh::basic());
+    let mut client = EndpointDiscoveryServiceClient::new(srv.channel().await);
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(DeltaDiscoveryRequest {
+        node: Some(envoy_types::pb::envoy::config::core::v3::Node {
+            id: "p1".into(),
+            ..Default::default()
+        }),
+        resource_names_subscribe: vec!["b".into()],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut responses = client
+        .delta_endpoints(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let r = responses.message().await.unwrap().unwrap();
+    assert_eq!(
+        (type_of(&r.type_url), delta_names(&r)),
+        (EDS, vec!["b".to_string()])
+    );
+}

@@ -313,6 +313,20 @@ impl DeltaClient {
         resp
     }
 
+    /// How the stream ended.
+    pub async fn end(&mut self) -> Result<(), Status> {
+        loop {
+            match tokio::time::timeout(HANG, self.rx.message())
+                .await
+                .expect("stream did not end (hang guard)")
+            {
+                Ok(Some(_)) => continue,
+                Ok(None) => return Ok(()),
+                Err(s) => return Err(s),
+            }
+        }
+    }
+
     /// A spontaneous subscription change (no nonce).
     pub async fn subscribe(&self, t: ResourceType, subscribe: &[&str], unsubscribe: &[&str]) {
         self.send(DeltaDiscoveryRequest {
