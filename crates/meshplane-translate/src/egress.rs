@@ -214,6 +214,10 @@ fn tcp_chains(
 
 /// The clusters and idle timeout of one TCP virtual service on `port`.
 fn tcp_target(emit: &mut Emit<'_>, port: u32, s: &ServicePlan<'_>) -> Option<(TcpTarget, i64)> {
+    let client = targets::Client {
+        node: emit.client.clone(),
+        policy: s.client_policy.clone(),
+    };
     match &s.provider {
         Provider::Router { router, routes } => {
             let (name, spec) = *routes.first()?;
@@ -230,6 +234,7 @@ fn tcp_target(emit: &mut Emit<'_>, port: u32, s: &ServicePlan<'_>) -> Option<(Tc
             let id = emit.route_id(router, name);
             let clusters = targets::resolve(
                 emit,
+                &client,
                 &id,
                 "spec.tcpRoute.action.weightedTargets",
                 &tcp.action.weighted_targets,
@@ -256,7 +261,7 @@ fn tcp_target(emit: &mut Emit<'_>, port: u32, s: &ServicePlan<'_>) -> Option<(Tc
             spec,
             listener,
         } => {
-            let Some(cluster) = targets::cluster_for(emit, node, spec, listener) else {
+            let Some(cluster) = targets::cluster_for(emit, &client, node, spec, listener) else {
                 let node_id = targets::node_id(emit, node);
                 emit.warn(
                     "translate.target.not-routable",

@@ -10,7 +10,7 @@
 //! the target listener.
 
 use envoy_types::pb::envoy::config::cluster::v3::{cluster, Cluster, OutlierDetection};
-use envoy_types::pb::envoy::config::core::v3::{health_check, HealthCheck};
+use envoy_types::pb::envoy::config::core::v3::{health_check, HealthCheck, TransportSocket};
 use envoy_types::pb::envoy::r#type::v3::CodecClientType;
 use meshplane_spec::common::{HealthCheckPolicy, Protocol};
 use meshplane_spec::identity::ResourceKind;
@@ -38,6 +38,7 @@ pub fn ensure(
     node_name: &str,
     node: &VirtualNodeSpec,
     listener: &NodeListener,
+    transport_socket: Option<TransportSocket>,
 ) -> Result<String, Unroutable> {
     let protocol = listener.port_mapping.protocol;
     let port = clamp_u32(listener.port_mapping.port);
@@ -59,6 +60,7 @@ pub fn ensure(
             .map(|h| health_check(h, port, host_of(node)))
             .collect(),
         outlier_detection: listener.outlier_detection.as_ref().map(outlier_detection),
+        transport_socket,
         ..Default::default()
     };
     if let Some(dns) = sd.and_then(|s| s.dns.as_ref()) {
@@ -111,7 +113,7 @@ fn fqdn(hostname: &str) -> String {
 }
 
 /// The authority HTTP health checks send: the name the node is discovered by.
-fn host_of(node: &VirtualNodeSpec) -> Option<String> {
+pub fn host_of(node: &VirtualNodeSpec) -> Option<String> {
     let sd = node.service_discovery.as_ref()?;
     if let Some(dns) = &sd.dns {
         return Some(dns.hostname.trim_end_matches('.').to_owned());

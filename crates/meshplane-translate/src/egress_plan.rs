@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use meshplane_spec::common::Protocol;
 use meshplane_spec::identity::ResourceKind;
 use meshplane_spec::route::RouteSpec;
+use meshplane_spec::tls::ClientPolicyTls;
 use meshplane_spec::virtual_node::{Listener as NodeListener, VirtualNodeSpec};
 
 use crate::emit::Emit;
@@ -32,6 +33,9 @@ pub struct ServicePlan<'m> {
     pub backend_index: usize,
     pub protocol: Protocol,
     pub provider: Provider<'m>,
+    /// The enforced TLS client policy for this backend (its own, else the
+    /// node's backend defaults) and its field path.
+    pub client_policy: Option<(String, &'m ClientPolicyTls)>,
 }
 
 pub enum Provider<'m> {
@@ -80,6 +84,7 @@ pub fn plan<'m>(
             continue;
         }
         let vs_id = emit.id(ResourceKind::VirtualService, vs_name);
+        let client_policy = client_policy(node, i);
         let provider = vs.provider.as_ref();
         if let Some(r) = provider.and_then(|p| p.virtual_router.as_ref()) {
             let Some((router_name, router)) =
@@ -134,6 +139,7 @@ pub fn plan<'m>(
                             router: router_name,
                             routes: for_listener,
                         },
+                        client_policy: client_policy.clone(),
                     });
             }
         } else if let Some(n) = provider.and_then(|p| p.virtual_node.as_ref()) {
@@ -164,6 +170,7 @@ pub fn plan<'m>(
                             spec: target,
                             listener: l,
                         },
+                        client_policy: client_policy.clone(),
                     });
             }
         } else {
@@ -210,4 +217,29 @@ pub fn plan<'m>(
 /// protocol, and the route's `match.port` is that port or unset.
 fn fits(route: &RouteSpec, protocol: Protocol, port: i64) -> bool {
     route.protocol() == Some(protocol) && route.match_port().is_none_or(|p| p == port)
+}
+
+/// The backend's TLS client policy, else the node's backend defaults; only
+/// when enforced (the API default).
+fn client_policy(node: &VirtualNodeSpec, index: usize) -> Option<(String, &ClientPolicyTls)> {
+    let own = node.backends()[index]
+        .virtual_service
+        .as_ref()
+        .and_then(|b| b.client_policy.as_ref())
+        .and_then(|p| p.tls.as_ref())
+        .map(|t| {
+            (
+                format!("spec.backends[{index}].virtualService.clientPolicy.tls"),
+                t,
+            )
+        });
+    let defaults = || {
+        node.backend_defaults
+            .as_ref()
+            .and_then(|d| d.client_policy.as_ref())
+            .and_then(|p| p.tls.as_ref())
+            .map(|t| ("spec.backendDefaults.clientPolicy.tls".to_owned(), t))
+    };
+    own.or_else(defaults)
+        .filter(|(_, t)| t.enforce.unwrap_or(true))
 }

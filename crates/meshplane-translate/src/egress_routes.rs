@@ -68,6 +68,10 @@ fn virtual_host(
     sources: &mut Vec<ResourceId>,
 ) -> VirtualHost {
     sources.push(emit.id(ResourceKind::VirtualService, s.virtual_service));
+    let client = targets::Client {
+        node: emit.client.clone(),
+        policy: s.client_policy.clone(),
+    };
     let mut routes = Vec::new();
     match &s.provider {
         Provider::Router {
@@ -79,7 +83,7 @@ fn virtual_host(
             for (name, spec) in specs {
                 let id = emit.route_id(router, name);
                 sources.push(id.clone());
-                if let Some(r) = route(emit, &id, name, spec, port) {
+                if let Some(r) = route(emit, &client, &id, name, spec, port) {
                     if let Some(earlier) = catch_all {
                         emit.warn(
                             "translate.route.shadowed",
@@ -101,7 +105,7 @@ fn virtual_host(
         } => {
             let node_id = targets::node_id(emit, node);
             sources.push(node_id.clone());
-            match targets::cluster_for(emit, node, spec, listener) {
+            match targets::cluster_for(emit, &client, node, spec, listener) {
                 Some(cluster) => {
                     let timeout = listener_timeout(listener.port_mapping.protocol, listener.timeout.as_ref());
                     routes.push(Route {
@@ -143,6 +147,7 @@ fn virtual_host(
 /// One App Mesh route; `None` (reported) when none of its targets is reachable.
 fn route(
     emit: &mut Emit<'_>,
+    client: &targets::Client<'_>,
     id: &ResourceId,
     name: &str,
     spec: &meshplane_spec::route::RouteSpec,
@@ -206,7 +211,7 @@ fn route(
         return None;
     };
     let path = format!("spec.{kind}.action.weightedTargets");
-    let clusters = targets::resolve(emit, id, &path, targets, i64::from(port));
+    let clusters = targets::resolve(emit, client, id, &path, targets, i64::from(port));
     if clusters.is_empty() {
         emit.warn(
             "translate.route.no-targets",

@@ -18,6 +18,8 @@ use crate::output::{CloudMapQuery, ProxyResources, Translation};
 pub struct Emit<'a> {
     pub mesh: &'a MeshGraph,
     pub opts: &'a TranslateOptions,
+    /// The proxy being translated.
+    pub client: ResourceId,
     listeners: BTreeMap<String, Listener>,
     routes: BTreeMap<String, RouteConfiguration>,
     clusters: BTreeMap<String, Cluster>,
@@ -28,10 +30,11 @@ pub struct Emit<'a> {
 }
 
 impl<'a> Emit<'a> {
-    pub fn new(mesh: &'a MeshGraph, opts: &'a TranslateOptions) -> Self {
+    pub fn new(mesh: &'a MeshGraph, opts: &'a TranslateOptions, client: ResourceId) -> Self {
         Emit {
             mesh,
             opts,
+            client,
             listeners: BTreeMap::new(),
             routes: BTreeMap::new(),
             clusters: BTreeMap::new(),

@@ -46,6 +46,7 @@ pub fn translate(emit: &mut Emit<'_>, node_name: &str, node: &VirtualNodeSpec) {
     let logs = access_logs(node.logging.as_ref());
     let mut chains = Vec::new();
     let mut ports = BTreeSet::new();
+    let mut sni_ports = Vec::new();
     for (i, l) in listeners.iter().enumerate() {
         let protocol = l.port_mapping.protocol;
         let port = clamp_u32(l.port_mapping.port);
@@ -58,7 +59,10 @@ pub fn translate(emit: &mut Emit<'_>, node_name: &str, node: &VirtualNodeSpec) {
             );
             continue;
         }
-        tls::ingress_listener(emit, &node_id, i, l);
+        let termination = tls::termination(emit, &node_id, i, l);
+        if matches!(termination, tls::Termination::Refused) {
+            continue;
+        }
         let cluster_name = names::ingress_cluster(&mesh_name, node_name, protocol, port);
         emit.cluster(local_cluster(&cluster_name, local, l), [node_id.clone()]);
         let stat_prefix = names::ingress_stat_prefix(listeners.len(), protocol, port);
@@ -83,20 +87,35 @@ pub fn translate(emit: &mut Emit<'_>, node_name: &str, node: &VirtualNodeSpec) {
                 logs.clone(),
             )
         };
-        chains.push(FilterChain {
+        let chain = |transport_protocol: &str, transport_socket| FilterChain {
             filter_chain_match: Some(FilterChainMatch {
                 destination_port: Some(u32_value(port)),
+                transport_protocol: transport_protocol.to_owned(),
                 ..Default::default()
             }),
-            filters: vec![filter],
+            filters: vec![filter.clone()],
+            transport_socket,
             ..Default::default()
-        });
+        };
+        match termination {
+            tls::Termination::Plaintext | tls::Termination::Refused => chains.push(chain("", None)),
+            tls::Termination::Tls(socket) => chains.push(chain("", Some(socket))),
+            tls::Termination::Permissive(socket) => {
+                chains.push(chain("tls", Some(socket)));
+                chains.push(chain("raw_buffer", None));
+                sni_ports.push(port);
+            }
+        }
+    }
+    let mut listener_filters = vec![filters::original_dst()];
+    if !sni_ports.is_empty() {
+        listener_filters.push(filters::tls_inspector(&sni_ports));
     }
     let listener = Listener {
         name: names::ingress_listener(),
         address: Some(socket_address(names::LISTEN_ADDRESS, names::INGRESS_PORT)),
         filter_chains: chains,
-        listener_filters: vec![filters::original_dst()],
+        listener_filters,
         traffic_direction: TrafficDirection::Inbound as i32,
         ..Default::default()
     };

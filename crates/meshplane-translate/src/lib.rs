@@ -16,8 +16,8 @@
 //! into ports and services; `egress`, `egress_routes` and `egress_cluster`
 //! build the egress side; `route_match`, `route_order` and `retry` hold the
 //! App Mesh -> Envoy mapping tables (see their module docs: match kinds,
-//! route order, retry events and the default retry policy); `tls` is the
-//! seam for TLS. A `translate_virtual_gateway` will sit beside
+//! route order, retry events and the default retry policy); `tls` holds
+//! listener TLS modes and TLS origination (client policies). A `translate_virtual_gateway` will sit beside
 //! [`translate_virtual_node`], sharing the cluster, filter and route modules.
 //!
 //! Route order inside a virtual host: priority (0 first, routes without a
@@ -58,9 +58,9 @@ pub fn translate_virtual_node(
     node_name: &str,
     opts: &TranslateOptions,
 ) -> Translation {
-    let mut emit = emit::Emit::new(mesh, opts);
+    let id = mesh.id(ResourceKind::VirtualNode, node_name);
+    let mut emit = emit::Emit::new(mesh, opts, id.clone());
     let Some(node) = mesh.virtual_nodes.get(node_name) else {
-        let id = emit.id(ResourceKind::VirtualNode, node_name);
         emit.error(
             "translate.node.missing",
             &id,

@@ -1,8 +1,10 @@
 //! Weighted targets of a route (and virtual-node providers) resolved to
 //! egress clusters.
 
+use envoy_types::pb::envoy::config::core::v3::TransportSocket;
 use meshplane_spec::identity::ResourceKind;
 use meshplane_spec::route::WeightedTarget;
+use meshplane_spec::tls::ClientPolicyTls;
 use meshplane_spec::virtual_node::{Listener as NodeListener, VirtualNodeSpec};
 use meshplane_spec::ResourceId;
 
@@ -10,10 +12,18 @@ use crate::egress_cluster::{self, Unroutable};
 use crate::emit::Emit;
 use crate::proto::clamp_u32;
 
+/// The node whose proxy originates connections, and the enforced TLS
+/// client policy of the backend being reached (with its field path).
+pub struct Client<'m> {
+    pub node: ResourceId,
+    pub policy: Option<(String, &'m ClientPolicyTls)>,
+}
+
 /// `(cluster, weight)` pairs in target order; unreachable targets are
 /// reported against `route` at `path` and left out.
 pub fn resolve(
     emit: &mut Emit<'_>,
+    client: &Client<'_>,
     route: &ResourceId,
     path: &str,
     targets: &[WeightedTarget],
@@ -50,7 +60,7 @@ pub fn resolve(
             );
             continue;
         };
-        match cluster_for(emit, name, spec, listener) {
+        match cluster_for(emit, client, name, spec, listener) {
             Some(cluster) => out.push((cluster, clamp_u32(t.weight))),
             None => emit.warn(
                 "translate.target.not-routable",
@@ -69,11 +79,13 @@ pub fn resolve(
 /// discovery (reported by the caller, who knows who routes to it).
 pub fn cluster_for(
     emit: &mut Emit<'_>,
+    client: &Client<'_>,
     node: &str,
     spec: &VirtualNodeSpec,
     listener: &NodeListener,
 ) -> Option<String> {
-    match egress_cluster::ensure(emit, node, spec, listener) {
+    let tls = origination(emit, client, spec, listener);
+    match egress_cluster::ensure(emit, node, spec, listener, tls) {
         Ok(name) => Some(name),
         Err(Unroutable::NoServiceDiscovery) => None,
     }
@@ -98,4 +110,26 @@ fn pick_listener(
 
 pub fn node_id(emit: &Emit<'_>, node: &str) -> ResourceId {
     emit.id(ResourceKind::VirtualNode, node)
+}
+
+/// The TLS towards a target listener: the client policy when it covers the
+/// listener's port, else whatever the server's TLS mode asks for.
+fn origination(
+    emit: &mut Emit<'_>,
+    client: &Client<'_>,
+    spec: &VirtualNodeSpec,
+    listener: &NodeListener,
+) -> Option<TransportSocket> {
+    let port = listener.port_mapping.port;
+    let policy = client
+        .policy
+        .as_ref()
+        .filter(|(_, p)| {
+            p.ports
+                .as_ref()
+                .is_none_or(|ports| ports.is_empty() || ports.contains(&port))
+        })
+        .map(|(path, p)| (path.as_str(), *p));
+    let host = egress_cluster::host_of(spec);
+    crate::tls::origination(emit, &client.node, policy, listener, host.as_deref())
 }

@@ -21,6 +21,55 @@ use meshplane_translate::{render, translate_virtual_node, TranslateOptions};
 use serde_json::Value;
 
 const OWNER: &str = "000000000000";
+const SDS_CLUSTER: &str = "static_cluster_sds_unix_socket";
+
+/// The local SDS server's cluster, as the proxy's bootstrap defines it
+/// (APPMESH_SDS_SOCKET_PATH); Envoy needs it to accept SDS references.
+fn local_sds_cluster() -> envoy_types::pb::envoy::config::cluster::v3::Cluster {
+    use envoy_types::pb::envoy::config::cluster::v3::{cluster, Cluster};
+    use envoy_types::pb::envoy::config::core::v3::{address, Address, Pipe};
+    use envoy_types::pb::envoy::config::endpoint::v3::{
+        lb_endpoint, ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints,
+    };
+    let endpoint = LbEndpoint {
+        host_identifier: Some(lb_endpoint::HostIdentifier::Endpoint(Endpoint {
+            address: Some(Address {
+                address: Some(address::Address::Pipe(Pipe {
+                    path: "/run/spire/sockets/agent.sock".into(),
+                    mode: 0,
+                })),
+            }),
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    let mut c = Cluster {
+        name: SDS_CLUSTER.into(),
+        cluster_discovery_type: Some(cluster::ClusterDiscoveryType::Type(
+            cluster::DiscoveryType::Static as i32,
+        )),
+        load_assignment: Some(ClusterLoadAssignment {
+            cluster_name: SDS_CLUSTER.into(),
+            endpoints: vec![LocalityLbEndpoints {
+                lb_endpoints: vec![endpoint],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    // gRPC needs HTTP/2 to the SDS server.
+    let h2 = meshplane_envoy::any_from_json(&serde_json::json!({
+        "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+        "explicit_http_config": {"http2_protocol_options": {}}
+    }))
+    .expect("http protocol options");
+    c.typed_extension_protocol_options.insert(
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions".into(),
+        h2,
+    );
+    c
+}
 
 fn parse<T: serde::de::DeserializeOwned + Default>(doc: &Value, file: &Path) -> T {
     match doc.get("spec") {
@@ -175,7 +224,10 @@ fn golden() {
                     Err(_) => failures.push(format!("{case_name}/{name}: missing")),
                 }
             }
-            if let Some(xds) = xds {
+            if let Some(mut xds) = xds {
+                if text.contains(SDS_CLUSTER) {
+                    xds.clusters.push(local_sds_cluster());
+                }
                 to_validate.push((format!("{case_name}/{name}"), xds));
             }
         }
