@@ -79,9 +79,9 @@ echo "  $(ip -V)"
 
 # --- Tests -------------------------------------------------------------------
 if [ "$#" -gt 0 ]; then
-    step "cargo test --all-targets $*"
-    cargo test --all-targets "$@"
+    step "cargo test --no-fail-fast --all-targets $*"
+    cargo test --no-fail-fast --all-targets "$@"
 else
-    step "cargo test --workspace --all-targets"
-    cargo test --workspace --all-targets
+    step "cargo test --no-fail-fast --workspace --all-targets"
+    cargo test --no-fail-fast --workspace --all-targets
 fi
