@@ -144,17 +144,6 @@ pub fn pipe(path: &str) -> Value {
     json!({ "pipe": { "path": path } })
 }
 
-/// An IP address (no port) read from `variable`.
-pub fn parse_ip(variable: &str, value: &str) -> Result<IpAddr, BootstrapError> {
-    value.parse::<IpAddr>().map_err(|_| {
-        BootstrapError::invalid(
-            variable,
-            value,
-            "expected an IPv4 or IPv6 address such as 127.0.0.1",
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

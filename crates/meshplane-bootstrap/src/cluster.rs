@@ -28,6 +28,12 @@ pub fn static_cluster(
     cluster.insert("name".into(), json!(name));
     cluster.insert("type".into(), json!(target.cluster_type()));
     cluster.insert("connect_timeout".into(), json!(connect_timeout));
+    if target.dns_name().is_some() {
+        // Envoy's default (AUTO) takes only the IPv6 addresses of a name that
+        // has both, so `localhost` would mean ::1 alone; prefer IPv4 as most
+        // deployments listen there, falling back to IPv6.
+        cluster.insert("dns_lookup_family".into(), json!("V4_PREFERRED"));
+    }
     if let Upstream::Http2 { keepalive } = upstream {
         let mut http2 = Map::new();
         if let Some((interval, timeout)) = keepalive {

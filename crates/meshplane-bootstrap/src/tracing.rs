@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::address::{parse_ip, Target};
+use crate::address::Target;
 use crate::cluster::{static_cluster, Upstream};
 use crate::env::Env;
 use crate::error::BootstrapError;
@@ -78,27 +78,19 @@ fn xray(
     // AWS_XRAY_DAEMON_ADDRESS is an IP, optionally with a port that then wins
     // over XRAY_DAEMON_PORT. Envoy's X-Ray tracer takes no DNS names.
     if let Some(v) = env.get(XRAY_DAEMON_ADDRESS) {
-        let target = if v.parse::<std::net::IpAddr>().is_ok() {
-            Target::Ip {
-                ip: parse_ip(XRAY_DAEMON_ADDRESS, v)?,
-                port,
-            }
-        } else {
-            Target::parse(XRAY_DAEMON_ADDRESS, v)?
+        let target = match v.parse::<std::net::IpAddr>() {
+            Ok(ip) => Target::Ip { ip, port },
+            Err(_) => Target::parse(XRAY_DAEMON_ADDRESS, v)?,
         };
-        match target {
-            Target::Ip { ip, port: p } => {
-                address = ip.to_string();
-                port = p;
-            }
-            _ => {
-                return Err(BootstrapError::invalid(
-                    XRAY_DAEMON_ADDRESS,
-                    v,
-                    "expected an IP address, optionally with a port (127.0.0.1 or 127.0.0.1:2000)",
-                ))
-            }
-        }
+        let Target::Ip { ip, port: p } = target else {
+            return Err(BootstrapError::invalid(
+                XRAY_DAEMON_ADDRESS,
+                v,
+                "expected an IP address, optionally with a port (127.0.0.1 or 127.0.0.1:2000)",
+            ));
+        };
+        address = ip.to_string();
+        port = p;
     }
     let resource = &id.resource;
     let mut config = Map::new();

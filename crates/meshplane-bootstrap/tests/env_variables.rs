@@ -78,6 +78,7 @@ fn defaults_match_the_image() {
     );
     let xds = cluster(&b, "meshplane_xds");
     assert_eq!(xds["type"], "STATIC");
+    assert!(xds.get("dns_lookup_family").is_none());
     assert_eq!(
         xds["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"],
         json!({ "socket_address": { "address": "127.0.0.1", "port_value": 15010 } })
@@ -188,6 +189,7 @@ fn xds_endpoint_dns_name_and_fetch_timeout() {
     ]);
     let xds = cluster(&b, "meshplane_xds");
     assert_eq!(xds["type"], "STRICT_DNS");
+    assert_eq!(xds["dns_lookup_family"], "V4_PREFERRED");
     assert_eq!(
         grpc_service(&b)["envoy_grpc"]["authority"],
         "meshplane.internal"
