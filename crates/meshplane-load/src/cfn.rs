@@ -21,7 +21,14 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
     let root = &doc.node;
     let Some(resources) = root.get("Resources").and_then(Node::as_map) else {
         let line = root.entry("Resources").map_or(root.line, |e| e.line);
-        session.error("load.cfn_invalid", file, Some(line), None, "Resources", "a template's Resources must be an object");
+        session.error(
+            "load.cfn_invalid",
+            file,
+            Some(line),
+            None,
+            "Resources",
+            "a template's Resources must be an object",
+        );
         return;
     };
     let template = Template::new(root, opts);
@@ -31,13 +38,28 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
         let base = format!("Resources.{logical_id}");
         let Some(type_name) = entry.value.get_str("Type") else {
             let message = format!("resource {logical_id} has no Type");
-            session.error("load.cfn_invalid", file, Some(entry.line), None, &base, message);
+            session.error(
+                "load.cfn_invalid",
+                file,
+                Some(entry.line),
+                None,
+                &base,
+                message,
+            );
             continue;
         };
         let Some(ty) = appmesh_type(type_name) else {
             if type_name.starts_with("AWS::AppMesh::") {
-                let message = format!("{type_name} is not an App Mesh resource type meshplane knows");
-                session.warning("load.cfn_unknown_type", file, Some(entry.line), None, &base, message);
+                let message =
+                    format!("{type_name} is not an App Mesh resource type meshplane knows");
+                session.warning(
+                    "load.cfn_unknown_type",
+                    file,
+                    Some(entry.line),
+                    None,
+                    &base,
+                    message,
+                );
             }
             continue;
         };
@@ -47,7 +69,14 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
                 Ok(false) => continue,
                 Err(message) => {
                     let path = format!("{base}.Condition");
-                    session.error("load.cfn_unresolved", file, Some(entry.line), None, &path, message);
+                    session.error(
+                        "load.cfn_unresolved",
+                        file,
+                        Some(entry.line),
+                        None,
+                        &path,
+                        message,
+                    );
                     continue;
                 }
             }
@@ -57,7 +86,14 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
         let props = entry.value.get("Properties").unwrap_or(&empty);
         if props.as_map().is_none() {
             let message = "Properties must be an object";
-            session.error("load.cfn_invalid", file, Some(props.line), None, &props_path, message);
+            session.error(
+                "load.cfn_invalid",
+                file,
+                Some(props.line),
+                None,
+                &props_path,
+                message,
+            );
             continue;
         }
         let mut allowed = vec!["MeshName", "MeshOwner", "Spec", "Tags"];
@@ -69,10 +105,21 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
                 let message = format!(
                     "unknown property `{}` of {type_name}, expected one of {}",
                     e.key,
-                    allowed.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                    allowed
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
                 let path = format!("{props_path}.{}", e.key);
-                session.error("load.unknown_field", file, Some(e.line), None, &path, message);
+                session.error(
+                    "load.unknown_field",
+                    file,
+                    Some(e.line),
+                    None,
+                    &path,
+                    message,
+                );
                 ok = false;
             }
         }
@@ -80,7 +127,14 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
             Ok(id) => id,
             Err(message) => {
                 let message = format!("{message} (template {})", file.display());
-                session.error("load.cfn_unresolved", file, Some(entry.line), None, &props_path, message);
+                session.error(
+                    "load.cfn_unresolved",
+                    file,
+                    Some(entry.line),
+                    None,
+                    &props_path,
+                    message,
+                );
                 continue;
             }
         };
@@ -91,7 +145,14 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
                 let resolved = resolver.resolve_tree(spec, &spec_path, &mut errors);
                 for (path, line, message) in errors {
                     let message = format!("{message} (template {})", file.display());
-                    session.error("load.cfn_unresolved", file, Some(line), Some(&id), &path, message);
+                    session.error(
+                        "load.cfn_unresolved",
+                        file,
+                        Some(line),
+                        Some(&id),
+                        &path,
+                        message,
+                    );
                     ok = false;
                 }
                 let mut spec = resolved.unwrap_or_else(|| Node::new(entry.line, NodeKind::Null));

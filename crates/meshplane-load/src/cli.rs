@@ -81,7 +81,11 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
         None => ("", kind_of(&doc.node), &doc.node, false),
     };
     let mut ok = true;
-    let mut bad = |session: &mut Session<'_>, line: u32, path: String, message: String, rule: &'static str| {
+    let mut bad = |session: &mut Session<'_>,
+                   line: u32,
+                   path: String,
+                   message: String,
+                   rule: &'static str| {
         ok = false;
         session.error(rule, file, Some(line), None, &path, message);
     };
@@ -90,19 +94,37 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
             Some(e) => match e.value.as_str() {
                 Some(s) if !s.is_empty() => s.to_owned(),
                 _ => {
-                    let msg = format!("{key} must be a non-empty string, not {}", e.value.type_name());
-                    bad(session, e.line, join(prefix, key), msg, "load.invalid_field");
+                    let msg = format!(
+                        "{key} must be a non-empty string, not {}",
+                        e.value.type_name()
+                    );
+                    bad(
+                        session,
+                        e.line,
+                        join(prefix, key),
+                        msg,
+                        "load.invalid_field",
+                    );
                     String::new()
                 }
             },
             None => {
-                bad(session, node.line, join(prefix, key), format!("{key} is missing"), "load.missing_field");
+                bad(
+                    session,
+                    node.line,
+                    join(prefix, key),
+                    format!("{key} is missing"),
+                    "load.missing_field",
+                );
                 String::new()
             }
         }
     };
     let mesh = name_of(session, "meshName");
-    let names: Vec<String> = name_keys(kind).iter().map(|k| name_of(session, k)).collect();
+    let names: Vec<String> = name_keys(kind)
+        .iter()
+        .map(|k| name_of(session, k))
+        .collect();
     let owner = owner_of(node, describe).unwrap_or_else(|| session.opts.arn.account.clone());
     let mut allowed: Vec<&str> = vec!["meshName", "meshOwner", "spec", "tags", "clientToken"];
     allowed.extend(name_keys(kind));
@@ -114,14 +136,30 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
             let message = format!(
                 "unknown field `{}` for a {kind} document, expected one of {}",
                 e.key,
-                allowed.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                allowed
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
-            bad(session, e.line, join(prefix, &e.key), message, "load.unknown_field");
+            bad(
+                session,
+                e.line,
+                join(prefix, &e.key),
+                message,
+                "load.unknown_field",
+            );
         }
     }
     if let Some(e) = node.entry("meshOwner") {
         if e.value.as_str().is_none_or(str::is_empty) {
-            bad(session, e.line, join(prefix, "meshOwner"), "meshOwner must be an account id string".into(), "load.invalid_field");
+            bad(
+                session,
+                e.line,
+                join(prefix, "meshOwner"),
+                "meshOwner must be an account id string".into(),
+                "load.invalid_field",
+            );
         }
     }
     if !ok {
@@ -156,7 +194,10 @@ fn owner_of(node: &Node, describe: bool) -> Option<String> {
         return Some(owner.to_owned());
     }
     if describe {
-        return node.get("metadata").and_then(|m| m.get_str("meshOwner")).map(str::to_owned);
+        return node
+            .get("metadata")
+            .and_then(|m| m.get_str("meshOwner"))
+            .map(str::to_owned);
     }
     None
 }

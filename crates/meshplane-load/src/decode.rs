@@ -26,7 +26,11 @@ pub struct DecodeError {
 /// How many scalars CloudFormation-style coercion may rewrite in one spec.
 const MAX_COERCIONS: usize = 10_000;
 
-pub fn decode(kind: ResourceKind, spec: &Node, lenient_scalars: bool) -> Result<AnySpec, Vec<DecodeError>> {
+pub fn decode(
+    kind: ResourceKind,
+    spec: &Node,
+    lenient_scalars: bool,
+) -> Result<AnySpec, Vec<DecodeError>> {
     let mut value = match &spec.kind {
         NodeKind::Null => Value::Object(serde_json::Map::new()),
         _ => spec.to_json().map_err(|e| {
@@ -45,12 +49,23 @@ pub fn decode(kind: ResourceKind, spec: &Node, lenient_scalars: bool) -> Result<
         match decode_value(kind, &value) {
             Ok(spec) => return Ok(spec),
             Err((path, message)) => {
-                if lenient_scalars && coerced < MAX_COERCIONS && coerce_at(&mut value, &path, &message) {
+                if lenient_scalars
+                    && coerced < MAX_COERCIONS
+                    && coerce_at(&mut value, &path, &message)
+                {
                     coerced += 1;
                     continue;
                 }
-                let rule = if message.starts_with("unknown field") { "load.unknown_field" } else { "load.invalid_field" };
-                return Err(vec![DecodeError { rule, path, message }]);
+                let rule = if message.starts_with("unknown field") {
+                    "load.unknown_field"
+                } else {
+                    "load.invalid_field"
+                };
+                return Err(vec![DecodeError {
+                    rule,
+                    path,
+                    message,
+                }]);
             }
         }
     }
@@ -59,11 +74,15 @@ pub fn decode(kind: ResourceKind, spec: &Node, lenient_scalars: bool) -> Result<
 fn decode_value(kind: ResourceKind, value: &Value) -> Result<AnySpec, (String, String)> {
     Ok(match kind {
         ResourceKind::Mesh => AnySpec::Mesh(typed::<MeshSpec>(value)?),
-        ResourceKind::VirtualService => AnySpec::VirtualService(typed::<VirtualServiceSpec>(value)?),
+        ResourceKind::VirtualService => {
+            AnySpec::VirtualService(typed::<VirtualServiceSpec>(value)?)
+        }
         ResourceKind::VirtualNode => AnySpec::VirtualNode(typed::<VirtualNodeSpec>(value)?),
         ResourceKind::VirtualRouter => AnySpec::VirtualRouter(typed::<VirtualRouterSpec>(value)?),
         ResourceKind::Route => AnySpec::Route(typed::<RouteSpec>(value)?),
-        ResourceKind::VirtualGateway => AnySpec::VirtualGateway(typed::<VirtualGatewaySpec>(value)?),
+        ResourceKind::VirtualGateway => {
+            AnySpec::VirtualGateway(typed::<VirtualGatewaySpec>(value)?)
+        }
         ResourceKind::GatewayRoute => AnySpec::GatewayRoute(typed::<GatewayRouteSpec>(value)?),
     })
 }
@@ -81,7 +100,8 @@ fn model_path(path: &serde_path_to_error::Path) -> String {
     for segment in path.iter() {
         match segment {
             serde_path_to_error::Segment::Seq { index } => out.push_str(&format!("[{index}]")),
-            serde_path_to_error::Segment::Map { key } | serde_path_to_error::Segment::Enum { variant: key } => {
+            serde_path_to_error::Segment::Map { key }
+            | serde_path_to_error::Segment::Enum { variant: key } => {
                 if !out.is_empty() {
                     out.push('.');
                 }
@@ -97,7 +117,9 @@ fn model_path(path: &serde_path_to_error::Path) -> String {
 /// expected type: a numeric string to a number, `"true"` to a boolean, a
 /// number or boolean to a string. False when there is nothing to rewrite.
 fn coerce_at(value: &mut Value, path: &str, message: &str) -> bool {
-    let Some(slot) = pointer_mut(value, path) else { return false };
+    let Some(slot) = pointer_mut(value, path) else {
+        return false;
+    };
     let wants_string = message.contains("expected a string");
     let wants_bool = message.contains("expected a boolean");
     let wants_int = message.contains("expected i64") || message.contains("expected u");
@@ -165,8 +187,18 @@ mod tests {
     fn cloudformation_scalars_are_coerced_to_the_field_type() {
         let spec = node("listeners:\n  - portMapping:\n      port: '80'\n      protocol: http\nbackends:\n  - virtualService:\n      virtualServiceName: 1234\n");
         assert!(decode(ResourceKind::VirtualNode, &spec, false).is_err());
-        let AnySpec::VirtualNode(vn) = decode(ResourceKind::VirtualNode, &spec, true).unwrap() else { panic!() };
+        let AnySpec::VirtualNode(vn) = decode(ResourceKind::VirtualNode, &spec, true).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(vn.listeners()[0].port_mapping.port, 80);
-        assert_eq!(vn.backends()[0].virtual_service.as_ref().unwrap().virtual_service_name, "1234");
+        assert_eq!(
+            vn.backends()[0]
+                .virtual_service
+                .as_ref()
+                .unwrap()
+                .virtual_service_name,
+            "1234"
+        );
     }
 }

@@ -27,7 +27,8 @@ pub fn export(model: &MeshModel, format: ExportFormat) -> String {
     let documents: Vec<Value> = model.meshes.values().flat_map(documents_of).collect();
     match format {
         ExportFormat::CliJson => {
-            let mut text = serde_json::to_string_pretty(&documents).unwrap_or_else(|_| "[]".to_owned());
+            let mut text =
+                serde_json::to_string_pretty(&documents).unwrap_or_else(|_| "[]".to_owned());
             text.push('\n');
             text
         }
@@ -64,7 +65,10 @@ fn documents_of(graph: &MeshGraph) -> Vec<Value> {
         docs.push(doc(&[("virtualRouterName", name)], json(spec)));
     }
     for ((router, name), spec) in &graph.routes {
-        docs.push(doc(&[("virtualRouterName", router), ("routeName", name)], json(spec)));
+        docs.push(doc(
+            &[("virtualRouterName", router), ("routeName", name)],
+            json(spec),
+        ));
     }
     for (name, spec) in &graph.virtual_services {
         docs.push(doc(&[("virtualServiceName", name)], json(spec)));
@@ -73,7 +77,10 @@ fn documents_of(graph: &MeshGraph) -> Vec<Value> {
         docs.push(doc(&[("virtualGatewayName", name)], json(spec)));
     }
     for ((gateway, name), spec) in &graph.gateway_routes {
-        docs.push(doc(&[("virtualGatewayName", gateway), ("gatewayRouteName", name)], json(spec)));
+        docs.push(doc(
+            &[("virtualGatewayName", gateway), ("gatewayRouteName", name)],
+            json(spec),
+        ));
     }
     docs
 }

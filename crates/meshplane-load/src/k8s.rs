@@ -59,7 +59,14 @@ fn kind_of(kind: &str) -> Option<ResourceKind> {
 
 pub fn collect(session: &mut Session<'_>, file: &Path, doc: Document) {
     if doc.node.get_str("kind") == Some("List") {
-        for (i, item) in doc.node.get("items").and_then(Node::as_seq).unwrap_or_default().iter().enumerate() {
+        for (i, item) in doc
+            .node
+            .get("items")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             collect_one(session, file, doc.index, item, &format!("items[{i}]."));
         }
     } else {
@@ -71,32 +78,78 @@ fn collect_one(session: &mut Session<'_>, file: &Path, document: usize, node: &N
     let line = Some(node.line);
     let api = node.get_str("apiVersion").unwrap_or("");
     if api != API_VERSION {
-        let message = format!("apiVersion '{api}' is not supported: meshplane reads {API_VERSION} objects");
-        session.error("load.unknown_document", file, line, None, &format!("{prefix}apiVersion"), message);
+        let message =
+            format!("apiVersion '{api}' is not supported: meshplane reads {API_VERSION} objects");
+        session.error(
+            "load.unknown_document",
+            file,
+            line,
+            None,
+            &format!("{prefix}apiVersion"),
+            message,
+        );
         return;
     }
     let kind_name = node.get_str("kind").unwrap_or("");
     let Some(kind) = kind_of(kind_name) else {
         if kind_name == "BackendGroup" {
-            let message = "BackendGroup objects are not read; list the virtual services as backends";
-            session.warning("load.k8s_unsupported", file, line, None, &format!("{prefix}kind"), message);
+            let message =
+                "BackendGroup objects are not read; list the virtual services as backends";
+            session.warning(
+                "load.k8s_unsupported",
+                file,
+                line,
+                None,
+                &format!("{prefix}kind"),
+                message,
+            );
         } else {
             let message = format!("kind '{kind_name}' is not an App Mesh CRD kind");
-            session.error("load.unknown_document", file, line, None, &format!("{prefix}kind"), message);
+            session.error(
+                "load.unknown_document",
+                file,
+                line,
+                None,
+                &format!("{prefix}kind"),
+                message,
+            );
         }
         return;
     };
     let metadata = node.get("metadata");
-    let Some(name) = metadata.and_then(|m| m.get_str("name")).filter(|s| !s.is_empty()) else {
+    let Some(name) = metadata
+        .and_then(|m| m.get_str("name"))
+        .filter(|s| !s.is_empty())
+    else {
         let message = "metadata.name is missing";
-        session.error("load.missing_field", file, line, None, &format!("{prefix}metadata.name"), message);
+        session.error(
+            "load.missing_field",
+            file,
+            line,
+            None,
+            &format!("{prefix}metadata.name"),
+            message,
+        );
         return;
     };
-    let namespace = metadata.and_then(|m| m.get_str("namespace")).filter(|s| !s.is_empty()).unwrap_or("default");
-    let spec = node.get("spec").cloned().unwrap_or_else(|| Node::new(node.line, NodeKind::Map(Vec::new())));
+    let namespace = metadata
+        .and_then(|m| m.get_str("namespace"))
+        .filter(|s| !s.is_empty())
+        .unwrap_or("default");
+    let spec = node
+        .get("spec")
+        .cloned()
+        .unwrap_or_else(|| Node::new(node.line, NodeKind::Map(Vec::new())));
     if spec.as_map().is_none() {
         let message = format!("spec must be an object, not {}", spec.type_name());
-        session.error("load.invalid_field", file, Some(spec.line), None, &format!("{prefix}spec"), message);
+        session.error(
+            "load.invalid_field",
+            file,
+            Some(spec.line),
+            None,
+            &format!("{prefix}spec"),
+            message,
+        );
         return;
     }
     session.k8s.push(Object {
@@ -106,7 +159,11 @@ fn collect_one(session: &mut Session<'_>, file: &Path, document: usize, node: &N
         spec_path: format!("{prefix}spec"),
         kind,
         name: name.to_owned(),
-        namespace: if kind == ResourceKind::Mesh { String::new() } else { namespace.to_owned() },
+        namespace: if kind == ResourceKind::Mesh {
+            String::new()
+        } else {
+            namespace.to_owned()
+        },
         spec,
     });
 }
@@ -116,7 +173,7 @@ pub fn resolve(session: &mut Session<'_>, objects: Vec<Object>) {
     let index = Index::new(&objects, &session.opts.arn.account);
     for object in &objects {
         let mut problems = Vec::new();
-        let resources = convert(object, &index, session.opts, &mut problems);
+        let resources = convert(object, &index, &mut problems);
         for p in problems {
             let path = join(&object.spec_path, &p.path);
             let line = Some(p.line.unwrap_or(object.line));
@@ -131,6 +188,7 @@ pub fn resolve(session: &mut Session<'_>, objects: Vec<Object>) {
 }
 
 /// A problem with one object, its path relative to the object's spec.
+#[derive(Debug, Clone)]
 pub struct Problem {
     pub rule: &'static str,
     pub warning: bool,
@@ -141,17 +199,38 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn error(rule: &'static str, path: &str, line: Option<u32>, message: impl Into<String>) -> Problem {
-        Problem { rule, warning: false, id: None, path: path.to_owned(), line, message: message.into() }
+    pub fn error(
+        rule: &'static str,
+        path: &str,
+        line: Option<u32>,
+        message: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            rule,
+            warning: false,
+            id: None,
+            path: path.to_owned(),
+            line,
+            message: message.into(),
+        }
     }
 }
 
-fn convert(object: &Object, index: &Index<'_>, opts: &crate::LoadOptions, problems: &mut Vec<Problem>) -> Vec<Pending> {
-    let Some((mesh, owner)) = index.mesh_of(object, problems) else { return Vec::new() };
+fn convert(object: &Object, index: &Index<'_>, problems: &mut Vec<Problem>) -> Vec<Pending> {
+    let Some((mesh, owner)) = index.mesh_of(object, problems) else {
+        return Vec::new();
+    };
     let aws_name = object.aws_name();
     let mut spec = object.spec.clone();
     let errors_before = problems.len();
-    for key in ["awsName", "meshRef", "podSelector", "namespaceSelector", "gatewayRouteSelector", "meshOwner"] {
+    for key in [
+        "awsName",
+        "meshRef",
+        "podSelector",
+        "namespaceSelector",
+        "gatewayRouteSelector",
+        "meshOwner",
+    ] {
         spec.take(key);
     }
     if let Some(groups) = spec.take("backendGroups") {
@@ -175,7 +254,8 @@ fn convert(object: &Object, index: &Index<'_>, opts: &crate::LoadOptions, proble
         spec_path,
         field_lines: Default::default(),
     };
-    let mut out = Vec::new();
+    let mut routes_out: Vec<Pending> = Vec::new();
+    let mut route_errors: Vec<Problem> = Vec::new();
     let id = match object.kind {
         ResourceKind::Mesh => {
             rename::key(&mut spec, "meshServiceDiscovery", "serviceDiscovery");
@@ -190,56 +270,128 @@ fn convert(object: &Object, index: &Index<'_>, opts: &crate::LoadOptions, proble
             ResourceId::new(&mesh, &owner, ResourceKind::VirtualService, &aws_name)
         }
         ResourceKind::VirtualRouter => {
-            let routes = spec.take("routes");
-            let router = ResourceId::new(&mesh, &owner, ResourceKind::VirtualRouter, &aws_name);
-            if let Some(routes) = routes {
+            if let Some(routes) = spec.take("routes") {
                 match routes.value.as_seq() {
                     Some(items) => {
                         for (i, route) in items.iter().enumerate() {
                             let path = format!("routes[{i}]");
-                            let mut route = route.clone();
-                            let Some(name) = route.take("name").and_then(|e| e.value.as_str().map(str::to_owned)) else {
-                                problems.push(Problem::error("load.missing_field", &format!("{path}.name"), Some(route.line), "a route needs a name"));
-                                continue;
-                            };
-                            let errors = problems.len();
-                            index.weighted_targets(object, &mut route, &path, problems);
-                            if problems[errors..].iter().any(|p| !p.warning) {
-                                continue;
-                            }
-                            let id = ResourceId::child(&mesh, &owner, ResourceKind::Route, &aws_name, &name);
-                            out.push(Pending {
-                                id,
-                                spec: route.clone(),
-                                origin: origin(join(&object.spec_path, &path), route.line),
-                                lenient_scalars: false,
-                            });
+                            let mut route_problems = Vec::new();
+                            let pending = route_of(
+                                object,
+                                index,
+                                route,
+                                &path,
+                                (&mesh, &owner, &aws_name),
+                                &mut route_problems,
+                            );
+                            route_problems.extend(pending.as_ref().err().map(|p| (**p).clone()));
+                            routes_out.extend(pending.ok().flatten());
+                            route_errors.extend(route_problems);
                         }
                     }
-                    None => problems.push(Problem::error("load.invalid_field", "routes", Some(routes.line), "routes must be a list")),
+                    None => problems.push(Problem::error(
+                        "load.invalid_field",
+                        "routes",
+                        Some(routes.line),
+                        "routes must be a list",
+                    )),
                 }
             }
-            router
+            ResourceId::new(&mesh, &owner, ResourceKind::VirtualRouter, &aws_name)
         }
-        ResourceKind::VirtualGateway => ResourceId::new(&mesh, &owner, ResourceKind::VirtualGateway, &aws_name),
+        ResourceKind::VirtualGateway => {
+            ResourceId::new(&mesh, &owner, ResourceKind::VirtualGateway, &aws_name)
+        }
         ResourceKind::GatewayRoute => {
             let gateway = index.gateway_of(object, &mesh, &mut spec, problems);
             index.gateway_targets(object, &mut spec, problems);
             match gateway {
-                Some(gateway) => ResourceId::child(&mesh, &owner, ResourceKind::GatewayRoute, &gateway, &aws_name),
-                None => return out,
+                Some(gateway) => ResourceId::child(
+                    &mesh,
+                    &owner,
+                    ResourceKind::GatewayRoute,
+                    &gateway,
+                    &aws_name,
+                ),
+                None => return Vec::new(),
             }
         }
-        ResourceKind::Route => return out,
+        ResourceKind::Route => return Vec::new(),
     };
     for p in &mut problems[errors_before..] {
         p.id.get_or_insert_with(|| id.clone());
     }
-    let _ = opts;
-    if problems[errors_before..].iter().any(|p| !p.warning) {
+    let object_failed = problems[errors_before..].iter().any(|p| !p.warning);
+    // A bad route is reported on its own; the router and other routes still load.
+    for mut p in route_errors {
+        p.id.get_or_insert_with(|| id.clone());
+        problems.push(p);
+    }
+    if object_failed {
         return Vec::new();
     }
-    let mut all = vec![Pending { id, spec, origin: origin(object.spec_path.clone(), object.line), lenient_scalars: false }];
-    all.extend(out);
+    let mut all = vec![Pending {
+        id,
+        spec,
+        origin: origin(object.spec_path.clone(), object.line),
+        lenient_scalars: false,
+    }];
+    all.extend(routes_out);
     all
+}
+
+/// One inline route of a VirtualRouter object, as a pending route resource.
+fn route_of(
+    object: &Object,
+    index: &Index<'_>,
+    route: &Node,
+    path: &str,
+    (mesh, owner, router): (&str, &str, &str),
+    problems: &mut Vec<Problem>,
+) -> Result<Option<Pending>, Box<Problem>> {
+    let mut route = route.clone();
+    let name = match route
+        .take("name")
+        .map(|e| (e.value.as_str().map(str::to_owned), e.line))
+    {
+        Some((Some(name), _)) if !name.is_empty() => name,
+        Some((_, line)) => {
+            return Err(Box::new(Problem::error(
+                "load.invalid_field",
+                &format!("{path}.name"),
+                Some(line),
+                "a route's name must be a non-empty string",
+            )))
+        }
+        None => {
+            return Err(Box::new(Problem::error(
+                "load.missing_field",
+                &format!("{path}.name"),
+                Some(route.line),
+                "a route needs a name",
+            )))
+        }
+    };
+    let id = ResourceId::child(mesh, owner, ResourceKind::Route, router, &name);
+    let before = problems.len();
+    index.weighted_targets(object, &mut route, path, problems);
+    for p in &mut problems[before..] {
+        p.id = Some(id.clone());
+    }
+    if problems[before..].iter().any(|p| !p.warning) {
+        return Ok(None);
+    }
+    let origin = Origin {
+        file: object.file.clone(),
+        line: Some(route.line),
+        document: object.document,
+        spec_path: join(&object.spec_path, path),
+        field_lines: Default::default(),
+    };
+    Ok(Some(Pending {
+        id,
+        spec: route,
+        origin,
+        lenient_scalars: false,
+    }))
 }

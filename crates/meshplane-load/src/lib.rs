@@ -68,9 +68,13 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
         match std::fs::read(file) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => session.read_file(file, &text),
-                Err(_) => session.diagnostics.push(walk::read_error(file, "the file is not UTF-8 text")),
+                Err(_) => session
+                    .diagnostics
+                    .push(walk::read_error(file, "the file is not UTF-8 text")),
             },
-            Err(e) => session.diagnostics.push(walk::read_error(file, &e.to_string())),
+            Err(e) => session
+                .diagnostics
+                .push(walk::read_error(file, &e.to_string())),
         }
     }
     let mut loaded = session.finish();

@@ -47,7 +47,12 @@ pub struct Entry {
 impl Entry {
     pub fn new(key: impl Into<String>, line: u32, value: Node) -> Entry {
         let key = key.into();
-        Entry { source_key: key.clone(), key, line, value }
+        Entry {
+            source_key: key.clone(),
+            key,
+            line,
+            value,
+        }
     }
 }
 
@@ -104,7 +109,10 @@ impl Node {
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
         match &mut self.kind {
-            NodeKind::Map(entries) => entries.iter_mut().find(|e| e.key == key).map(|e| &mut e.value),
+            NodeKind::Map(entries) => entries
+                .iter_mut()
+                .find(|e| e.key == key)
+                .map(|e| &mut e.value),
             _ => None,
         }
     }
@@ -166,7 +174,11 @@ impl Node {
                 Value::Object(map)
             }
             NodeKind::Tagged(tag, _) => {
-                return Err(NotJson { path: path.to_owned(), line: self.line, tag: tag.clone() })
+                return Err(NotJson {
+                    path: path.to_owned(),
+                    line: self.line,
+                    tag: tag.clone(),
+                })
             }
         })
     }
@@ -274,7 +286,12 @@ mod tests {
             NodeKind::Map(
                 entries
                     .into_iter()
-                    .map(|(k, s, l, v)| Entry { key: k.into(), source_key: s.into(), line: l, value: v })
+                    .map(|(k, s, l, v)| Entry {
+                        key: k.into(),
+                        source_key: s.into(),
+                        line: l,
+                        value: v,
+                    })
                     .collect(),
             ),
         )
@@ -282,15 +299,31 @@ mod tests {
 
     #[test]
     fn field_lines_and_source_paths_follow_keys_and_items() {
-        let port = map(vec![("port", "Port", 4, Node::new(4, NodeKind::Number(80.into())))]);
+        let port = map(vec![(
+            "port",
+            "Port",
+            4,
+            Node::new(4, NodeKind::Number(80.into())),
+        )]);
         let listener = map(vec![("portMapping", "PortMapping", 3, port)]);
-        let root = map(vec![("listeners", "Listeners", 2, Node::new(3, NodeKind::Seq(vec![listener])))]);
+        let root = map(vec![(
+            "listeners",
+            "Listeners",
+            2,
+            Node::new(3, NodeKind::Seq(vec![listener])),
+        )]);
         let lines = root.field_lines();
         assert_eq!(lines["listeners"], 2);
         assert_eq!(lines["listeners[0]"], 1);
         assert_eq!(lines["listeners[0].portMapping.port"], 4);
-        assert_eq!(root.source_path("listeners[0].portMapping.port"), "Listeners[0].PortMapping.Port");
-        assert_eq!(root.source_path("listeners[0].nope.x"), "Listeners[0].nope.x");
+        assert_eq!(
+            root.source_path("listeners[0].portMapping.port"),
+            "Listeners[0].PortMapping.Port"
+        );
+        assert_eq!(
+            root.source_path("listeners[0].nope.x"),
+            "Listeners[0].nope.x"
+        );
         assert_eq!(
             root.to_json().unwrap(),
             serde_json::json!({"listeners": [{"portMapping": {"port": 80}}]})

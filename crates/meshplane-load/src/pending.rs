@@ -2,6 +2,7 @@
 //! resources; Kubernetes objects wait until every file is read (their
 //! references cross files); then every spec is decoded and inserted.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use meshplane_spec::{Diagnostic, MeshModel, Origin, Origins, ResourceId};
@@ -38,7 +39,10 @@ enum Format {
 
 fn detect(node: &Node) -> Format {
     if node.as_map().is_none() {
-        return Format::Unknown(format!("a document must be an object, not {}", node.type_name()));
+        return Format::Unknown(format!(
+            "a document must be an object, not {}",
+            node.type_name()
+        ));
     }
     if node.get("Resources").is_some() || node.get("AWSTemplateFormatVersion").is_some() {
         return Format::CloudFormation;
@@ -64,7 +68,12 @@ fn detect(node: &Node) -> Format {
 
 impl<'o> Session<'o> {
     pub fn new(opts: &'o LoadOptions) -> Session<'o> {
-        Session { opts, diagnostics: Vec::new(), pending: Vec::new(), k8s: Vec::new() }
+        Session {
+            opts,
+            diagnostics: Vec::new(),
+            pending: Vec::new(),
+            k8s: Vec::new(),
+        }
     }
 
     pub fn read_file(&mut self, file: &Path, text: &str) {
@@ -84,7 +93,14 @@ impl<'o> Session<'o> {
             Format::Cli => cli::load(self, file, doc),
             Format::Unknown(why) => {
                 let line = Some(doc.node.line);
-                self.error("load.unknown_document", file, line, None, "", format!("document {}: {why}", doc.index));
+                self.error(
+                    "load.unknown_document",
+                    file,
+                    line,
+                    None,
+                    "",
+                    format!("document {}: {why}", doc.index),
+                );
             }
         }
     }
@@ -129,9 +145,16 @@ impl<'o> Session<'o> {
         k8s::resolve(&mut self, objects);
         let mut model = MeshModel::default();
         let mut origins = Origins::default();
+        // The owner of each mesh, and where it was first seen.
+        let mut owners: BTreeMap<String, (String, Origin)> = BTreeMap::new();
         let pending = std::mem::take(&mut self.pending);
         for p in pending {
-            let Pending { id, spec, mut origin, lenient_scalars } = p;
+            let Pending {
+                id,
+                spec,
+                mut origin,
+                lenient_scalars,
+            } = p;
             origin.field_lines = spec.field_lines();
             let decoded = decode::decode(id.kind, &spec, lenient_scalars);
             let spec_value = match decoded {
@@ -155,16 +178,53 @@ impl<'o> Session<'o> {
                 );
                 let line = origin.line;
                 let file = origin.file.clone();
-                self.error("load.duplicate", &file, line, Some(&id), &origin.spec_path, message);
+                self.error(
+                    "load.duplicate",
+                    &file,
+                    line,
+                    Some(&id),
+                    &origin.spec_path,
+                    message,
+                );
                 continue;
             }
+            if let Some((owner, first)) = owners.get(&id.mesh) {
+                if *owner != id.owner {
+                    let message = format!(
+                        "mesh '{}' is owned by account {owner} (as loaded from {}), but this resource names owner {}; \
+                         set meshOwner consistently, or pass --account with the owner's account",
+                        id.mesh,
+                        place(first),
+                        id.owner
+                    );
+                    let (file, line) = (origin.file.clone(), origin.line);
+                    self.error(
+                        "load.owner_mismatch",
+                        &file,
+                        line,
+                        Some(&id),
+                        &origin.spec_path,
+                        message,
+                    );
+                    continue;
+                }
+            }
+            owners
+                .entry(id.mesh.clone())
+                .or_insert_with(|| (id.owner.clone(), origin.clone()));
             if model.insert(id.clone(), spec_value).is_ok() {
                 origins.by_resource.insert(id, origin);
             }
         }
         // File by file, line by line (stable: same-line findings keep their order).
-        self.diagnostics.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-        Loaded { model, origins, diagnostics: self.diagnostics, files: Vec::new() }
+        self.diagnostics
+            .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        Loaded {
+            model,
+            origins,
+            diagnostics: self.diagnostics,
+            files: Vec::new(),
+        }
     }
 }
 

@@ -57,7 +57,10 @@ pub fn read(text: &str, syntax: Syntax) -> Read {
         Syntax::Json => json::read(text),
         Syntax::Yaml => yaml::read(text),
     };
-    let mut out = Read { documents: Vec::new(), errors };
+    let mut out = Read {
+        documents: Vec::new(),
+        errors,
+    };
     for root in roots {
         match root.kind {
             NodeKind::Seq(items) => {

@@ -13,12 +13,28 @@ const EXTENSIONS: [&str; 3] = ["json", "yaml", "yml"];
 fn example_texts() -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/examples");
     let mut files: Vec<PathBuf> = Vec::new();
-    for dir in ["apps/cli-json", "apps/describe", "apps/cloudformation", "apps/kubernetes", "external-traffic"] {
-        let mut found: Vec<PathBuf> = std::fs::read_dir(root.join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
+    for dir in [
+        "apps/cli-json",
+        "apps/describe",
+        "apps/cloudformation",
+        "apps/kubernetes",
+        "external-traffic",
+    ] {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         found.sort();
-        files.extend(found.into_iter().filter(|p| p.extension().is_some_and(|e| e != "md")));
+        files.extend(
+            found
+                .into_iter()
+                .filter(|p| p.extension().is_some_and(|e| e != "md")),
+        );
     }
-    files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect()
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect()
 }
 
 /// Keys the loader looks at, so random documents reach past detection.
@@ -41,11 +57,24 @@ fn scalar() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         prop::sample::select(vec![
-            "appmesh.k8s.aws/v1beta2", "VirtualNode", "VirtualRouter", "Mesh", "GatewayRoute", "List",
-            "AWS::AppMesh::VirtualNode", "AWS::AppMesh::Route", "AWS::AppMesh::Mesh", "m", "http", "tcp",
-            "Mesh.MeshName", "${AWS::Region}-${X}", "arn:aws:appmesh:us-east-1:1:mesh/m/virtualNode/a",
+            "appmesh.k8s.aws/v1beta2",
+            "VirtualNode",
+            "VirtualRouter",
+            "Mesh",
+            "GatewayRoute",
+            "List",
+            "AWS::AppMesh::VirtualNode",
+            "AWS::AppMesh::Route",
+            "AWS::AppMesh::Mesh",
+            "m",
+            "http",
+            "tcp",
+            "Mesh.MeshName",
+            "${AWS::Region}-${X}",
+            "arn:aws:appmesh:us-east-1:1:mesh/m/virtualNode/a",
         ])
         .prop_map(|s| Value::String(s.to_owned())),
         "\\PC{0,10}".prop_map(Value::String),
@@ -113,11 +142,17 @@ fn meshplane_json_as_yaml(doc: &Value) -> String {
             let mut out = String::new();
             for (k, v) in map {
                 let tag = if k.starts_with("Fn") { "!Sub " } else { "" };
-                out.push_str(&format!("{k}: {tag}{}\n", serde_json::to_string(v).unwrap()));
+                out.push_str(&format!(
+                    "{k}: {tag}{}\n",
+                    serde_json::to_string(v).unwrap()
+                ));
             }
             out
         }
-        other => format!("--- {}\n--- !Ref x\n", serde_json::to_string(other).unwrap()),
+        other => format!(
+            "--- {}\n--- !Ref x\n",
+            serde_json::to_string(other).unwrap()
+        ),
     }
 }
 
@@ -142,5 +177,12 @@ fn hostile_inputs() {
         "Resources: {A: {Type: AWS::AppMesh::Mesh, Properties: {MeshName: !GetAtt B.MeshName}}, B: {Type: AWS::AppMesh::Mesh, Properties: {MeshName: !GetAtt A.MeshName}}}",
         &LoadOptions::default(),
     );
-    assert!(cycle.diagnostics.iter().any(|d| d.rule == "load.cfn_unresolved" && d.message.contains("circle")), "{:?}", cycle.diagnostics);
+    assert!(
+        cycle
+            .diagnostics
+            .iter()
+            .any(|d| d.rule == "load.cfn_unresolved" && d.message.contains("circle")),
+        "{:?}",
+        cycle.diagnostics
+    );
 }

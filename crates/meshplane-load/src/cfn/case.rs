@@ -13,7 +13,10 @@ use crate::node::{Node, NodeKind};
 pub fn camel_case(key: &str) -> String {
     let chars: Vec<char> = key.chars().collect();
     // The leading run of capitals and digits.
-    let run = chars.iter().take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit()).count();
+    let run = chars
+        .iter()
+        .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        .count();
     if run == 0 {
         return key.to_owned();
     }
@@ -22,13 +25,26 @@ pub fn camel_case(key: &str) -> String {
     let lower = if run == chars.len() || run == 1 {
         run
     } else {
-        let last_upper = chars[..run].iter().rposition(|c| c.is_ascii_uppercase()).unwrap_or(0);
-        if last_upper == 0 { 1 } else { last_upper }
+        let last_upper = chars[..run]
+            .iter()
+            .rposition(|c| c.is_ascii_uppercase())
+            .unwrap_or(0);
+        if last_upper == 0 {
+            1
+        } else {
+            last_upper
+        }
     };
     chars
         .iter()
         .enumerate()
-        .map(|(i, c)| if i < lower { c.to_ascii_lowercase() } else { *c })
+        .map(|(i, c)| {
+            if i < lower {
+                c.to_ascii_lowercase()
+            } else {
+                *c
+            }
+        })
         .collect()
 }
 

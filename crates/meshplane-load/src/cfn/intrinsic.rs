@@ -32,7 +32,8 @@ fn intrinsic(node: &Node) -> Option<(String, &Node)> {
         }
         NodeKind::Map(entries) if entries.len() == 1 => {
             let e = &entries[0];
-            (e.key == "Ref" || e.key == "Condition" || e.key.starts_with("Fn::")).then(|| (e.key.clone(), &e.value))
+            (e.key == "Ref" || e.key == "Condition" || e.key.starts_with("Fn::"))
+                .then(|| (e.key.clone(), &e.value))
         }
         _ => None,
     }
@@ -54,7 +55,12 @@ impl Resolver<'_, '_> {
                 let mut out = Vec::with_capacity(entries.len());
                 for e in entries {
                     if let Some(value) = self.eval(&e.value, hops)? {
-                        out.push(Entry { key: e.key.clone(), source_key: e.source_key.clone(), line: e.line, value });
+                        out.push(Entry {
+                            key: e.key.clone(),
+                            source_key: e.source_key.clone(),
+                            line: e.line,
+                            value,
+                        });
                     }
                 }
                 Node::new(node.line, NodeKind::Map(out))
@@ -74,7 +80,12 @@ impl Resolver<'_, '_> {
 
     /// Resolves a property tree, reporting each unresolvable intrinsic at its
     /// own path (relative to `path`) and keeping the rest.
-    pub fn resolve_tree(&self, node: &Node, path: &str, errors: &mut Vec<(String, u32, String)>) -> Option<Node> {
+    pub fn resolve_tree(
+        &self,
+        node: &Node,
+        path: &str,
+        errors: &mut Vec<(String, u32, String)>,
+    ) -> Option<Node> {
         if intrinsic(node).is_some() {
             return match self.eval(node, 0) {
                 Ok(v) => v,
@@ -90,7 +101,12 @@ impl Resolver<'_, '_> {
                 for e in entries {
                     let p = crate::node::join(path, &e.source_key);
                     if let Some(value) = self.resolve_tree(&e.value, &p, errors) {
-                        out.push(Entry { key: e.key.clone(), source_key: e.source_key.clone(), line: e.line, value });
+                        out.push(Entry {
+                            key: e.key.clone(),
+                            source_key: e.source_key.clone(),
+                            line: e.line,
+                            value,
+                        });
                     }
                 }
                 Node::new(node.line, NodeKind::Map(out))
@@ -112,14 +128,19 @@ impl Resolver<'_, '_> {
     /// A value that must be one string (names, `Fn::Sub` variables).
     pub fn eval_text(&self, node: &Node, hops: usize) -> Result<String, String> {
         match self.eval(node, hops)? {
-            Some(v) => scalar_text(&v).ok_or_else(|| format!("expected a string, got {}", v.type_name())),
+            Some(v) => {
+                scalar_text(&v).ok_or_else(|| format!("expected a string, got {}", v.type_name()))
+            }
             None => Err("AWS::NoValue where a value is required".into()),
         }
     }
 
     fn eval_list(&self, node: &Node, hops: usize) -> Result<Vec<Node>, String> {
         match self.eval(node, hops)? {
-            Some(Node { kind: NodeKind::Seq(items), .. }) => Ok(items),
+            Some(Node {
+                kind: NodeKind::Seq(items),
+                ..
+            }) => Ok(items),
             Some(v) => Err(format!("expected a list, got {}", v.type_name())),
             None => Err("AWS::NoValue where a list is required".into()),
         }
@@ -130,7 +151,9 @@ impl Resolver<'_, '_> {
         let text = |s: String| Ok(Some(Node::string(line, s)));
         match name {
             "Ref" => {
-                let target = arg.as_str().ok_or("Ref takes the name of a parameter or resource")?;
+                let target = arg
+                    .as_str()
+                    .ok_or("Ref takes the name of a parameter or resource")?;
                 self.reference(target, hops)
             }
             "Fn::GetAtt" => {
@@ -139,12 +162,14 @@ impl Resolver<'_, '_> {
                         Some((r, a)) => (r.to_owned(), a.to_owned()),
                         None => return Err(format!("Fn::GetAtt '{s}' must be Resource.Attribute")),
                     },
-                    NodeKind::Seq(items) if items.len() == 2 => {
-                        (self.eval_text(&items[0], hops)?, self.eval_text(&items[1], hops)?)
-                    }
+                    NodeKind::Seq(items) if items.len() == 2 => (
+                        self.eval_text(&items[0], hops)?,
+                        self.eval_text(&items[1], hops)?,
+                    ),
                     _ => return Err("Fn::GetAtt takes [Resource, Attribute]".into()),
                 };
-                self.get_att(&resource, &attribute, hops).map(|s| Some(Node::string(line, s)))
+                self.get_att(&resource, &attribute, hops)
+                    .map(|s| Some(Node::string(line, s)))
             }
             "Fn::Sub" => text(self.sub(arg, hops)?),
             "Fn::Join" => {
@@ -153,20 +178,26 @@ impl Resolver<'_, '_> {
                 let parts = self
                     .eval_list(list, hops)?
                     .iter()
-                    .map(|n| scalar_text(n).ok_or_else(|| format!("Fn::Join values must be strings, not {}", n.type_name())))
+                    .map(|n| {
+                        scalar_text(n).ok_or_else(|| {
+                            format!("Fn::Join values must be strings, not {}", n.type_name())
+                        })
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 text(parts.join(&delimiter))
             }
             "Fn::Select" => {
                 let [index, list] = pair(arg, "Fn::Select takes [index, [values]]")?;
-                let index: usize =
-                    self.eval_text(index, hops)?.trim().parse().map_err(|_| "Fn::Select index must be a number")?;
+                let index: usize = self
+                    .eval_text(index, hops)?
+                    .trim()
+                    .parse()
+                    .map_err(|_| "Fn::Select index must be a number")?;
                 let list = self.eval_list(list, hops)?;
                 let len = list.len();
-                list.into_iter()
-                    .nth(index)
-                    .map(Some)
-                    .ok_or_else(|| format!("Fn::Select index {index} is out of range (the list has {len})"))
+                list.into_iter().nth(index).map(Some).ok_or_else(|| {
+                    format!("Fn::Select index {index} is out of range (the list has {len})")
+                })
             }
             "Fn::Split" => {
                 let [delimiter, source] = pair(arg, "Fn::Split takes [delimiter, string]")?;
@@ -175,31 +206,56 @@ impl Resolver<'_, '_> {
                     return Err("Fn::Split delimiter is empty".into());
                 }
                 let source = self.eval_text(source, hops)?;
-                let items = source.split(delimiter.as_str()).map(|s| Node::string(line, s)).collect();
+                let items = source
+                    .split(delimiter.as_str())
+                    .map(|s| Node::string(line, s))
+                    .collect();
                 Ok(Some(Node::new(line, NodeKind::Seq(items))))
             }
             "Fn::If" => {
-                let items = arg.as_seq().filter(|s| s.len() == 3).ok_or("Fn::If takes [condition, then, else]")?;
-                let condition = items[0].as_str().ok_or("Fn::If's first item must be a condition name")?;
-                let branch = if self.condition(condition, hops)? { &items[1] } else { &items[2] };
+                let items = arg
+                    .as_seq()
+                    .filter(|s| s.len() == 3)
+                    .ok_or("Fn::If takes [condition, then, else]")?;
+                let condition = items[0]
+                    .as_str()
+                    .ok_or("Fn::If's first item must be a condition name")?;
+                let branch = if self.condition(condition, hops)? {
+                    &items[1]
+                } else {
+                    &items[2]
+                };
                 self.eval(branch, hops)
             }
             "Fn::FindInMap" => {
-                let items = arg.as_seq().filter(|s| s.len() == 3).ok_or("Fn::FindInMap takes [map, key, key]")?;
-                let keys = items.iter().map(|n| self.eval_text(n, hops)).collect::<Result<Vec<_>, _>>()?;
+                let items = arg
+                    .as_seq()
+                    .filter(|s| s.len() == 3)
+                    .ok_or("Fn::FindInMap takes [map, key, key]")?;
+                let keys = items
+                    .iter()
+                    .map(|n| self.eval_text(n, hops))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let value = self
                     .t
                     .mappings
                     .and_then(|m| m.get(&keys[0]))
                     .and_then(|m| m.get(&keys[1]))
                     .and_then(|m| m.get(&keys[2]))
-                    .ok_or_else(|| format!("Fn::FindInMap: Mappings has no {}.{}.{}", keys[0], keys[1], keys[2]))?;
+                    .ok_or_else(|| {
+                        format!(
+                            "Fn::FindInMap: Mappings has no {}.{}.{}",
+                            keys[0], keys[1], keys[2]
+                        )
+                    })?;
                 self.eval(value, hops)
             }
-            "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or" | "Condition" => {
-                Err(format!("{name} is only valid in Conditions (use Fn::If with a condition here)"))
-            }
-            other => Err(format!("{other} cannot be resolved without deploying the stack")),
+            "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or" | "Condition" => Err(format!(
+                "{name} is only valid in Conditions (use Fn::If with a condition here)"
+            )),
+            other => Err(format!(
+                "{other} cannot be resolved without deploying the stack"
+            )),
         }
     }
 
@@ -211,13 +267,21 @@ impl Resolver<'_, '_> {
             "AWS::AccountId" => Some(Node::string(0, opts.arn.account.clone())),
             "AWS::Partition" => Some(Node::string(0, opts.arn.partition.clone())),
             "AWS::URLSuffix" => {
-                let suffix = if opts.arn.partition == "aws-cn" { "amazonaws.com.cn" } else { "amazonaws.com" };
+                let suffix = if opts.arn.partition == "aws-cn" {
+                    "amazonaws.com.cn"
+                } else {
+                    "amazonaws.com"
+                };
                 Some(Node::string(0, suffix))
             }
             "AWS::NoValue" => return Ok(None),
             t if t.starts_with("AWS::") => match given(t) {
                 Some(v) => Some(v),
-                None => return Err(format!("pseudo parameter {t} is not known here (pass --param {t}=VALUE)")),
+                None => {
+                    return Err(format!(
+                        "pseudo parameter {t} is not known here (pass --param {t}=VALUE)"
+                    ))
+                }
             },
             _ => None,
         };
@@ -232,17 +296,20 @@ impl Resolver<'_, '_> {
                 let id = self.identity(target, hops)?;
                 Ok(Some(Node::string(0, id.arn(&opts.arn))))
             }
-            Some(r) => Err(format!("Ref {target} ({}) is only known once the stack is deployed", r.type_name)),
-            None => Err(format!("Ref {target}: the template has no parameter or resource of that name")),
+            Some(r) => Err(format!(
+                "Ref {target} ({}) is only known once the stack is deployed",
+                r.type_name
+            )),
+            None => Err(format!(
+                "Ref {target}: the template has no parameter or resource of that name"
+            )),
         }
     }
 
     fn get_att(&self, resource: &str, attribute: &str, hops: usize) -> Result<String, String> {
-        let r = self
-            .t
-            .resources
-            .get(resource)
-            .ok_or_else(|| format!("Fn::GetAtt {resource}.{attribute}: the template has no resource {resource}"))?;
+        let r = self.t.resources.get(resource).ok_or_else(|| {
+            format!("Fn::GetAtt {resource}.{attribute}: the template has no resource {resource}")
+        })?;
         let Some(ty) = appmesh_type(r.type_name) else {
             // A name property given in the template is the value of its Name attribute.
             if attribute == "Name" {
@@ -262,23 +329,37 @@ impl Resolver<'_, '_> {
             "MeshOwner" | "ResourceOwner" => Ok(id.owner),
             a if Some(a) == ty.name_property => Ok(id.name),
             a if Some(a) == ty.parent_property => Ok(id.parent.unwrap_or_default()),
-            "Uid" => Err(format!("Fn::GetAtt {resource}.Uid is only known once the stack is deployed")),
-            other => Err(format!("Fn::GetAtt {resource}.{other}: {} has no attribute {other}", r.type_name)),
+            "Uid" => Err(format!(
+                "Fn::GetAtt {resource}.Uid is only known once the stack is deployed"
+            )),
+            other => Err(format!(
+                "Fn::GetAtt {resource}.{other}: {} has no attribute {other}",
+                r.type_name
+            )),
         }
     }
 
     /// The identity of an App Mesh resource of the template, from its name properties.
     pub fn identity(&self, logical_id: &str, hops: usize) -> Result<ResourceId, String> {
         if hops > MAX_HOPS {
-            return Err(format!("references through {logical_id} go round in a circle"));
+            return Err(format!(
+                "references through {logical_id} go round in a circle"
+            ));
         }
-        let r = self.t.resources.get(logical_id).ok_or_else(|| format!("no resource {logical_id}"))?;
-        let ty = appmesh_type(r.type_name).ok_or_else(|| format!("{logical_id} is not an App Mesh resource"))?;
+        let r = self
+            .t
+            .resources
+            .get(logical_id)
+            .ok_or_else(|| format!("no resource {logical_id}"))?;
+        let ty = appmesh_type(r.type_name)
+            .ok_or_else(|| format!("{logical_id} is not an App Mesh resource"))?;
         let prop = |key: &str, kind: ResourceKind| -> Result<Option<String>, String> {
             match r.properties.and_then(|p| p.get(key)) {
                 None => Ok(None),
                 Some(node) => {
-                    let s = self.eval_text(node, hops + 1).map_err(|e| format!("{logical_id}.Properties.{key}: {e}"))?;
+                    let s = self
+                        .eval_text(node, hops + 1)
+                        .map_err(|e| format!("{logical_id}.Properties.{key}: {e}"))?;
                     Ok(Some(name_from_arn(&s, kind, &self.t.opts.arn)))
                 }
             }
@@ -291,10 +372,13 @@ impl Resolver<'_, '_> {
             })
         };
         let mesh = required("MeshName", ResourceKind::Mesh)?;
-        let owner = prop("MeshOwner", ResourceKind::Mesh)?.unwrap_or_else(|| self.t.opts.arn.account.clone());
+        let owner = prop("MeshOwner", ResourceKind::Mesh)?
+            .unwrap_or_else(|| self.t.opts.arn.account.clone());
         Ok(match (ty.name_property, ty.parent_property) {
             (None, _) => ResourceId::mesh(&mesh, &owner),
-            (Some(name), None) => ResourceId::new(&mesh, &owner, ty.kind, &required(name, ty.kind)?),
+            (Some(name), None) => {
+                ResourceId::new(&mesh, &owner, ty.kind, &required(name, ty.kind)?)
+            }
             (Some(name), Some(parent)) => {
                 let parent_kind = ty.kind.parent_kind().unwrap_or(ty.kind);
                 let parent = required(parent, parent_kind)?;
@@ -308,12 +392,18 @@ impl Resolver<'_, '_> {
         if hops > MAX_HOPS {
             return Err(format!("condition {name} refers to itself"));
         }
-        let node = self.t.conditions.get(name).ok_or_else(|| format!("the template has no condition {name}"))?;
-        self.condition_expr(node, hops + 1).map_err(|e| format!("condition {name}: {e}"))
+        let node = self
+            .t
+            .conditions
+            .get(name)
+            .ok_or_else(|| format!("the template has no condition {name}"))?;
+        self.condition_expr(node, hops + 1)
+            .map_err(|e| format!("condition {name}: {e}"))
     }
 
     fn condition_expr(&self, node: &Node, hops: usize) -> Result<bool, String> {
-        let (name, arg) = intrinsic(node).ok_or("a condition must be Fn::Equals, Fn::Not, Fn::And, Fn::Or or Condition")?;
+        let (name, arg) = intrinsic(node)
+            .ok_or("a condition must be Fn::Equals, Fn::Not, Fn::And, Fn::Or or Condition")?;
         let items = || arg.as_seq().ok_or_else(|| format!("{name} takes a list"));
         match name.as_str() {
             "Fn::Equals" => {
@@ -324,9 +414,16 @@ impl Resolver<'_, '_> {
                 [c] => Ok(!self.condition_expr(c, hops)?),
                 _ => Err("Fn::Not takes [condition]".into()),
             },
-            "Fn::And" => items()?.iter().try_fold(true, |acc, c| Ok(acc & self.condition_expr(c, hops)?)),
-            "Fn::Or" => items()?.iter().try_fold(false, |acc, c| Ok(acc | self.condition_expr(c, hops)?)),
-            "Condition" => self.condition(arg.as_str().ok_or("Condition takes a condition name")?, hops),
+            "Fn::And" => items()?
+                .iter()
+                .try_fold(true, |acc, c| Ok(acc & self.condition_expr(c, hops)?)),
+            "Fn::Or" => items()?
+                .iter()
+                .try_fold(false, |acc, c| Ok(acc | self.condition_expr(c, hops)?)),
+            "Condition" => self.condition(
+                arg.as_str().ok_or("Condition takes a condition name")?,
+                hops,
+            ),
             other => Err(format!("{other} is not a condition function")),
         }
     }
@@ -334,9 +431,12 @@ impl Resolver<'_, '_> {
     fn sub(&self, arg: &Node, hops: usize) -> Result<String, String> {
         let (template, vars) = match &arg.kind {
             NodeKind::String(s) => (s.as_str(), None),
-            NodeKind::Seq(items) if items.len() == 2 => {
-                (items[0].as_str().ok_or("Fn::Sub's first item must be a string")?, Some(&items[1]))
-            }
+            NodeKind::Seq(items) if items.len() == 2 => (
+                items[0]
+                    .as_str()
+                    .ok_or("Fn::Sub's first item must be a string")?,
+                Some(&items[1]),
+            ),
             _ => return Err("Fn::Sub takes a string or [string, {variables}]".into()),
         };
         let mut out = String::new();
@@ -344,7 +444,9 @@ impl Resolver<'_, '_> {
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
-            let end = after.find('}').ok_or("Fn::Sub: '${' without a closing '}'")?;
+            let end = after
+                .find('}')
+                .ok_or("Fn::Sub: '${' without a closing '}'")?;
             let var = &after[..end];
             if let Some(literal) = var.strip_prefix('!') {
                 out.push_str("${");
@@ -356,7 +458,10 @@ impl Resolver<'_, '_> {
                 out.push_str(&self.get_att(resource.trim(), attribute.trim(), hops)?);
             } else {
                 match self.reference(var.trim(), hops)? {
-                    Some(v) => out.push_str(&scalar_text(&v).ok_or_else(|| format!("Fn::Sub: ${{{var}}} is not a string"))?),
+                    Some(v) => out.push_str(
+                        &scalar_text(&v)
+                            .ok_or_else(|| format!("Fn::Sub: ${{{var}}} is not a string"))?,
+                    ),
                     None => return Err(format!("Fn::Sub: ${{{var}}} is AWS::NoValue")),
                 }
             }

@@ -18,17 +18,39 @@ pub struct AppMeshType {
 }
 
 pub fn appmesh_type(type_name: &str) -> Option<AppMeshType> {
-    let t = |kind, name_property, parent_property| Some(AppMeshType { kind, name_property, parent_property });
+    let t = |kind, name_property, parent_property| {
+        Some(AppMeshType {
+            kind,
+            name_property,
+            parent_property,
+        })
+    };
     match type_name {
         "AWS::AppMesh::Mesh" => t(ResourceKind::Mesh, None, None),
         "AWS::AppMesh::VirtualNode" => t(ResourceKind::VirtualNode, Some("VirtualNodeName"), None),
-        "AWS::AppMesh::VirtualService" => t(ResourceKind::VirtualService, Some("VirtualServiceName"), None),
-        "AWS::AppMesh::VirtualRouter" => t(ResourceKind::VirtualRouter, Some("VirtualRouterName"), None),
-        "AWS::AppMesh::Route" => t(ResourceKind::Route, Some("RouteName"), Some("VirtualRouterName")),
-        "AWS::AppMesh::VirtualGateway" => t(ResourceKind::VirtualGateway, Some("VirtualGatewayName"), None),
-        "AWS::AppMesh::GatewayRoute" => {
-            t(ResourceKind::GatewayRoute, Some("GatewayRouteName"), Some("VirtualGatewayName"))
+        "AWS::AppMesh::VirtualService" => t(
+            ResourceKind::VirtualService,
+            Some("VirtualServiceName"),
+            None,
+        ),
+        "AWS::AppMesh::VirtualRouter" => {
+            t(ResourceKind::VirtualRouter, Some("VirtualRouterName"), None)
         }
+        "AWS::AppMesh::Route" => t(
+            ResourceKind::Route,
+            Some("RouteName"),
+            Some("VirtualRouterName"),
+        ),
+        "AWS::AppMesh::VirtualGateway" => t(
+            ResourceKind::VirtualGateway,
+            Some("VirtualGatewayName"),
+            None,
+        ),
+        "AWS::AppMesh::GatewayRoute" => t(
+            ResourceKind::GatewayRoute,
+            Some("GatewayRouteName"),
+            Some("VirtualGatewayName"),
+        ),
         _ => None,
     }
 }
@@ -52,7 +74,11 @@ pub struct Template<'t> {
 impl<'t> Template<'t> {
     pub fn new(root: &'t Node, opts: &'t LoadOptions) -> Template<'t> {
         let mut params = BTreeMap::new();
-        for e in root.get("Parameters").and_then(Node::as_map).unwrap_or_default() {
+        for e in root
+            .get("Parameters")
+            .and_then(Node::as_map)
+            .unwrap_or_default()
+        {
             params.insert(e.key.clone(), param_value(&e.key, &e.value, e.line, opts));
         }
         let conditions = root
@@ -63,13 +89,26 @@ impl<'t> Template<'t> {
             .map(|e| (e.key.as_str(), &e.value))
             .collect();
         let mut resources = BTreeMap::new();
-        for e in root.get("Resources").and_then(Node::as_map).unwrap_or_default() {
+        for e in root
+            .get("Resources")
+            .and_then(Node::as_map)
+            .unwrap_or_default()
+        {
             resources.insert(
                 e.key.as_str(),
-                Resource { type_name: e.value.get_str("Type").unwrap_or(""), properties: e.value.get("Properties") },
+                Resource {
+                    type_name: e.value.get_str("Type").unwrap_or(""),
+                    properties: e.value.get("Properties"),
+                },
             );
         }
-        Template { params, conditions, mappings: root.get("Mappings"), resources, opts }
+        Template {
+            params,
+            conditions,
+            mappings: root.get("Mappings"),
+            resources,
+            opts,
+        }
     }
 }
 
@@ -88,17 +127,29 @@ fn param_value(name: &str, def: &Node, line: u32, opts: &LoadOptions) -> ParamVa
         NodeKind::Number(n) => n.to_string(),
         NodeKind::Bool(b) => b.to_string(),
         NodeKind::Seq(_) => return Ok(value),
-        _ => return Err(format!("parameter {name}'s value must be a string, not {}", value.type_name())),
+        _ => {
+            return Err(format!(
+                "parameter {name}'s value must be a string, not {}",
+                value.type_name()
+            ))
+        }
     };
     if let Some(allowed) = def.get("AllowedValues").and_then(Node::as_seq) {
-        let ok = allowed.iter().any(|a| scalar_text(a).as_deref() == Some(text.as_str()));
+        let ok = allowed
+            .iter()
+            .any(|a| scalar_text(a).as_deref() == Some(text.as_str()));
         if !ok {
-            return Err(format!("parameter {name}'s value '{text}' is not one of its AllowedValues"));
+            return Err(format!(
+                "parameter {name}'s value '{text}' is not one of its AllowedValues"
+            ));
         }
     }
     let type_name = def.get_str("Type").unwrap_or("String");
     if type_name == "CommaDelimitedList" || type_name.starts_with("List<") {
-        let items = text.split(',').map(|s| Node::string(value.line, s.trim().to_owned())).collect();
+        let items = text
+            .split(',')
+            .map(|s| Node::string(value.line, s.trim().to_owned()))
+            .collect();
         return Ok(Node::new(value.line, NodeKind::Seq(items)));
     }
     Ok(Node::string(value.line, text))

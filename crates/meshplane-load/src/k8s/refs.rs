@@ -33,27 +33,51 @@ impl<'o> Index<'o> {
         let mut gateways = Vec::new();
         for o in objects {
             if o.kind == ResourceKind::Mesh {
-                let owner = o.spec.get_str("meshOwner").filter(|s| !s.is_empty()).unwrap_or(account);
+                let owner = o
+                    .spec
+                    .get_str("meshOwner")
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or(account);
                 meshes.insert(o.name.as_str(), (o.aws_name(), owner.to_owned()));
             } else {
-                names.insert((o.kind, o.namespace.as_str(), o.name.as_str()), o.aws_name());
+                names.insert(
+                    (o.kind, o.namespace.as_str(), o.name.as_str()),
+                    o.aws_name(),
+                );
             }
             if o.kind == ResourceKind::VirtualGateway {
                 gateways.push(o);
             }
         }
-        let ctx = ArnContext { account: account.to_owned(), ..ArnContext::default() };
-        Index { meshes, names, gateways, ctx }
+        let ctx = ArnContext {
+            account: account.to_owned(),
+            ..ArnContext::default()
+        };
+        Index {
+            meshes,
+            names,
+            gateways,
+            ctx,
+        }
     }
 
     /// The App Mesh name and owner of the object's mesh.
-    pub fn mesh_of(&self, object: &Object, problems: &mut Vec<Problem>) -> Option<(String, String)> {
+    pub fn mesh_of(
+        &self,
+        object: &Object,
+        problems: &mut Vec<Problem>,
+    ) -> Option<(String, String)> {
         if object.kind == ResourceKind::Mesh {
             return self.meshes.get(object.name.as_str()).cloned();
         }
         if let Some(mesh_ref) = object.spec.get("meshRef") {
             let Some(name) = mesh_ref.get_str("name") else {
-                problems.push(Problem::error("load.invalid_field", "meshRef.name", Some(mesh_ref.line), "meshRef needs a name"));
+                problems.push(Problem::error(
+                    "load.invalid_field",
+                    "meshRef.name",
+                    Some(mesh_ref.line),
+                    "meshRef needs a name",
+                ));
                 return None;
             };
             return Some(match self.meshes.get(name) {
@@ -123,17 +147,31 @@ impl<'o> Index<'o> {
         let (entry, name) = match (by_ref, by_arn) {
             (Some(_), Some(e)) => {
                 let message = format!("set either {ref_key} or {arn_key}, not both");
-                problems.push(Problem::error("load.invalid_field", &format!("{path}.{arn_key}"), Some(e.line), message));
+                problems.push(Problem::error(
+                    "load.invalid_field",
+                    &format!("{path}.{arn_key}"),
+                    Some(e.line),
+                    message,
+                ));
                 return;
             }
             (Some(e), None) => {
                 let name = e.value.get_str("name").filter(|s| !s.is_empty());
                 let Some(name) = name else {
                     let message = format!("{ref_key} needs a name");
-                    problems.push(Problem::error("load.invalid_field", &format!("{path}.{ref_key}.name"), Some(e.line), message));
+                    problems.push(Problem::error(
+                        "load.invalid_field",
+                        &format!("{path}.{ref_key}.name"),
+                        Some(e.line),
+                        message,
+                    ));
                     return;
                 };
-                let namespace = e.value.get_str("namespace").filter(|s| !s.is_empty()).unwrap_or(&object.namespace);
+                let namespace = e
+                    .value
+                    .get_str("namespace")
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or(&object.namespace);
                 let aws = match self.names.get(&(kind, namespace, name)) {
                     Some(aws) => aws.clone(),
                     None => {
@@ -161,11 +199,21 @@ impl<'o> Index<'o> {
                     }
                     Ok(id) => {
                         let message = format!("{arn_key} names a {}, expected a {kind}", id.kind);
-                        problems.push(Problem::error("load.invalid_field", &format!("{path}.{arn_key}"), Some(e.line), message));
+                        problems.push(Problem::error(
+                            "load.invalid_field",
+                            &format!("{path}.{arn_key}"),
+                            Some(e.line),
+                            message,
+                        ));
                         return;
                     }
                     Err(err) => {
-                        problems.push(Problem::error("load.invalid_field", &format!("{path}.{arn_key}"), Some(e.line), err.to_string()));
+                        problems.push(Problem::error(
+                            "load.invalid_field",
+                            &format!("{path}.{arn_key}"),
+                            Some(e.line),
+                            err.to_string(),
+                        ));
                         return;
                     }
                 }
@@ -182,34 +230,86 @@ impl<'o> Index<'o> {
 
     /// `backends[].virtualService.virtualServiceRef|ARN` -> `virtualServiceName`.
     pub fn backends(&self, object: &Object, spec: &mut Node, problems: &mut Vec<Problem>) {
-        let Some(crate::node::NodeKind::Seq(items)) = spec.get_mut("backends").map(|n| &mut n.kind) else { return };
+        let Some(crate::node::NodeKind::Seq(items)) = spec.get_mut("backends").map(|n| &mut n.kind)
+        else {
+            return;
+        };
         for (i, backend) in items.iter_mut().enumerate() {
             if let Some(vs) = backend.get_mut("virtualService") {
                 let path = format!("backends[{i}].virtualService");
-                self.replace(object, vs, &path, "virtualServiceRef", "virtualServiceARN", "virtualServiceName", ResourceKind::VirtualService, problems);
+                self.replace(
+                    object,
+                    vs,
+                    &path,
+                    "virtualServiceRef",
+                    "virtualServiceARN",
+                    "virtualServiceName",
+                    ResourceKind::VirtualService,
+                    problems,
+                );
             }
         }
     }
 
     /// `provider.virtualNode|virtualRouter.*Ref|*ARN` -> `virtualNodeName|virtualRouterName`.
     pub fn provider(&self, object: &Object, spec: &mut Node, problems: &mut Vec<Problem>) {
-        let Some(provider) = spec.get_mut("provider") else { return };
+        let Some(provider) = spec.get_mut("provider") else {
+            return;
+        };
         if let Some(node) = provider.get_mut("virtualNode") {
-            self.replace(object, node, "provider.virtualNode", "virtualNodeRef", "virtualNodeARN", "virtualNodeName", ResourceKind::VirtualNode, problems);
+            self.replace(
+                object,
+                node,
+                "provider.virtualNode",
+                "virtualNodeRef",
+                "virtualNodeARN",
+                "virtualNodeName",
+                ResourceKind::VirtualNode,
+                problems,
+            );
         }
         if let Some(router) = provider.get_mut("virtualRouter") {
-            self.replace(object, router, "provider.virtualRouter", "virtualRouterRef", "virtualRouterARN", "virtualRouterName", ResourceKind::VirtualRouter, problems);
+            self.replace(
+                object,
+                router,
+                "provider.virtualRouter",
+                "virtualRouterRef",
+                "virtualRouterARN",
+                "virtualRouterName",
+                ResourceKind::VirtualRouter,
+                problems,
+            );
         }
     }
 
     /// A route's `weightedTargets[].virtualNodeRef|ARN` -> `virtualNode`.
-    pub fn weighted_targets(&self, object: &Object, route: &mut Node, path: &str, problems: &mut Vec<Problem>) {
+    pub fn weighted_targets(
+        &self,
+        object: &Object,
+        route: &mut Node,
+        path: &str,
+        problems: &mut Vec<Problem>,
+    ) {
         for kind in ["httpRoute", "http2Route", "grpcRoute", "tcpRoute"] {
-            let targets = route.get_mut(kind).and_then(|r| r.get_mut("action")).and_then(|a| a.get_mut("weightedTargets"));
-            let Some(crate::node::NodeKind::Seq(items)) = targets.map(|n| &mut n.kind) else { continue };
+            let targets = route
+                .get_mut(kind)
+                .and_then(|r| r.get_mut("action"))
+                .and_then(|a| a.get_mut("weightedTargets"));
+            let Some(crate::node::NodeKind::Seq(items)) = targets.map(|n| &mut n.kind) else {
+                continue;
+            };
             for (i, target) in items.iter_mut().enumerate() {
                 let p = format!("{path}.{kind}.action.weightedTargets[{i}]");
-                self.replace(object, target, &p, "virtualNodeRef", "virtualNodeARN", "virtualNode", ResourceKind::VirtualNode, problems);
+                self.replace(
+                    object,
+                    target,
+                    &p,
+                    "virtualNodeRef",
+                    "virtualNodeARN",
+                    "virtualNode",
+                    ResourceKind::VirtualNode,
+                    problems,
+                );
             }
         }
     }
@@ -224,7 +324,16 @@ impl<'o> Index<'o> {
                 .and_then(|t| t.get_mut("virtualService"));
             if let Some(vs) = vs {
                 let path = format!("{kind}.action.target.virtualService");
-                self.replace(object, vs, &path, "virtualServiceRef", "virtualServiceARN", "virtualServiceName", ResourceKind::VirtualService, problems);
+                self.replace(
+                    object,
+                    vs,
+                    &path,
+                    "virtualServiceRef",
+                    "virtualServiceARN",
+                    "virtualServiceName",
+                    ResourceKind::VirtualService,
+                    problems,
+                );
             }
         }
     }
@@ -232,18 +341,37 @@ impl<'o> Index<'o> {
     /// The App Mesh name of a gateway route's virtual gateway: its
     /// `virtualGatewayRef`, else the only gateway loaded (or the only one in
     /// its namespace).
-    pub fn gateway_of(&self, object: &Object, _mesh: &str, spec: &mut Node, problems: &mut Vec<Problem>) -> Option<String> {
+    pub fn gateway_of(
+        &self,
+        object: &Object,
+        _mesh: &str,
+        spec: &mut Node,
+        problems: &mut Vec<Problem>,
+    ) -> Option<String> {
         if let Some(e) = spec.take("virtualGatewayRef") {
             let Some(name) = e.value.get_str("name").filter(|s| !s.is_empty()) else {
-                problems.push(Problem::error("load.invalid_field", "virtualGatewayRef.name", Some(e.line), "virtualGatewayRef needs a name"));
+                problems.push(Problem::error(
+                    "load.invalid_field",
+                    "virtualGatewayRef.name",
+                    Some(e.line),
+                    "virtualGatewayRef needs a name",
+                ));
                 return None;
             };
-            let namespace = e.value.get_str("namespace").filter(|s| !s.is_empty()).unwrap_or(&object.namespace);
-            return Some(match self.names.get(&(ResourceKind::VirtualGateway, namespace, name)) {
-                Some(aws) => aws.clone(),
-                None => {
-                    let aws = default_aws_name(ResourceKind::VirtualGateway, name, namespace);
-                    problems.push(Problem {
+            let namespace = e
+                .value
+                .get_str("namespace")
+                .filter(|s| !s.is_empty())
+                .unwrap_or(&object.namespace);
+            return Some(
+                match self
+                    .names
+                    .get(&(ResourceKind::VirtualGateway, namespace, name))
+                {
+                    Some(aws) => aws.clone(),
+                    None => {
+                        let aws = default_aws_name(ResourceKind::VirtualGateway, name, namespace);
+                        problems.push(Problem {
                         warning: true,
                         ..Problem::error(
                             "load.k8s_ref_unresolved",
@@ -252,15 +380,26 @@ impl<'o> Index<'o> {
                             format!("no VirtualGateway '{namespace}/{name}' was loaded; assuming its App Mesh name is '{aws}'"),
                         )
                     });
-                    aws
-                }
-            });
+                        aws
+                    }
+                },
+            );
         }
-        let same_namespace: Vec<&Object> = self.gateways.iter().copied().filter(|g| g.namespace == object.namespace).collect();
+        let same_namespace: Vec<&Object> = self
+            .gateways
+            .iter()
+            .copied()
+            .filter(|g| g.namespace == object.namespace)
+            .collect();
         match (self.gateways.as_slice(), same_namespace.as_slice()) {
             ([only], _) | (_, [only]) => Some(only.aws_name()),
             ([], _) => {
-                problems.push(Problem::error("load.k8s_gateway", "virtualGatewayRef", None, "no VirtualGateway was loaded and spec.virtualGatewayRef is not set"));
+                problems.push(Problem::error(
+                    "load.k8s_gateway",
+                    "virtualGatewayRef",
+                    None,
+                    "no VirtualGateway was loaded and spec.virtualGatewayRef is not set",
+                ));
                 None
             }
             _ => {

@@ -17,7 +17,13 @@ pub fn read(text: &str) -> (Vec<Node>, Vec<SyntaxError>) {
         let message = format!("invalid JSON: {e}");
         return (Vec::new(), vec![SyntaxError { line, message }]);
     }
-    let mut scanner = Scanner { text, bytes: text.as_bytes(), pos: 0, line: 1, errors: Vec::new() };
+    let mut scanner = Scanner {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+        line: 1,
+        errors: Vec::new(),
+    };
     scanner.skip_ws();
     match scanner.value(0) {
         Ok(node) => (vec![node], scanner.errors),
@@ -99,7 +105,10 @@ impl Scanner<'_> {
 
     fn number(&mut self) -> Result<Number, String> {
         let start = self.pos;
-        while matches!(self.peek(), Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')) {
+        while matches!(
+            self.peek(),
+            Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+        ) {
             self.pos += 1;
         }
         let token = self.text.get(start..self.pos).ok_or("bad number token")?;
@@ -134,7 +143,10 @@ impl Scanner<'_> {
             if let Some(i) = entries.iter().position(|e| e.key == key) {
                 self.errors.push(SyntaxError {
                     line: Some(line),
-                    message: format!("duplicate key \"{key}\" (first on line {})", entries[i].line),
+                    message: format!(
+                        "duplicate key \"{key}\" (first on line {})",
+                        entries[i].line
+                    ),
                 });
                 entries.remove(i);
             }
@@ -191,7 +203,10 @@ mod tests {
         assert_eq!(items[1].line, 4);
         assert_eq!(items[1].get_str("b"), Some("x\n\"y"));
         assert_eq!(root.entry("c").unwrap().line, 6);
-        assert_eq!(root.to_json().unwrap(), serde_json::from_str::<serde_json::Value>(text).unwrap());
+        assert_eq!(
+            root.to_json().unwrap(),
+            serde_json::from_str::<serde_json::Value>(text).unwrap()
+        );
     }
 
     #[test]

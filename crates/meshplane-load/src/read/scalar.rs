@@ -50,7 +50,9 @@ fn is_float(s: &str) -> bool {
     };
     let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
     let mantissa_ok = match mantissa.split_once('.') {
-        Some((int, frac)) => (int.is_empty() && digits(frac)) || (digits(int) && (frac.is_empty() || digits(frac))),
+        Some((int, frac)) => {
+            (int.is_empty() && digits(frac)) || (digits(int) && (frac.is_empty() || digits(frac)))
+        }
         None => digits(mantissa),
     };
     let exponent_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['-', '+']).unwrap_or(e)));
@@ -64,17 +66,22 @@ pub fn needs_quotes(s: &str) -> bool {
     if !matches!(resolve_plain(s), NodeKind::String(_)) {
         return true;
     }
-    if YAML11_WORDS.contains(&s) || ["yes", "no", "on", "off"].contains(&s.to_ascii_lowercase().as_str()) {
+    if YAML11_WORDS.contains(&s)
+        || ["yes", "no", "on", "off"].contains(&s.to_ascii_lowercase().as_str())
+    {
         return true;
     }
-    let Some(first) = s.chars().next() else { return true };
+    let Some(first) = s.chars().next() else {
+        return true;
+    };
     if !(first.is_ascii_alphanumeric() || first == '/' || first == '_') {
         return true;
     }
     if s.ends_with(':') || s.contains(": ") || s.contains(" #") || s.ends_with(' ') {
         return true;
     }
-    !s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@ ".contains(c))
+    !s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./:@ ".contains(c))
         || s.starts_with(|c: char| c.is_ascii_digit() || c == '.') && s.parse::<f64>().is_ok()
 }
 
@@ -87,20 +94,45 @@ mod tests {
         assert_eq!(resolve_plain("80"), NodeKind::Number(80.into()));
         assert_eq!(resolve_plain("-3"), NodeKind::Number((-3).into()));
         assert_eq!(resolve_plain("0x1F"), NodeKind::Number(31.into()));
-        assert_eq!(resolve_plain("1.5"), NodeKind::Number(Number::from_f64(1.5).unwrap()));
+        assert_eq!(
+            resolve_plain("1.5"),
+            NodeKind::Number(Number::from_f64(1.5).unwrap())
+        );
         assert_eq!(resolve_plain("~"), NodeKind::Null);
         assert_eq!(resolve_plain("True"), NodeKind::Bool(true));
-        for s in ["yes", "1.2.3", "serviceA.apps.local", "IPv4_ONLY", "0x", "-", ".", "1e", "e5", ".inf"] {
+        for s in [
+            "yes",
+            "1.2.3",
+            "serviceA.apps.local",
+            "IPv4_ONLY",
+            "0x",
+            "-",
+            ".",
+            "1e",
+            "e5",
+            ".inf",
+        ] {
             assert_eq!(resolve_plain(s), NodeKind::String(s.into()), "{s}");
         }
     }
 
     #[test]
     fn strings_that_would_change_meaning_are_quoted() {
-        for s in ["80", "true", "null", "", "yes", "No", "a: b", "#x", "x #y", "-x", "1e5", "*a", "!Ref", "é"] {
+        for s in [
+            "80", "true", "null", "", "yes", "No", "a: b", "#x", "x #y", "-x", "1e5", "*a", "!Ref",
+            "é",
+        ] {
             assert!(needs_quotes(s), "{s}");
         }
-        for s in ["serviceA", "serviceb.apps.local", "/", "/ping", "arn:aws:appmesh:us-east-1:1:mesh/m", "IPv4_ONLY", "http2"] {
+        for s in [
+            "serviceA",
+            "serviceb.apps.local",
+            "/",
+            "/ping",
+            "arn:aws:appmesh:us-east-1:1:mesh/m",
+            "IPv4_ONLY",
+            "http2",
+        ] {
             assert!(!needs_quotes(s), "{s}");
         }
     }

@@ -24,8 +24,7 @@ pub fn read(text: &str) -> (Vec<Node>, Vec<SyntaxError>) {
     let mut errors = Vec::new();
     let mut offset = 0usize;
     let mut line_offset = 0u32;
-    loop {
-        let Some(rest) = text.get(offset..) else { break };
+    while let Some(rest) = text.get(offset..) {
         let mut reader = Reader {
             roots: &mut roots,
             errors: &mut errors,
@@ -41,7 +40,10 @@ pub fn read(text: &str) -> (Vec<Node>, Vec<SyntaxError>) {
             Ok(()) => break,
             Err((line, message)) => {
                 let line = line.max(line_offset + 1);
-                errors.push(SyntaxError { line: Some(line), message });
+                errors.push(SyntaxError {
+                    line: Some(line),
+                    message,
+                });
                 // Start again at the first `---` line after the start of the
                 // broken document (the error may be reported further on).
                 match next_document_start(text, reader_doc_line) {
@@ -63,7 +65,10 @@ fn next_document_start(text: &str, after_line: u32) -> Option<(usize, u32)> {
     let mut byte = 0usize;
     for (i, line) in text.split_inclusive('\n').enumerate() {
         let number = u32::try_from(i + 1).ok()?;
-        if number > after_line && (line.starts_with("---") && line[3..].starts_with([' ', '\t', '\n', '\r']) || line.trim_end() == "---") {
+        if number > after_line
+            && (line.starts_with("---") && line[3..].starts_with([' ', '\t', '\n', '\r'])
+                || line.trim_end() == "---")
+        {
             return Some((byte, number));
         }
         byte += line.len();
@@ -72,8 +77,19 @@ fn next_document_start(text: &str, after_line: u32) -> Option<(usize, u32)> {
 }
 
 enum Frame {
-    Seq { line: u32, tag: Option<Tag>, anchor: usize, items: Vec<Node> },
-    Map { line: u32, tag: Option<Tag>, anchor: usize, entries: Vec<Entry>, key: Option<(String, u32)> },
+    Seq {
+        line: u32,
+        tag: Option<Tag>,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        line: u32,
+        tag: Option<Tag>,
+        anchor: usize,
+        entries: Vec<Entry>,
+        key: Option<(String, u32)>,
+    },
 }
 
 struct Reader<'r> {
@@ -92,7 +108,10 @@ type Fail = (u32, String);
 
 impl<'r> Reader<'r> {
     fn line(&self, mark: &Marker) -> u32 {
-        u32::try_from(mark.line()).unwrap_or(u32::MAX).saturating_add(self.line_offset).max(1)
+        u32::try_from(mark.line())
+            .unwrap_or(u32::MAX)
+            .saturating_add(self.line_offset)
+            .max(1)
     }
 
     fn run(&mut self, text: &str) -> Result<(), Fail> {
@@ -122,30 +141,58 @@ impl<'r> Reader<'r> {
                         .ok_or((line, "alias to an unknown anchor".to_owned()))?;
                     self.expanded += size;
                     if self.expanded > NODE_BUDGET {
-                        return Err((line, format!("aliases expand to more than {NODE_BUDGET} values")));
+                        return Err((
+                            line,
+                            format!("aliases expand to more than {NODE_BUDGET} values"),
+                        ));
                     }
                     self.complete(node, None, line)?;
                 }
                 Event::Scalar(value, style, anchor, tag) => {
-                    let node = Node::new(line, scalar(&value, style, tag.as_ref()).map_err(|m| (line, m))?);
+                    let node = Node::new(
+                        line,
+                        scalar(&value, style, tag.as_ref()).map_err(|m| (line, m))?,
+                    );
                     let node = wrap_tag(node, tag.as_ref());
                     if anchor > 0 {
                         self.anchors.insert(anchor, (node.clone(), 1));
                     }
                     self.complete(node, Some(value), line)?;
                 }
-                Event::SequenceStart(anchor, tag) => {
-                    self.push(Frame::Seq { line, tag, anchor, items: Vec::new() }, line)?
-                }
-                Event::MappingStart(anchor, tag) => {
-                    self.push(Frame::Map { line, tag, anchor, entries: Vec::new(), key: None }, line)?
-                }
+                Event::SequenceStart(anchor, tag) => self.push(
+                    Frame::Seq {
+                        line,
+                        tag,
+                        anchor,
+                        items: Vec::new(),
+                    },
+                    line,
+                )?,
+                Event::MappingStart(anchor, tag) => self.push(
+                    Frame::Map {
+                        line,
+                        tag,
+                        anchor,
+                        entries: Vec::new(),
+                        key: None,
+                    },
+                    line,
+                )?,
                 Event::SequenceEnd | Event::MappingEnd => {
                     let (node, tag, anchor) = match self.stack.pop() {
-                        Some(Frame::Seq { line, tag, anchor, items }) => (Node::new(line, NodeKind::Seq(items)), tag, anchor),
-                        Some(Frame::Map { line, tag, anchor, entries, .. }) => {
-                            (Node::new(line, NodeKind::Map(entries)), tag, anchor)
-                        }
+                        Some(Frame::Seq {
+                            line,
+                            tag,
+                            anchor,
+                            items,
+                        }) => (Node::new(line, NodeKind::Seq(items)), tag, anchor),
+                        Some(Frame::Map {
+                            line,
+                            tag,
+                            anchor,
+                            entries,
+                            ..
+                        }) => (Node::new(line, NodeKind::Map(entries)), tag, anchor),
                         None => return Err((line, "unbalanced collection end".to_owned())),
                     };
                     let node = wrap_tag(node, tag.as_ref());
@@ -161,7 +208,10 @@ impl<'r> Reader<'r> {
 
     fn push(&mut self, frame: Frame, line: u32) -> Result<(), Fail> {
         if self.stack.len() >= MAX_DEPTH {
-            return Err((line, format!("document nests deeper than {MAX_DEPTH} levels")));
+            return Err((
+                line,
+                format!("document nests deeper than {MAX_DEPTH} levels"),
+            ));
         }
         self.stack.push(frame);
         Ok(())
@@ -175,7 +225,10 @@ impl<'r> Reader<'r> {
             Some(Frame::Map { entries, key, .. }) => match key.take() {
                 None => {
                     let Some(name) = raw else {
-                        return Err((line, "mapping keys must be plain strings, not lists or objects".into()));
+                        return Err((
+                            line,
+                            "mapping keys must be plain strings, not lists or objects".into(),
+                        ));
                     };
                     *key = Some((name, node.line));
                 }
@@ -212,9 +265,9 @@ fn scalar(value: &str, style: TScalarStyle, tag: Option<&Tag>) -> Result<NodeKin
         let resolved = resolve_plain(value);
         return match (core, &resolved) {
             ("str", _) => Ok(NodeKind::String(value.to_owned())),
-            ("null", NodeKind::Null) | ("bool", NodeKind::Bool(_)) | ("int" | "float", NodeKind::Number(_)) => {
-                Ok(resolved)
-            }
+            ("null", NodeKind::Null)
+            | ("bool", NodeKind::Bool(_))
+            | ("int" | "float", NodeKind::Number(_)) => Ok(resolved),
             _ => Err(format!("'{value}' is not a valid !!{core}")),
         };
     }
@@ -236,7 +289,11 @@ fn core_tag(tag: &Tag) -> Option<&str> {
 fn wrap_tag(node: Node, tag: Option<&Tag>) -> Node {
     match tag {
         Some(t) if core_tag(t).is_none() => {
-            let name = if t.handle == "!" { t.suffix.clone() } else { format!("{}{}", t.handle, t.suffix) };
+            let name = if t.handle == "!" {
+                t.suffix.clone()
+            } else {
+                format!("{}{}", t.handle, t.suffix)
+            };
             Node::new(node.line, NodeKind::Tagged(name, Box::new(node)))
         }
         _ => node,
@@ -276,11 +333,18 @@ mod tests {
     fn alias_bombs_and_deep_nesting_are_refused() {
         let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 0..8 {
-            let prev = if i == 0 { "a".to_owned() } else { format!("a{}", i - 1) };
+            let prev = if i == 0 {
+                "a".to_owned()
+            } else {
+                format!("a{}", i - 1)
+            };
             bomb.push_str(&format!("b{i}: &a{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         }
         let (_, errors) = read(&bomb);
-        assert!(errors.iter().any(|e| e.message.contains("expand")), "{errors:?}");
+        assert!(
+            errors.iter().any(|e| e.message.contains("expand")),
+            "{errors:?}"
+        );
         let deep = "[".repeat(500);
         let (_, errors) = read(&deep);
         assert!(!errors.is_empty());

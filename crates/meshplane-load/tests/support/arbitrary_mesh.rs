@@ -68,7 +68,12 @@ pub fn protocol() -> BoxedStrategy<Protocol> {
 }
 
 fn protocol_unboxed() -> impl Strategy<Value = Protocol> {
-    prop_oneof![Just(Protocol::Http), Just(Protocol::Http2), Just(Protocol::Grpc), Just(Protocol::Tcp)]
+    prop_oneof![
+        Just(Protocol::Http),
+        Just(Protocol::Http2),
+        Just(Protocol::Grpc),
+        Just(Protocol::Tcp)
+    ]
 }
 
 pub fn port_mapping() -> BoxedStrategy<PortMapping> {
@@ -84,7 +89,10 @@ pub fn duration() -> BoxedStrategy<Duration> {
 }
 
 fn duration_unboxed() -> impl Strategy<Value = Duration> {
-    (opt(prop_oneof![Just(DurationUnit::S), Just(DurationUnit::Ms)]), opt(int()))
+    (
+        opt(prop_oneof![Just(DurationUnit::S), Just(DurationUnit::Ms)]),
+        opt(int()),
+    )
         .prop_map(|(unit, value)| Duration { unit, value })
 }
 
@@ -106,16 +114,25 @@ pub fn header_match() -> BoxedStrategy<HeaderMatch> {
 }
 
 fn header_match_unboxed() -> impl Strategy<Value = HeaderMatch> {
-    let method = (opt(text()), opt(text()), opt((int(), int())), opt(text()), opt(text())).prop_map(
-        |(exact, prefix, range, regex, suffix)| HeaderMatchMethod {
+    let method = (
+        opt(text()),
+        opt(text()),
+        opt((int(), int())),
+        opt(text()),
+        opt(text()),
+    )
+        .prop_map(|(exact, prefix, range, regex, suffix)| HeaderMatchMethod {
             exact,
             prefix,
             range: range.map(|(start, end)| MatchRange { start, end }),
             regex,
             suffix,
-        },
-    );
-    (opt(any::<bool>()), opt(method), text()).prop_map(|(invert, match_, name)| HeaderMatch { invert, match_, name })
+        });
+    (opt(any::<bool>()), opt(method), text()).prop_map(|(invert, match_, name)| HeaderMatch {
+        invert,
+        match_,
+        name,
+    })
 }
 
 pub fn http_timeout() -> BoxedStrategy<HttpTimeout> {
@@ -123,7 +140,8 @@ pub fn http_timeout() -> BoxedStrategy<HttpTimeout> {
 }
 
 fn http_timeout_unboxed() -> impl Strategy<Value = HttpTimeout> {
-    (opt(duration()), opt(duration())).prop_map(|(idle, per_request)| HttpTimeout { idle, per_request })
+    (opt(duration()), opt(duration()))
+        .prop_map(|(idle, per_request)| HttpTimeout { idle, per_request })
 }
 
 pub fn logging() -> BoxedStrategy<Logging> {
@@ -131,12 +149,19 @@ pub fn logging() -> BoxedStrategy<Logging> {
 }
 
 fn logging_unboxed() -> impl Strategy<Value = Logging> {
-    let format = (opt(vec((text(), text()), 0..2)), opt(text())).prop_map(|(json, text)| LoggingFormat {
-        json: json.map(|j| j.into_iter().map(|(key, value)| JsonFormatRef { key, value }).collect()),
-        text,
-    });
+    let format =
+        (opt(vec((text(), text()), 0..2)), opt(text())).prop_map(|(json, text)| LoggingFormat {
+            json: json.map(|j| {
+                j.into_iter()
+                    .map(|(key, value)| JsonFormatRef { key, value })
+                    .collect()
+            }),
+            text,
+        });
     opt((opt(format), text())).prop_map(|file| Logging {
-        access_log: Some(AccessLog { file: file.map(|(format, path)| FileAccessLog { format, path }) }),
+        access_log: Some(AccessLog {
+            file: file.map(|(format, path)| FileAccessLog { format, path }),
+        }),
     })
 }
 
@@ -145,9 +170,17 @@ pub fn health_check() -> BoxedStrategy<HealthCheckPolicy> {
 }
 
 fn health_check_unboxed() -> impl Strategy<Value = HealthCheckPolicy> {
-    (int(), int(), opt(text()), opt(int()), protocol(), int(), int()).prop_map(
-        |(healthy_threshold, interval_millis, path, port, protocol, timeout_millis, unhealthy_threshold)| {
-            HealthCheckPolicy {
+    (
+        int(),
+        int(),
+        opt(text()),
+        opt(int()),
+        protocol(),
+        int(),
+        int(),
+    )
+        .prop_map(
+            |(
                 healthy_threshold,
                 interval_millis,
                 path,
@@ -155,9 +188,18 @@ fn health_check_unboxed() -> impl Strategy<Value = HealthCheckPolicy> {
                 protocol,
                 timeout_millis,
                 unhealthy_threshold,
-            }
-        },
-    )
+            )| {
+                HealthCheckPolicy {
+                    healthy_threshold,
+                    interval_millis,
+                    path,
+                    port,
+                    protocol,
+                    timeout_millis,
+                    unhealthy_threshold,
+                }
+            },
+        )
 }
 
 pub fn connection_pool() -> BoxedStrategy<ConnectionPool> {
@@ -165,15 +207,19 @@ pub fn connection_pool() -> BoxedStrategy<ConnectionPool> {
 }
 
 fn connection_pool_unboxed() -> impl Strategy<Value = ConnectionPool> {
-    (opt(int()), opt((int(), opt(int()))), opt(int()), opt(int())).prop_map(|(grpc, http, http2, tcp)| ConnectionPool {
-        grpc: grpc.map(|max_requests| RequestsPool { max_requests }),
-        http: http.map(|(max_connections, max_pending_requests)| HttpConnectionPool {
-            max_connections,
-            max_pending_requests,
-        }),
-        http2: http2.map(|max_requests| RequestsPool { max_requests }),
-        tcp: tcp.map(|max_connections| TcpConnectionPool { max_connections }),
-    })
+    (opt(int()), opt((int(), opt(int()))), opt(int()), opt(int())).prop_map(
+        |(grpc, http, http2, tcp)| ConnectionPool {
+            grpc: grpc.map(|max_requests| RequestsPool { max_requests }),
+            http: http.map(
+                |(max_connections, max_pending_requests)| HttpConnectionPool {
+                    max_connections,
+                    max_pending_requests,
+                },
+            ),
+            http2: http2.map(|max_requests| RequestsPool { max_requests }),
+            tcp: tcp.map(|max_connections| TcpConnectionPool { max_connections }),
+        },
+    )
 }
 
 pub fn tls_certificate() -> BoxedStrategy<TlsCertificate> {
@@ -183,7 +229,10 @@ pub fn tls_certificate() -> BoxedStrategy<TlsCertificate> {
 fn tls_certificate_unboxed() -> impl Strategy<Value = TlsCertificate> {
     (opt(text()), opt((text(), text())), opt(text())).prop_map(|(acm, file, sds)| TlsCertificate {
         acm: acm.map(|certificate_arn| AcmCertificate { certificate_arn }),
-        file: file.map(|(certificate_chain, private_key)| FileCertificate { certificate_chain, private_key }),
+        file: file.map(|(certificate_chain, private_key)| FileCertificate {
+            certificate_chain,
+            private_key,
+        }),
         sds: sds.map(|secret_name| SdsSecret { secret_name }),
     })
 }
@@ -193,17 +242,24 @@ pub fn validation() -> BoxedStrategy<TlsValidationContext> {
 }
 
 fn validation_unboxed() -> impl Strategy<Value = TlsValidationContext> {
-    (opt(vec(text(), 0..3)), opt(vec(text(), 0..2)), opt(text()), opt(text())).prop_map(|(sans, acm, file, sds)| {
-        TlsValidationContext {
-            subject_alternative_names: sans
-                .map(|exact| SubjectAlternativeNames { match_: SubjectAlternativeNameMatchers { exact } }),
+    (
+        opt(vec(text(), 0..3)),
+        opt(vec(text(), 0..2)),
+        opt(text()),
+        opt(text()),
+    )
+        .prop_map(|(sans, acm, file, sds)| TlsValidationContext {
+            subject_alternative_names: sans.map(|exact| SubjectAlternativeNames {
+                match_: SubjectAlternativeNameMatchers { exact },
+            }),
             trust: TlsTrust {
-                acm: acm.map(|certificate_authority_arns| AcmTrust { certificate_authority_arns }),
+                acm: acm.map(|certificate_authority_arns| AcmTrust {
+                    certificate_authority_arns,
+                }),
                 file: file.map(|certificate_chain| FileTrust { certificate_chain }),
                 sds: sds.map(|secret_name| SdsSecret { secret_name }),
             },
-        }
-    })
+        })
 }
 
 pub fn listener_tls() -> BoxedStrategy<ListenerTls> {
@@ -211,11 +267,17 @@ pub fn listener_tls() -> BoxedStrategy<ListenerTls> {
 }
 
 fn listener_tls_unboxed() -> impl Strategy<Value = ListenerTls> {
-    let mode = prop_oneof![Just(TlsMode::Strict), Just(TlsMode::Permissive), Just(TlsMode::Disabled)];
-    (tls_certificate(), mode, opt(validation())).prop_map(|(certificate, mode, validation)| ListenerTls {
-        certificate,
-        mode,
-        validation,
+    let mode = prop_oneof![
+        Just(TlsMode::Strict),
+        Just(TlsMode::Permissive),
+        Just(TlsMode::Disabled)
+    ];
+    (tls_certificate(), mode, opt(validation())).prop_map(|(certificate, mode, validation)| {
+        ListenerTls {
+            certificate,
+            mode,
+            validation,
+        }
     })
 }
 
@@ -224,8 +286,21 @@ pub fn client_policy() -> BoxedStrategy<ClientPolicy> {
 }
 
 fn client_policy_unboxed() -> impl Strategy<Value = ClientPolicy> {
-    opt((opt(tls_certificate()), opt(any::<bool>()), opt(vec(int(), 0..3)), validation())).prop_map(|tls| ClientPolicy {
-        tls: tls.map(|(certificate, enforce, ports, validation)| ClientPolicyTls { certificate, enforce, ports, validation }),
+    opt((
+        opt(tls_certificate()),
+        opt(any::<bool>()),
+        opt(vec(int(), 0..3)),
+        validation(),
+    ))
+    .prop_map(|tls| ClientPolicy {
+        tls: tls.map(
+            |(certificate, enforce, ports, validation)| ClientPolicyTls {
+                certificate,
+                enforce,
+                ports,
+                validation,
+            },
+        ),
     })
 }
 
@@ -239,39 +314,86 @@ fn virtual_node_unboxed() -> impl Strategy<Value = VirtualNodeSpec> {
         opt(health_check()),
         opt((duration(), duration(), int(), int())),
         port_mapping(),
-        opt((opt(http_timeout()), opt(http_timeout()), opt(opt(duration())))),
+        opt((
+            opt(http_timeout()),
+            opt(http_timeout()),
+            opt(opt(duration())),
+        )),
         opt(listener_tls()),
     )
-        .prop_map(|(connection_pool, health_check, outlier, port_mapping, timeout, tls)| Listener {
-            connection_pool,
-            health_check,
-            outlier_detection: outlier.map(|(base_ejection_duration, interval, max_ejection_percent, max_server_errors)| {
-                OutlierDetection { base_ejection_duration, interval, max_ejection_percent, max_server_errors }
+        .prop_map(
+            |(connection_pool, health_check, outlier, port_mapping, timeout, tls)| Listener {
+                connection_pool,
+                health_check,
+                outlier_detection: outlier.map(
+                    |(
+                        base_ejection_duration,
+                        interval,
+                        max_ejection_percent,
+                        max_server_errors,
+                    )| {
+                        OutlierDetection {
+                            base_ejection_duration,
+                            interval,
+                            max_ejection_percent,
+                            max_server_errors,
+                        }
+                    },
+                ),
+                port_mapping,
+                timeout: timeout.map(|(http, grpc, tcp)| ListenerTimeout {
+                    grpc,
+                    http,
+                    http2: None,
+                    tcp: tcp.map(|idle| TcpTimeout { idle }),
+                }),
+                tls,
+            },
+        );
+    let backend =
+        (opt(client_policy()), name()).prop_map(|(client_policy, virtual_service_name)| Backend {
+            virtual_service: Some(VirtualServiceBackend {
+                client_policy,
+                virtual_service_name,
             }),
-            port_mapping,
-            timeout: timeout.map(|(http, grpc, tcp)| ListenerTimeout {
-                grpc,
-                http,
-                http2: None,
-                tcp: tcp.map(|idle| TcpTimeout { idle }),
-            }),
-            tls,
         });
-    let backend = (opt(client_policy()), name()).prop_map(|(client_policy, virtual_service_name)| Backend {
-        virtual_service: Some(VirtualServiceBackend { client_policy, virtual_service_name }),
-    });
-    let dns = (text(), opt(ip_preference()), opt(prop_oneof![Just(DnsResponseType::LoadBalancer), Just(DnsResponseType::Endpoints)]))
-        .prop_map(|(hostname, ip_preference, response_type)| DnsServiceDiscovery { hostname, ip_preference, response_type });
-    let cloud_map = (opt(vec((text(), text()), 0..2)), opt(ip_preference()), text(), text()).prop_map(
-        |(attributes, ip_preference, namespace_name, service_name)| AwsCloudMapServiceDiscovery {
-            attributes: attributes
-                .map(|a| a.into_iter().map(|(key, value)| AwsCloudMapInstanceAttribute { key, value }).collect()),
-            ip_preference,
-            namespace_name,
-            service_name,
-        },
-    );
-    let discovery = (opt(cloud_map), opt(dns)).prop_map(|(aws_cloud_map, dns)| ServiceDiscovery { aws_cloud_map, dns });
+    let dns = (
+        text(),
+        opt(ip_preference()),
+        opt(prop_oneof![
+            Just(DnsResponseType::LoadBalancer),
+            Just(DnsResponseType::Endpoints)
+        ]),
+    )
+        .prop_map(
+            |(hostname, ip_preference, response_type)| DnsServiceDiscovery {
+                hostname,
+                ip_preference,
+                response_type,
+            },
+        );
+    let cloud_map = (
+        opt(vec((text(), text()), 0..2)),
+        opt(ip_preference()),
+        text(),
+        text(),
+    )
+        .prop_map(
+            |(attributes, ip_preference, namespace_name, service_name)| {
+                AwsCloudMapServiceDiscovery {
+                    attributes: attributes.map(|a| {
+                        a.into_iter()
+                            .map(|(key, value)| AwsCloudMapInstanceAttribute { key, value })
+                            .collect()
+                    }),
+                    ip_preference,
+                    namespace_name,
+                    service_name,
+                }
+            },
+        );
+    let discovery = (opt(cloud_map), opt(dns))
+        .prop_map(|(aws_cloud_map, dns)| ServiceDiscovery { aws_cloud_map, dns });
     (
         opt(client_policy()),
         opt(vec(backend, 0..3)),
@@ -279,13 +401,17 @@ fn virtual_node_unboxed() -> impl Strategy<Value = VirtualNodeSpec> {
         opt(logging()),
         opt(discovery),
     )
-        .prop_map(|(client_policy, backends, listeners, logging, service_discovery)| VirtualNodeSpec {
-            backend_defaults: client_policy.map(|c| BackendDefaults { client_policy: Some(c) }),
-            backends,
-            listeners,
-            logging,
-            service_discovery,
-        })
+        .prop_map(
+            |(client_policy, backends, listeners, logging, service_discovery)| VirtualNodeSpec {
+                backend_defaults: client_policy.map(|c| BackendDefaults {
+                    client_policy: Some(c),
+                }),
+                backends,
+                listeners,
+                logging,
+                service_discovery,
+            },
+        )
 }
 
 pub fn virtual_service() -> BoxedStrategy<VirtualServiceSpec> {
@@ -295,8 +421,11 @@ pub fn virtual_service() -> BoxedStrategy<VirtualServiceSpec> {
 fn virtual_service_unboxed() -> impl Strategy<Value = VirtualServiceSpec> {
     opt((opt(name()), opt(name()))).prop_map(|p| VirtualServiceSpec {
         provider: p.map(|(node, router)| VirtualServiceProvider {
-            virtual_node: node.map(|virtual_node_name| VirtualNodeServiceProvider { virtual_node_name }),
-            virtual_router: router.map(|virtual_router_name| VirtualRouterServiceProvider { virtual_router_name }),
+            virtual_node: node
+                .map(|virtual_node_name| VirtualNodeServiceProvider { virtual_node_name }),
+            virtual_router: router.map(|virtual_router_name| VirtualRouterServiceProvider {
+                virtual_router_name,
+            }),
         }),
     })
 }
@@ -307,7 +436,11 @@ pub fn virtual_router() -> BoxedStrategy<VirtualRouterSpec> {
 
 fn virtual_router_unboxed() -> impl Strategy<Value = VirtualRouterSpec> {
     opt(vec(port_mapping(), 0..3)).prop_map(|l| VirtualRouterSpec {
-        listeners: l.map(|l| l.into_iter().map(|port_mapping| VirtualRouterListener { port_mapping }).collect()),
+        listeners: l.map(|l| {
+            l.into_iter()
+                .map(|port_mapping| VirtualRouterListener { port_mapping })
+                .collect()
+        }),
     })
 }
 
@@ -319,7 +452,11 @@ fn action_unboxed() -> impl Strategy<Value = RouteAction> {
     vec((opt(int()), name(), int()), 0..3).prop_map(|t| RouteAction {
         weighted_targets: t
             .into_iter()
-            .map(|(port, virtual_node, weight)| WeightedTarget { port, virtual_node, weight })
+            .map(|(port, virtual_node, weight)| WeightedTarget {
+                port,
+                virtual_node,
+                weight,
+            })
             .collect(),
     })
 }
@@ -329,7 +466,11 @@ fn http_route() -> BoxedStrategy<HttpRoute> {
 }
 
 fn http_route_unboxed() -> impl Strategy<Value = HttpRoute> {
-    let method = prop_oneof![Just(HttpMethod::GET), Just(HttpMethod::POST), Just(HttpMethod::PATCH)];
+    let method = prop_oneof![
+        Just(HttpMethod::GET),
+        Just(HttpMethod::POST),
+        Just(HttpMethod::PATCH)
+    ];
     let scheme = prop_oneof![Just(HttpScheme::Http), Just(HttpScheme::Https)];
     let query = (opt(text()), text()).prop_map(|(exact, name)| HttpQueryParameter {
         match_: exact.map(|e| QueryParameterMatch { exact: Some(e) }),
@@ -344,28 +485,41 @@ fn http_route_unboxed() -> impl Strategy<Value = HttpRoute> {
         opt(vec(query, 0..2)),
         opt(scheme),
     )
-        .prop_map(|(headers, method, path, port, prefix, query_parameters, scheme)| HttpRouteMatch {
-            headers,
-            method,
-            path: path.map(|(exact, regex)| HttpPathMatch { exact, regex }),
-            port,
-            prefix,
-            query_parameters,
-            scheme,
-        });
-    let retry = (opt(vec(text(), 0..2)), int(), duration(), opt(vec(Just(TcpRetryEvent::ConnectionError), 0..2)))
-        .prop_map(|(http_retry_events, max_retries, per_retry_timeout, tcp_retry_events)| HttpRetryPolicy {
-            http_retry_events,
-            max_retries,
-            per_retry_timeout,
-            tcp_retry_events,
-        });
-    (action(), matcher, opt(retry), opt(http_timeout())).prop_map(|(action, match_, retry_policy, timeout)| HttpRoute {
-        action,
-        match_,
-        retry_policy,
-        timeout,
-    })
+        .prop_map(
+            |(headers, method, path, port, prefix, query_parameters, scheme)| HttpRouteMatch {
+                headers,
+                method,
+                path: path.map(|(exact, regex)| HttpPathMatch { exact, regex }),
+                port,
+                prefix,
+                query_parameters,
+                scheme,
+            },
+        );
+    let retry = (
+        opt(vec(text(), 0..2)),
+        int(),
+        duration(),
+        opt(vec(Just(TcpRetryEvent::ConnectionError), 0..2)),
+    )
+        .prop_map(
+            |(http_retry_events, max_retries, per_retry_timeout, tcp_retry_events)| {
+                HttpRetryPolicy {
+                    http_retry_events,
+                    max_retries,
+                    per_retry_timeout,
+                    tcp_retry_events,
+                }
+            },
+        );
+    (action(), matcher, opt(retry), opt(http_timeout())).prop_map(
+        |(action, match_, retry_policy, timeout)| HttpRoute {
+            action,
+            match_,
+            retry_policy,
+            timeout,
+        },
+    )
 }
 
 pub fn route() -> BoxedStrategy<RouteSpec> {
@@ -373,28 +527,49 @@ pub fn route() -> BoxedStrategy<RouteSpec> {
 }
 
 fn route_unboxed() -> impl Strategy<Value = RouteSpec> {
-    let grpc = (action(), opt(vec(header_match(), 0..2)), opt(text()), opt(int()), opt(text())).prop_map(
-        |(action, metadata, method_name, port, service_name)| GrpcRoute {
-            action,
-            match_: GrpcRouteMatch { metadata, method_name, port, service_name },
-            retry_policy: None,
-            timeout: None,
-        },
-    );
-    let tcp = (action(), opt(opt(int())), opt(opt(duration()))).prop_map(|(action, port, idle)| TcpRoute {
-        action,
-        match_: port.map(|port| TcpRouteMatch { port }),
-        timeout: idle.map(|idle| TcpTimeout { idle }),
-    });
-    (opt(grpc), opt(http_route()), opt(http_route()), opt(int()), opt(tcp)).prop_map(
-        |(grpc_route, http2_route, http_route, priority, tcp_route)| RouteSpec {
-            grpc_route,
-            http2_route,
-            http_route,
-            priority,
-            tcp_route,
-        },
+    let grpc = (
+        action(),
+        opt(vec(header_match(), 0..2)),
+        opt(text()),
+        opt(int()),
+        opt(text()),
     )
+        .prop_map(
+            |(action, metadata, method_name, port, service_name)| GrpcRoute {
+                action,
+                match_: GrpcRouteMatch {
+                    metadata,
+                    method_name,
+                    port,
+                    service_name,
+                },
+                retry_policy: None,
+                timeout: None,
+            },
+        );
+    let tcp = (action(), opt(opt(int())), opt(opt(duration()))).prop_map(|(action, port, idle)| {
+        TcpRoute {
+            action,
+            match_: port.map(|port| TcpRouteMatch { port }),
+            timeout: idle.map(|idle| TcpTimeout { idle }),
+        }
+    });
+    (
+        opt(grpc),
+        opt(http_route()),
+        opt(http_route()),
+        opt(int()),
+        opt(tcp),
+    )
+        .prop_map(
+            |(grpc_route, http2_route, http_route, priority, tcp_route)| RouteSpec {
+                grpc_route,
+                http2_route,
+                http_route,
+                priority,
+                tcp_route,
+            },
+        )
 }
 
 pub fn virtual_gateway() -> BoxedStrategy<VirtualGatewaySpec> {
@@ -402,21 +577,32 @@ pub fn virtual_gateway() -> BoxedStrategy<VirtualGatewaySpec> {
 }
 
 fn virtual_gateway_unboxed() -> impl Strategy<Value = VirtualGatewaySpec> {
-    let listener = (opt(connection_pool()), opt(health_check()), port_mapping(), opt(listener_tls())).prop_map(
-        |(connection_pool, health_check, port_mapping, tls)| VirtualGatewayListener {
-            connection_pool,
-            health_check,
-            port_mapping,
-            tls,
-        },
-    );
-    (opt(client_policy()), opt(vec(listener, 0..2)), opt(logging())).prop_map(|(policy, listeners, logging)| {
-        VirtualGatewaySpec {
-            backend_defaults: policy.map(|p| BackendDefaults { client_policy: Some(p) }),
+    let listener = (
+        opt(connection_pool()),
+        opt(health_check()),
+        port_mapping(),
+        opt(listener_tls()),
+    )
+        .prop_map(|(connection_pool, health_check, port_mapping, tls)| {
+            VirtualGatewayListener {
+                connection_pool,
+                health_check,
+                port_mapping,
+                tls,
+            }
+        });
+    (
+        opt(client_policy()),
+        opt(vec(listener, 0..2)),
+        opt(logging()),
+    )
+        .prop_map(|(policy, listeners, logging)| VirtualGatewaySpec {
+            backend_defaults: policy.map(|p| BackendDefaults {
+                client_policy: Some(p),
+            }),
             listeners,
             logging,
-        }
-    })
+        })
 }
 
 pub fn gateway_route() -> BoxedStrategy<GatewayRouteSpec> {
@@ -424,54 +610,98 @@ pub fn gateway_route() -> BoxedStrategy<GatewayRouteSpec> {
 }
 
 fn gateway_route_unboxed() -> impl Strategy<Value = GatewayRouteSpec> {
-    let rewrite_kind = || prop_oneof![Just(DefaultRewrite::Enabled), Just(DefaultRewrite::Disabled)];
-    let hostname_match =
-        || (opt(text()), opt(text())).prop_map(|(exact, suffix)| GatewayRouteHostnameMatch { exact, suffix });
-    let target = || (opt(int()), name()).prop_map(|(port, virtual_service_name)| GatewayRouteTarget {
-        port,
-        virtual_service: GatewayRouteVirtualService { virtual_service_name },
-    });
-    let http = || (
+    let rewrite_kind = || {
+        prop_oneof![
+            Just(DefaultRewrite::Enabled),
+            Just(DefaultRewrite::Disabled)
+        ]
+    };
+    let hostname_match = || {
+        (opt(text()), opt(text()))
+            .prop_map(|(exact, suffix)| GatewayRouteHostnameMatch { exact, suffix })
+    };
+    let target = || {
+        (opt(int()), name()).prop_map(|(port, virtual_service_name)| GatewayRouteTarget {
+            port,
+            virtual_service: GatewayRouteVirtualService {
+                virtual_service_name,
+            },
+        })
+    };
+    let http = || {
+        (
+            target(),
+            opt((
+                opt(rewrite_kind()),
+                opt(opt(text())),
+                opt((opt(rewrite_kind()), opt(text()))),
+            )),
+            opt(vec(header_match(), 0..2)),
+            opt(hostname_match()),
+            opt(text()),
+            opt(int()),
+        )
+            .prop_map(|(target, rewrite, headers, hostname, prefix, port)| {
+                HttpGatewayRoute {
+                    action: HttpGatewayRouteAction {
+                        rewrite: rewrite.map(|(host, path, prefix)| HttpGatewayRouteRewrite {
+                            hostname: host.map(|d| GatewayRouteHostnameRewrite {
+                                default_target_hostname: Some(d),
+                            }),
+                            path: path.map(|exact| HttpGatewayRoutePathRewrite { exact }),
+                            prefix: prefix.map(|(default_prefix, value)| {
+                                HttpGatewayRoutePrefixRewrite {
+                                    default_prefix,
+                                    value,
+                                }
+                            }),
+                        }),
+                        target,
+                    },
+                    match_: HttpGatewayRouteMatch {
+                        headers,
+                        hostname,
+                        method: None,
+                        path: None,
+                        port,
+                        prefix,
+                        query_parameters: None,
+                    },
+                }
+            })
+    };
+    let grpc = (
         target(),
-        opt((opt(rewrite_kind()), opt(opt(text())), opt((opt(rewrite_kind()), opt(text()))))),
-        opt(vec(header_match(), 0..2)),
+        opt(rewrite_kind()),
         opt(hostname_match()),
         opt(text()),
-        opt(int()),
     )
-        .prop_map(|(target, rewrite, headers, hostname, prefix, port)| HttpGatewayRoute {
-            action: HttpGatewayRouteAction {
-                rewrite: rewrite.map(|(host, path, prefix)| HttpGatewayRouteRewrite {
-                    hostname: host.map(|d| GatewayRouteHostnameRewrite { default_target_hostname: Some(d) }),
-                    path: path.map(|exact| HttpGatewayRoutePathRewrite { exact }),
-                    prefix: prefix.map(|(default_prefix, value)| HttpGatewayRoutePrefixRewrite { default_prefix, value }),
-                }),
-                target,
+        .prop_map(
+            |(target, rewrite, hostname, service_name)| GrpcGatewayRoute {
+                action: GrpcGatewayRouteAction {
+                    rewrite: rewrite.map(|d| GrpcGatewayRouteRewrite {
+                        hostname: Some(GatewayRouteHostnameRewrite {
+                            default_target_hostname: Some(d),
+                        }),
+                    }),
+                    target,
+                },
+                match_: GrpcGatewayRouteMatch {
+                    hostname,
+                    metadata: None,
+                    port: None,
+                    service_name,
+                },
             },
-            match_: HttpGatewayRouteMatch {
-                headers,
-                hostname,
-                method: None,
-                path: None,
-                port,
-                prefix,
-                query_parameters: None,
-            },
-        });
-    let grpc = (target(), opt(rewrite_kind()), opt(hostname_match()), opt(text())).prop_map(
-        |(target, rewrite, hostname, service_name)| GrpcGatewayRoute {
-            action: GrpcGatewayRouteAction {
-                rewrite: rewrite.map(|d| GrpcGatewayRouteRewrite {
-                    hostname: Some(GatewayRouteHostnameRewrite { default_target_hostname: Some(d) }),
-                }),
-                target,
-            },
-            match_: GrpcGatewayRouteMatch { hostname, metadata: None, port: None, service_name },
+        );
+    (opt(grpc), opt(http()), opt(http()), opt(int())).prop_map(
+        |(grpc_route, http2_route, http_route, priority)| GatewayRouteSpec {
+            grpc_route,
+            http2_route,
+            http_route,
+            priority,
         },
-    );
-    (opt(grpc), opt(http()), opt(http()), opt(int())).prop_map(|(grpc_route, http2_route, http_route, priority)| {
-        GatewayRouteSpec { grpc_route, http2_route, http_route, priority }
-    })
+    )
 }
 
 pub fn mesh_spec() -> BoxedStrategy<MeshSpec> {
@@ -479,7 +709,10 @@ pub fn mesh_spec() -> BoxedStrategy<MeshSpec> {
 }
 
 fn mesh_spec_unboxed() -> impl Strategy<Value = MeshSpec> {
-    let filter = prop_oneof![Just(EgressFilterType::AllowAll), Just(EgressFilterType::DropAll)];
+    let filter = prop_oneof![
+        Just(EgressFilterType::AllowAll),
+        Just(EgressFilterType::DropAll)
+    ];
     (opt(filter), opt(opt(ip_preference()))).prop_map(|(filter, discovery)| MeshSpec {
         egress_filter: filter.map(|type_| EgressFilter { type_ }),
         service_discovery: discovery.map(|ip_preference| MeshServiceDiscovery { ip_preference }),
@@ -492,7 +725,11 @@ pub fn mesh_graph(mesh: String, n: usize) -> BoxedStrategy<MeshGraph> {
 }
 
 fn mesh_graph_unboxed(mesh: String, n: usize) -> impl Strategy<Value = MeshGraph> {
-    let owner = prop_oneof![Just("111122223333".to_owned()), Just("000000000000".to_owned()), "[0-9]{12}"];
+    let owner = prop_oneof![
+        Just("111122223333".to_owned()),
+        Just("000000000000".to_owned()),
+        "[0-9]{12}"
+    ];
     (
         owner,
         opt(mesh_spec()),
@@ -504,12 +741,21 @@ fn mesh_graph_unboxed(mesh: String, n: usize) -> impl Strategy<Value = MeshGraph
         btree_map((name(), name()), gateway_route(), 0..=n),
     )
         .prop_map(move |(owner, spec, vs, vn, vr, routes, vg, grs)| {
-            let empty = vs.is_empty() && vn.is_empty() && vr.is_empty() && routes.is_empty() && vg.is_empty() && grs.is_empty();
+            let empty = vs.is_empty()
+                && vn.is_empty()
+                && vr.is_empty()
+                && routes.is_empty()
+                && vg.is_empty()
+                && grs.is_empty();
             MeshGraph {
                 name: mesh.clone(),
                 owner,
                 // A mesh with nothing in it exists only through its spec.
-                spec: if empty { Some(spec.unwrap_or_default()) } else { spec },
+                spec: if empty {
+                    Some(spec.unwrap_or_default())
+                } else {
+                    spec
+                },
                 virtual_services: vs,
                 virtual_nodes: vn,
                 virtual_routers: vr,
@@ -527,8 +773,16 @@ pub fn mesh_model() -> BoxedStrategy<MeshModel> {
 
 fn mesh_model_unboxed() -> impl Strategy<Value = MeshModel> {
     proptest::collection::btree_set(name(), 1..=3)
-        .prop_flat_map(|names| names.into_iter().map(|n| mesh_graph(n, 3)).collect::<Vec<_>>())
+        .prop_flat_map(|names| {
+            names
+                .into_iter()
+                .map(|n| mesh_graph(n, 3))
+                .collect::<Vec<_>>()
+        })
         .prop_map(|graphs| MeshModel {
-            meshes: graphs.into_iter().map(|g| (g.name.clone(), g)).collect::<BTreeMap<_, _>>(),
+            meshes: graphs
+                .into_iter()
+                .map(|g| (g.name.clone(), g))
+                .collect::<BTreeMap<_, _>>(),
         })
 }
