@@ -3,7 +3,10 @@
 //! Exit codes: 0 success, 1 the input is invalid or the command failed,
 //! 2 usage errors (clap's own).
 
+pub mod bootstrap;
+pub mod envoy;
 pub mod export;
+pub mod render;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -49,15 +52,26 @@ impl Global {
 pub enum Command {
     /// Load App Mesh specs and report every error and warning.
     Validate(validate::ValidateArgs),
+    /// Print the Envoy bootstrap for a proxy, from the environment variables
+    /// App Mesh's Envoy image read (APPMESH_RESOURCE_ARN, APPMESH_XDS_ENDPOINT, ...).
+    Bootstrap(bootstrap::BootstrapArgs),
+    /// Sidecar entrypoint: write the bootstrap, then run Envoy with it.
+    Envoy(envoy::EnvoyArgs),
     /// Load App Mesh specs (any format) and print them as AWS CLI input documents.
     Export(export::ExportArgs),
+    /// Print the Envoy configuration (listeners, routes, clusters, endpoints,
+    /// secrets) meshplane serves one virtual node's proxy.
+    Render(render::RenderArgs),
 }
 
 impl Command {
     pub fn run(self, global: &Global) -> anyhow::Result<ExitCode> {
         match self {
             Command::Validate(args) => validate::run(global, args),
+            Command::Bootstrap(args) => bootstrap::run(global, args),
+            Command::Envoy(args) => envoy::run(global, args),
             Command::Export(args) => export::run(global, args),
+            Command::Render(args) => render::run(global, args),
         }
     }
 }

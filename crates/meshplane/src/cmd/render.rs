@@ -1,0 +1,114 @@
+//! `meshplane render --config PATH --node <ARN or mesh/<mesh>/virtualNode/<name>>`:
+//! print the Envoy configuration meshplane serves that proxy, in the shape
+//! of Envoy's `/config_dump` (each resource with its `@type`). Findings of
+//! loading, validation and translation go to stderr; the exit code is 1
+//! when any of them is an error.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use meshplane_load::{load_paths, LoadOptions};
+use meshplane_spec::{validate, ResourceId, ResourceKind};
+use meshplane_translate::{render, translate_virtual_node, TranslateOptions};
+use serde_json::Value;
+use yaml_rust2::{Yaml, YamlEmitter};
+
+use super::{Global, EXIT_FAILURE};
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Spec files or directories (repeatable).
+    #[arg(long = "config", required = true)]
+    pub config: Vec<PathBuf>,
+    /// The proxy's resource: a full ARN or `mesh/<mesh>/virtualNode/<name>`.
+    #[arg(long)]
+    pub node: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+    /// Leave out App Mesh's default route retry policy (meshes created
+    /// before it existed never had it).
+    #[arg(long)]
+    pub no_default_retry_policy: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Json,
+    Yaml,
+}
+
+pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
+    let ctx = global.arn_context();
+    let id = ResourceId::parse(&args.node, &ctx).context("--node")?;
+    if id.kind != ResourceKind::VirtualNode {
+        bail!("--node {}: only virtual nodes can be rendered so far (got a {})", args.node, id.kind);
+    }
+    let loaded = load_paths(&args.config, &LoadOptions { arn: ctx.clone(), params: Default::default() });
+    let mut diagnostics = loaded.diagnostics;
+    diagnostics.extend(validate(&loaded.model, &loaded.origins, &ctx));
+    diagnostics.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+
+    let Some(graph) = loaded.model.mesh(&id.mesh) else {
+        print_diagnostics(&diagnostics)?;
+        bail!("mesh '{}' is not defined in {}", id.mesh, shown(&args.config));
+    };
+    if graph.owner != id.owner {
+        bail!("mesh '{}' is owned by account {}, not {} as --node says", id.mesh, graph.owner, id.owner);
+    }
+    if !graph.virtual_nodes.contains_key(&id.name) {
+        print_diagnostics(&diagnostics)?;
+        bail!("virtual node '{}' is not defined in mesh '{}'", id.name, id.mesh);
+    }
+    let opts = TranslateOptions { default_retry_policy: !args.no_default_retry_policy, arn: ctx };
+    let translation = translate_virtual_node(graph, &id.name, &opts);
+    diagnostics.extend(translation.diagnostics);
+    print_diagnostics(&diagnostics)?;
+
+    let json = render::to_json(&translation.resources).context("writing the resources as proto3 JSON")?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &json)?;
+            writeln!(out)?;
+        }
+        Format::Yaml => {
+            let mut text = String::new();
+            YamlEmitter::new(&mut text).dump(&to_yaml(&json)).context("writing YAML")?;
+            writeln!(out, "{}", text.trim_start_matches("---\n"))?;
+        }
+    }
+    out.flush()?;
+    Ok(if diagnostics.iter().any(|d| d.is_error()) { ExitCode::from(EXIT_FAILURE) } else { ExitCode::SUCCESS })
+}
+
+fn print_diagnostics(diagnostics: &[meshplane_spec::Diagnostic]) -> anyhow::Result<()> {
+    let mut err = std::io::stderr().lock();
+    for d in diagnostics {
+        writeln!(err, "{d}")?;
+    }
+    Ok(())
+}
+
+fn shown(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+fn to_yaml(v: &Value) -> Yaml {
+    match v {
+        Value::Null => Yaml::Null,
+        Value::Bool(b) => Yaml::Boolean(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Yaml::Integer(i),
+            None => Yaml::Real(n.to_string()),
+        },
+        Value::String(s) => Yaml::String(s.clone()),
+        Value::Array(items) => Yaml::Array(items.iter().map(to_yaml).collect()),
+        Value::Object(map) => {
+            Yaml::Hash(map.iter().map(|(k, v)| (Yaml::String(k.clone()), to_yaml(v))).collect())
+        }
+    }
+}
