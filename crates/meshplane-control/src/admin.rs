@@ -1,0 +1,91 @@
+//! The admin HTTP server: health, readiness, Prometheus metrics and debug
+//! views of proxies, rendered configuration and the last reload.
+//!
+//! It has no authentication: `/debug/config` shows any proxy's full
+//! configuration. Keep it on loopback or behind a network policy.
+
+mod debug;
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use meshplane_xds::XdsServer;
+use serde::Deserialize;
+
+use crate::authorizer::PrincipalLog;
+use crate::state::ControlState;
+
+/// What the handlers read.
+#[derive(Clone)]
+pub struct AdminState {
+    pub control: Arc<ControlState>,
+    pub server: XdsServer,
+    pub principals: PrincipalLog,
+}
+
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/debug/proxies", get(proxies))
+        .route("/debug/config", get(config))
+        .route("/debug/reload", get(reload))
+        .with_state(state)
+}
+
+async fn readyz(State(s): State<AdminState>) -> Response {
+    if s.control.is_ready() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        let why = s
+            .control
+            .last_reload()
+            .and_then(|r| r.error.clone())
+            .unwrap_or_else(|| "the first spec set is not built yet".to_owned());
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(State(s): State<AdminState>) -> Response {
+    let text = s
+        .control
+        .metrics
+        .render(s.server.registry(), &s.control.arn);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+async fn proxies(State(s): State<AdminState>) -> Response {
+    Json(debug::proxies(&s)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct ConfigQuery {
+    node: Option<String>,
+}
+
+async fn config(State(s): State<AdminState>, Query(q): Query<ConfigQuery>) -> Response {
+    match debug::config(&s.control, q.node.as_deref()) {
+        Ok(v) => Json(v).into_response(),
+        Err((code, message)) => (code, format!("{message}\n")).into_response(),
+    }
+}
+
+async fn reload(State(s): State<AdminState>) -> Response {
+    match s.control.last_reload() {
+        Some(r) => Json(r.as_ref().clone()).into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no reload has finished yet\n",
+        )
+            .into_response(),
+    }
+}

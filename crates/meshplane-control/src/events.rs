@@ -1,0 +1,171 @@
+//! Consumes the xDS server's events: metrics, NACK logs mapped back to the
+//! App Mesh specs, and the last NACK of each stream for `/debug/proxies`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use meshplane_xds::{ResourceType, StreamId, XdsEvent, XdsServer};
+use serde::Serialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::authorizer::PrincipalLog;
+use crate::provenance::{describe, sources, EnvoySource};
+use crate::state::ControlState;
+
+/// A rejected response, as the proxy reported it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NackDetail {
+    /// Envoy's error message.
+    pub message: String,
+    /// The version the proxy still uses.
+    pub version: String,
+    pub nonce: String,
+    /// The rejected Envoy resources and the App Mesh resources behind them.
+    pub resources: Vec<EnvoySource>,
+}
+
+/// The last NACK per stream and type, cleared by the next ACK.
+#[derive(Debug, Default)]
+pub struct NackStore {
+    last: Mutex<BTreeMap<(StreamId, ResourceType), NackDetail>>,
+}
+
+impl NackStore {
+    pub fn get(&self, stream: StreamId, t: ResourceType) -> Option<NackDetail> {
+        lock(&self.last).get(&(stream, t)).cloned()
+    }
+
+    fn set(&self, stream: StreamId, t: ResourceType, d: NackDetail) {
+        lock(&self.last).insert((stream, t), d);
+    }
+
+    fn clear(&self, stream: StreamId, t: ResourceType) {
+        lock(&self.last).remove(&(stream, t));
+    }
+
+    fn forget(&self, stream: StreamId) {
+        lock(&self.last).retain(|(s, _), _| *s != stream);
+    }
+}
+
+/// Handle events until the server is dropped.
+pub fn spawn_consumer(
+    server: &XdsServer,
+    state: Arc<ControlState>,
+    principals: PrincipalLog,
+) -> tokio::task::JoinHandle<()> {
+    let mut rx = server.subscribe_events();
+    let registry = server.registry().clone();
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(event) => {
+                    let closed = matches!(event, XdsEvent::Disconnected { .. });
+                    handle(&state, &registry, event);
+                    if closed {
+                        let open: Vec<_> = registry
+                            .streams()
+                            .into_iter()
+                            .map(|s| (s.key, s.remote_addr))
+                            .collect();
+                        principals.retain_open(&open);
+                    }
+                }
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!(
+                        missed = n,
+                        "xDS event consumer fell behind; some events were not counted"
+                    )
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+    })
+}
+
+fn handle(state: &ControlState, registry: &meshplane_xds::ProxyRegistry, event: XdsEvent) {
+    match event {
+        XdsEvent::Connected {
+            key,
+            node_id,
+            variant,
+            ..
+        } => {
+            tracing::info!(proxy = %key, node_id, ?variant, "proxy connected");
+        }
+        XdsEvent::Disconnected {
+            stream,
+            key,
+            reason,
+            connected_for,
+            ..
+        } => {
+            state.metrics.stream_closed(stream);
+            state.nacks.forget(stream);
+            tracing::info!(proxy = %key, reason, seconds = connected_for.as_secs_f64(), "proxy disconnected");
+        }
+        XdsEvent::Refused {
+            node_id,
+            code,
+            message,
+        } => {
+            state.metrics.refused(code);
+            tracing::warn!(node_id, ?code, message, "proxy refused");
+        }
+        XdsEvent::Ack {
+            stream,
+            resource_type,
+            latency,
+            ..
+        } => {
+            state.metrics.ack(resource_type.short_name(), latency);
+            state.metrics.sample_pushes(registry);
+            state.nacks.clear(stream, resource_type);
+        }
+        XdsEvent::Nack {
+            stream,
+            key,
+            resource_type,
+            names,
+            version,
+            nonce,
+            message,
+        } => {
+            state.metrics.nack(resource_type.short_name());
+            state.metrics.sample_pushes(registry);
+            let resources = match state.served() {
+                Some(served) => sources(&served, &state.arn, &key, resource_type, &names),
+                None => Vec::new(),
+            };
+            let node_id = registry
+                .streams()
+                .into_iter()
+                .find(|s| s.stream == stream)
+                .map(|s| s.node_id)
+                .unwrap_or_default();
+            tracing::error!(
+                proxy = %key,
+                node_id,
+                r#type = resource_type.short_name(),
+                resources = names.join(", "),
+                app_mesh = describe(&resources),
+                envoy_message = message,
+                "proxy rejected configuration (NACK); it keeps version {version}"
+            );
+            state.nacks.set(
+                stream,
+                resource_type,
+                NackDetail {
+                    message,
+                    version,
+                    nonce,
+                    resources,
+                },
+            );
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

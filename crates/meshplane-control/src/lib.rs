@@ -1,0 +1,39 @@
+//! The App Mesh control layer of `meshplane serve`.
+//!
+//! It ties the pure pieces to the xDS server:
+//! - [`pipeline`]: load and validate every spec file, translate every virtual
+//!   node, build one [`meshplane_xds::Snapshot`] per proxy and set it in the
+//!   cache. A spec set with errors is reported and the last good snapshots
+//!   keep being served; a mesh whose specs did not change is not translated
+//!   again, and the cache wakes only proxies whose resources changed.
+//! - [`authorizer`]: the [`meshplane_xds::Authorizer`] of App Mesh proxies:
+//!   `node.id` is the resource ARN (full or short), credentials are checked
+//!   with [`meshplane_authz`], and the proxy quota is per virtual node.
+//! - [`events`] and [`metrics`]: every NACK logged and mapped back to the App
+//!   Mesh resources and spec files, counters for `/metrics`.
+//! - [`admin`]: the admin HTTP server (`/healthz`, `/readyz`, `/metrics`,
+//!   `/debug/*`).
+//! - [`watch`]: reload on file changes (debounced) and on SIGHUP.
+//! - [`serve`]: everything above started together.
+//!
+//! Architecture invariant: the xDS server never sees App Mesh types; this
+//! crate is the only place where App Mesh identities become proxy keys.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod admin;
+pub mod authorizer;
+pub mod events;
+pub mod metrics;
+pub mod pipeline;
+pub mod provenance;
+pub mod serve;
+pub mod settings;
+pub mod state;
+pub mod watch;
+
+pub use authorizer::AppMeshAuthorizer;
+pub use pipeline::Pipeline;
+pub use serve::{start, Running, ServeConfig, ServeError};
+pub use settings::{PipelineSettings, QuotaConfig};
+pub use state::{ControlState, ReloadReport, Served, ServedProxy};

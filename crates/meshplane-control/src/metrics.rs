@@ -1,0 +1,247 @@
+//! Counters behind `/metrics`, written in the Prometheus text format.
+
+mod histogram;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use meshplane_spec::{ArnContext, ResourceId};
+use meshplane_xds::{ProxyRegistry, StreamId};
+
+pub use histogram::Histogram;
+
+use crate::state::unix_seconds;
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+const BUILD_BUCKETS: &[f64] = &[0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// Process-wide counters. Connected proxies and pushes are read from the
+/// server's registry when scraped.
+#[derive(Debug)]
+pub struct Metrics {
+    reload_errors: AtomicU64,
+    last_success: Mutex<Option<f64>>,
+    snapshot_build: Histogram,
+    push_to_ack: Histogram,
+    acks: Mutex<BTreeMap<&'static str, u64>>,
+    nacks: Mutex<BTreeMap<&'static str, u64>>,
+    refused: Mutex<BTreeMap<String, u64>>,
+    pushes: Mutex<Pushes>,
+}
+
+/// Responses sent: totals of closed streams plus the last count seen of
+/// each open one.
+#[derive(Debug, Default)]
+struct Pushes {
+    closed: BTreeMap<&'static str, u64>,
+    open: BTreeMap<StreamId, BTreeMap<&'static str, u64>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            reload_errors: AtomicU64::new(0),
+            last_success: Mutex::new(None),
+            snapshot_build: Histogram::new(BUILD_BUCKETS),
+            push_to_ack: Histogram::new(LATENCY_BUCKETS),
+            acks: Mutex::default(),
+            nacks: Mutex::default(),
+            refused: Mutex::default(),
+            pushes: Mutex::default(),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn reload_failed(&self) {
+        self.reload_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn reload_errors(&self) -> u64 {
+        self.reload_errors.load(Ordering::Relaxed)
+    }
+
+    pub fn reload_succeeded(&self, at: SystemTime) {
+        *lock(&self.last_success) = Some(unix_seconds(at));
+    }
+
+    pub fn observe_snapshot_build(&self, d: Duration) {
+        self.snapshot_build.observe(d);
+    }
+
+    pub fn ack(&self, type_name: &'static str, latency: Duration) {
+        *lock(&self.acks).entry(type_name).or_default() += 1;
+        self.push_to_ack.observe(latency);
+    }
+
+    pub fn nack(&self, type_name: &'static str) {
+        *lock(&self.nacks).entry(type_name).or_default() += 1;
+    }
+
+    pub fn nacks_total(&self) -> u64 {
+        lock(&self.nacks).values().sum()
+    }
+
+    pub fn refused(&self, code: tonic::Code) {
+        *lock(&self.refused).entry(format!("{code:?}")).or_default() += 1;
+    }
+
+    /// Remember the push counts of the open streams.
+    pub fn sample_pushes(&self, registry: &ProxyRegistry) {
+        let mut p = lock(&self.pushes);
+        for s in registry.streams() {
+            let counts = s
+                .types
+                .iter()
+                .map(|(t, st)| (t.short_name(), st.responses_sent))
+                .collect();
+            p.open.insert(s.stream, counts);
+        }
+    }
+
+    /// A stream ended: its last seen counts move to the closed totals.
+    pub fn stream_closed(&self, stream: StreamId) {
+        let mut p = lock(&self.pushes);
+        if let Some(counts) = p.open.remove(&stream) {
+            for (t, n) in counts {
+                *p.closed.entry(t).or_default() += n;
+            }
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, registry: &ProxyRegistry, arn: &ArnContext) -> String {
+        self.sample_pushes(registry);
+        let mut out = String::new();
+
+        let mut connected: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for s in registry.streams() {
+            let (mesh, resource) = match ResourceId::parse(s.key.as_str(), arn) {
+                Ok(id) => (id.mesh.clone(), id.short()),
+                Err(_) => (String::new(), s.key.to_string()),
+            };
+            *connected.entry((mesh, resource)).or_default() += 1;
+        }
+        header(
+            &mut out,
+            "meshplane_connected_proxies",
+            "gauge",
+            "Open xDS streams by mesh and App Mesh resource.",
+        );
+        for ((mesh, resource), n) in &connected {
+            let _ = writeln!(
+                out,
+                "meshplane_connected_proxies{{mesh=\"{}\",resource=\"{}\"}} {n}",
+                escape(mesh),
+                escape(resource)
+            );
+        }
+
+        let pushes = {
+            let p = lock(&self.pushes);
+            let mut total = p.closed.clone();
+            for counts in p.open.values() {
+                for (t, n) in counts {
+                    *total.entry(t).or_default() += n;
+                }
+            }
+            total
+        };
+        by_type(
+            &mut out,
+            "meshplane_xds_pushes_total",
+            "xDS responses sent, by type.",
+            &pushes,
+        );
+        by_type(
+            &mut out,
+            "meshplane_xds_acks_total",
+            "ACKs received, by type.",
+            &lock(&self.acks),
+        );
+        by_type(
+            &mut out,
+            "meshplane_xds_nacks_total",
+            "NACKs received, by type.",
+            &lock(&self.nacks),
+        );
+
+        header(
+            &mut out,
+            "meshplane_xds_refused_total",
+            "counter",
+            "Streams refused, by gRPC code.",
+        );
+        for (code, n) in lock(&self.refused).iter() {
+            let _ = writeln!(out, "meshplane_xds_refused_total{{code=\"{code}\"}} {n}");
+        }
+
+        header(
+            &mut out,
+            "meshplane_xds_push_ack_seconds",
+            "histogram",
+            "Time from sending a response to its ACK.",
+        );
+        self.push_to_ack
+            .write(&mut out, "meshplane_xds_push_ack_seconds");
+        header(
+            &mut out,
+            "meshplane_snapshot_build_seconds",
+            "histogram",
+            "Time to translate and publish a valid spec set.",
+        );
+        self.snapshot_build
+            .write(&mut out, "meshplane_snapshot_build_seconds");
+
+        header(
+            &mut out,
+            "meshplane_reload_errors_total",
+            "counter",
+            "Reloads not applied (spec or auth config errors).",
+        );
+        let _ = writeln!(
+            out,
+            "meshplane_reload_errors_total {}",
+            self.reload_errors()
+        );
+        header(
+            &mut out,
+            "meshplane_last_reload_success_timestamp_seconds",
+            "gauge",
+            "When the spec set now served was applied (0: never).",
+        );
+        let last = lock(&self.last_success).unwrap_or(0.0);
+        let _ = writeln!(
+            out,
+            "meshplane_last_reload_success_timestamp_seconds {last}"
+        );
+        out
+    }
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn by_type(out: &mut String, name: &str, help: &str, counts: &BTreeMap<&'static str, u64>) {
+    header(out, name, "counter", help);
+    for (t, n) in counts {
+        let _ = writeln!(out, "{name}{{type=\"{t}\"}} {n}");
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,240 @@
+//! Spec files -> validated model -> one snapshot per proxy in the cache.
+//!
+//! A reload that finds any error in loading or validation changes nothing:
+//! the last good snapshots stay served and the errors are reported (log and
+//! `/debug/reload`). Otherwise every virtual node is a proxy key (its full
+//! ARN). A mesh whose specs are equal to the last good ones is not
+//! translated again; inside a changed mesh every node is re-translated and
+//! the cache's content comparison wakes only proxies whose resources
+//! changed. A node deleted from the specs loses its key: its streams end
+//! with NOT_FOUND and the proxies keep their last configuration.
+
+pub mod snapshot;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+
+use meshplane_authz::AccessControl;
+use meshplane_authz::AuthConfig;
+use meshplane_load::load_paths;
+use meshplane_spec::{validate, Diagnostic, MeshModel, Origins, ResourceKind};
+use meshplane_translate::translate_virtual_node;
+use meshplane_xds::{ProxyKey, SetOutcome, SnapshotCache};
+
+use crate::settings::PipelineSettings;
+use crate::state::{unix_seconds, ControlState, ReloadChanges, ReloadReport, Served, ServedProxy};
+
+/// Rebuilds the served snapshots from the spec files.
+#[derive(Debug)]
+pub struct Pipeline {
+    settings: PipelineSettings,
+    cache: SnapshotCache,
+    state: Arc<ControlState>,
+    /// Reloaded with the specs; `None` when serving without authentication.
+    auth_config: Option<PathBuf>,
+    /// One reload at a time.
+    running: Mutex<()>,
+}
+
+impl Pipeline {
+    pub fn new(settings: PipelineSettings, cache: SnapshotCache, state: Arc<ControlState>) -> Self {
+        Pipeline {
+            settings,
+            cache,
+            state,
+            auth_config: None,
+            running: Mutex::new(()),
+        }
+    }
+
+    /// Also re-read this auth config on every reload (a broken one keeps the
+    /// previous one in force).
+    pub fn with_auth_config(mut self, path: PathBuf) -> Self {
+        self.auth_config = Some(path);
+        self
+    }
+
+    pub fn settings(&self) -> &PipelineSettings {
+        &self.settings
+    }
+
+    pub fn state(&self) -> &Arc<ControlState> {
+        &self.state
+    }
+
+    /// Load, validate, translate and publish. Blocking (file IO, CPU).
+    pub fn reload(&self) -> Arc<ReloadReport> {
+        let _one = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let started = Instant::now();
+        let auth_error = self.reload_auth();
+        let loaded = load_paths(&self.settings.paths, &self.settings.load);
+        let mut diagnostics = loaded.diagnostics;
+        diagnostics.extend(validate(
+            &loaded.model,
+            &loaded.origins,
+            &self.settings.load.arn,
+        ));
+        let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+
+        let (applied, error, changes) = if errors > 0 {
+            let kept = if self.state.is_ready() {
+                "the last good configuration is still served"
+            } else {
+                "nothing is served until the specs are fixed"
+            };
+            let error = format!("{errors} error(s) in the spec files; {kept}");
+            for d in diagnostics.iter().filter(|d| d.is_error()) {
+                tracing::warn!(diagnostic = %d, "spec error; reload not applied");
+            }
+            (false, Some(error), ReloadChanges::default())
+        } else {
+            let build_started = Instant::now();
+            let (served, changes, found) = self.apply(loaded.model, loaded.origins);
+            self.state
+                .metrics
+                .observe_snapshot_build(build_started.elapsed());
+            diagnostics.extend(found);
+            self.state.set_served(Arc::new(served));
+            (true, None, changes)
+        };
+        sort_dedup(&mut diagnostics);
+        for d in diagnostics.iter().filter(|d| !d.is_error()) {
+            tracing::debug!(diagnostic = %d, "spec finding");
+        }
+        let finished = SystemTime::now();
+        let report = Arc::new(ReloadReport {
+            finished_at: unix_seconds(finished),
+            duration_seconds: started.elapsed().as_secs_f64(),
+            applied,
+            error,
+            files: loaded.files,
+            diagnostics,
+            changes,
+            auth_error,
+        });
+        if applied {
+            self.state.metrics.reload_succeeded(finished);
+            tracing::info!(
+                created = report.changes.created.len(),
+                updated = report.changes.updated.len(),
+                unchanged = report.changes.unchanged,
+                skipped = report.changes.skipped,
+                removed = report.changes.removed.len(),
+                seconds = report.duration_seconds,
+                "specs reloaded"
+            );
+        } else {
+            self.state.metrics.reload_failed();
+            tracing::error!(
+                error = report.error.as_deref().unwrap_or(""),
+                "specs not reloaded"
+            );
+        }
+        self.state.set_last_reload(report.clone());
+        report
+    }
+
+    fn reload_auth(&self) -> Option<String> {
+        let path = self.auth_config.as_ref()?;
+        match AuthConfig::from_file(path) {
+            Ok(config) => {
+                self.state.set_access(AccessControl::new(config));
+                None
+            }
+            Err(e) => {
+                self.state.metrics.reload_failed();
+                tracing::error!(error = %e, "auth config not reloaded; the previous one stays in force");
+                Some(e.to_string())
+            }
+        }
+    }
+
+    /// Translate what changed and publish it; returns the new served set.
+    fn apply(
+        &self,
+        model: MeshModel,
+        origins: Origins,
+    ) -> (Served, ReloadChanges, Vec<Diagnostic>) {
+        let previous = self.state.served();
+        let arn = &self.settings.load.arn;
+        let mut proxies = BTreeMap::new();
+        let mut changes = ReloadChanges::default();
+        let mut found = Vec::new();
+        for (mesh_name, graph) in &model.meshes {
+            let same_mesh = previous
+                .as_ref()
+                .and_then(|p| p.model.mesh(mesh_name))
+                .is_some_and(|old| old == graph);
+            for node_name in graph.virtual_nodes.keys() {
+                let id = graph.id(ResourceKind::VirtualNode, node_name);
+                let key = ProxyKey::new(id.arn(arn));
+                let old = previous.as_ref().and_then(|p| p.proxies.get(&key));
+                if let (true, Some(old)) = (same_mesh, old) {
+                    found.extend(old.translation.diagnostics.iter().cloned());
+                    proxies.insert(key, old.clone());
+                    changes.skipped += 1;
+                    continue;
+                }
+                let translation =
+                    translate_virtual_node(graph, node_name, &self.settings.translate);
+                found.extend(translation.diagnostics.iter().cloned());
+                let published = snapshot::build(self.cache.interner(), &translation.resources)
+                    .map_err(|e| e.to_string())
+                    .and_then(|s| self.cache.set(key.clone(), s).map_err(|e| e.to_string()));
+                match published {
+                    Ok(outcome) => {
+                        match outcome {
+                            SetOutcome::Created => changes.created.push(key.to_string()),
+                            SetOutcome::Updated => changes.updated.push(key.to_string()),
+                            SetOutcome::Unchanged => changes.unchanged += 1,
+                        }
+                        proxies.insert(
+                            key,
+                            ServedProxy {
+                                id,
+                                translation: Arc::new(translation),
+                            },
+                        );
+                    }
+                    Err(message) => {
+                        let d = Diagnostic::error(
+                            "serve.snapshot",
+                            "",
+                            format!("the Envoy resources of this node cannot be served ({message}); its proxies keep their previous configuration"),
+                        )
+                        .with_resource(id.arn(arn));
+                        tracing::error!(diagnostic = %d, "snapshot not published");
+                        found.push(d);
+                        if let Some(old) = old {
+                            proxies.insert(key, old.clone());
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(previous) = &previous {
+            for key in previous.proxies.keys() {
+                if !proxies.contains_key(key) && self.cache.remove(key) {
+                    tracing::info!(proxy = %key, "virtual node deleted from the specs; its streams end with NOT_FOUND");
+                    changes.removed.push(key.to_string());
+                }
+            }
+        }
+        (
+            Served {
+                model,
+                origins,
+                proxies,
+            },
+            changes,
+            found,
+        )
+    }
+}
+
+fn sort_dedup(diagnostics: &mut Vec<Diagnostic>) {
+    diagnostics.sort_by_cached_key(|d| (d.file.clone(), d.line, d.to_string()));
+    diagnostics.dedup_by(|a, b| a == b);
+}

@@ -1,0 +1,230 @@
+//! Everything `meshplane serve` runs: the first reload, the xDS server, the
+//! admin server, the event consumer and the reload triggers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use meshplane_authz::{AccessControl, AuthConfig, ConfigError};
+use meshplane_xds::{ServerConfig, SnapshotCache, XdsServer};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::admin::{self, AdminState};
+use crate::authorizer::AppMeshAuthorizer;
+use crate::events;
+use crate::pipeline::Pipeline;
+use crate::settings::{PipelineSettings, QuotaConfig};
+use crate::state::ControlState;
+use crate::watch::{reload_loop, sighup, watch_paths, FileWatch};
+
+/// How to serve.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub pipeline: PipelineSettings,
+    pub xds_listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    pub auth_config: Option<PathBuf>,
+    pub insecure_no_auth: bool,
+    pub max_stream_age: Option<Duration>,
+    pub quota: QuotaConfig,
+    /// Quiet time after a file change before reloading.
+    pub debounce: Duration,
+    /// Reload on SIGHUP (off in tests that run several servers in one process).
+    pub reload_on_sighup: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("refusing to serve xDS on {addr} without authentication: anyone who can reach it could read every proxy's configuration. Give --auth-config FILE (see docs/authentication.md), listen on loopback, or pass --insecure-no-auth to accept the risk")]
+    Unauthenticated { addr: SocketAddr },
+    #[error("--auth-config and --insecure-no-auth contradict each other; give one")]
+    AuthContradiction,
+    #[error("auth config: {0}")]
+    AuthConfig(#[from] ConfigError),
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind {
+        addr: SocketAddr,
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot watch the spec paths: {0}")]
+    Watch(#[from] notify::Error),
+    #[error("the xDS server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// A started server. Dropping it stops every task.
+#[derive(Debug)]
+pub struct Running {
+    pub xds_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub state: Arc<ControlState>,
+    pub server: XdsServer,
+    pub pipeline: Arc<Pipeline>,
+    shutdown: watch::Sender<bool>,
+    xds_task: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+    tasks: Vec<JoinHandle<()>>,
+    _files: FileWatch,
+}
+
+impl Running {
+    /// Wait until the xDS server stops (after [`Running::stop`] or a failure).
+    pub async fn wait(mut self) -> Result<(), ServeError> {
+        match self.xds_task.take() {
+            Some(t) => match t.await {
+                Ok(r) => r.map_err(ServeError::from),
+                Err(_) => Ok(()),
+            },
+            None => Ok(()),
+        }
+    }
+
+    /// Close the listeners gracefully (open streams end with status OK).
+    pub fn stop(&self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+fn access_control(config: &ServeConfig) -> Result<AccessControl, ServeError> {
+    match (&config.auth_config, config.insecure_no_auth) {
+        (Some(_), true) => Err(ServeError::AuthContradiction),
+        (Some(path), false) => Ok(AccessControl::new(AuthConfig::from_file(path)?)),
+        (None, true) => {
+            tracing::warn!(
+                addr = %config.xds_listen,
+                "--insecure-no-auth: proxies are not authenticated; anyone who can reach the xDS port can read every proxy's configuration"
+            );
+            Ok(AccessControl::insecure_no_auth())
+        }
+        (None, false) if config.xds_listen.ip().is_loopback() => {
+            tracing::info!(addr = %config.xds_listen, "no --auth-config: proxies on loopback are not authenticated");
+            Ok(AccessControl::insecure_no_auth())
+        }
+        (None, false) => Err(ServeError::Unauthenticated {
+            addr: config.xds_listen,
+        }),
+    }
+}
+
+async fn bind(addr: SocketAddr, what: &'static str) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, what, source })
+}
+
+/// Start serving. The first reload has finished when this returns (the
+/// server is ready if it succeeded; otherwise `/readyz` says why not).
+pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
+    let access = access_control(&config)?;
+    let state = ControlState::new(config.pipeline.load.arn.clone(), access);
+    let cache = SnapshotCache::new();
+    let authorizer = AppMeshAuthorizer::new(state.clone(), config.quota.clone());
+    let principals = authorizer.principals().clone();
+    let server = XdsServer::new(
+        cache.clone(),
+        authorizer,
+        ServerConfig {
+            max_streams_per_key: config.quota.default,
+            max_stream_age: config.max_stream_age,
+            ..ServerConfig::default()
+        },
+    );
+    let mut pipeline = Pipeline::new(config.pipeline.clone(), cache, state.clone());
+    if let Some(path) = &config.auth_config {
+        pipeline = pipeline.with_auth_config(path.clone());
+    }
+    let pipeline = Arc::new(pipeline);
+
+    let xds_listener = bind(config.xds_listen, "xDS").await?;
+    let admin_listener = bind(config.admin_listen, "admin").await?;
+    let xds_addr = xds_listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind {
+            addr: config.xds_listen,
+            what: "xDS",
+            source,
+        })?;
+    let admin_addr = admin_listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind {
+            addr: config.admin_listen,
+            what: "admin",
+            source,
+        })?;
+    if !admin_addr.ip().is_loopback() {
+        tracing::warn!(addr = %admin_addr, "the admin server has no authentication and shows every proxy's configuration; keep it off untrusted networks");
+    }
+
+    // Watch before the first load so that no change slips between them.
+    let mut watched = config.pipeline.paths.clone();
+    watched.extend(config.auth_config.iter().cloned());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let files = watch_paths(&watched, tx.clone())?;
+
+    let first = pipeline.clone();
+    let _ = tokio::task::spawn_blocking(move || first.reload()).await;
+
+    let mut tasks = vec![
+        events::spawn_consumer(&server, state.clone(), principals.clone()),
+        tokio::spawn(reload_loop(pipeline.clone(), rx, config.debounce)),
+    ];
+    if config.reload_on_sighup {
+        tasks.push(tokio::spawn(sighup(tx)));
+    }
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let admin_router = admin::router(AdminState {
+        control: state.clone(),
+        server: server.clone(),
+        principals,
+    });
+    let mut admin_stop = shutdown_rx.clone();
+    tasks.push(tokio::spawn(async move {
+        let stopped = async move {
+            let _ = admin_stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(admin_listener, admin_router)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            tracing::error!(error = %e, "admin server failed");
+        }
+    }));
+    let routes = server.routes();
+    let mut xds_stop = shutdown_rx;
+    let xds_task = tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(xds_listener), async move {
+                let _ = xds_stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    tracing::info!(xds = %xds_addr, admin = %admin_addr, "meshplane serving");
+    Ok(Running {
+        xds_addr,
+        admin_addr,
+        state,
+        server,
+        pipeline,
+        shutdown,
+        xds_task: Some(xds_task),
+        tasks,
+        _files: files,
+    })
+}

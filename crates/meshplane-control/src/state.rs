@@ -1,0 +1,134 @@
+//! What the control layer currently serves and what its last reload found,
+//! shared by the pipeline, the authorizer, the event consumer and the admin
+//! server.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use meshplane_authz::AccessControl;
+use meshplane_spec::{ArnContext, Diagnostic, MeshModel, Origins, ResourceId};
+use meshplane_translate::Translation;
+use meshplane_xds::ProxyKey;
+use serde::Serialize;
+
+use crate::events::NackStore;
+use crate::metrics::Metrics;
+
+/// One proxy identity being served: its App Mesh resource and translation.
+#[derive(Debug, Clone)]
+pub struct ServedProxy {
+    pub id: ResourceId,
+    pub translation: Arc<Translation>,
+}
+
+/// The last good spec set and the translation of every proxy in it.
+#[derive(Debug, Clone, Default)]
+pub struct Served {
+    pub model: MeshModel,
+    pub origins: Origins,
+    /// By proxy key (the resource's full ARN).
+    pub proxies: BTreeMap<ProxyKey, ServedProxy>,
+}
+
+/// Counts of what a reload did to the cache.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReloadChanges {
+    /// Proxies that got a snapshot for the first time.
+    pub created: Vec<String>,
+    /// Proxies whose resources changed (their streams were woken).
+    pub updated: Vec<String>,
+    /// Proxies re-translated with identical resources (nothing sent).
+    pub unchanged: usize,
+    /// Proxies of meshes whose specs did not change (not re-translated).
+    pub skipped: usize,
+    /// Proxies whose resource was deleted from the specs.
+    pub removed: Vec<String>,
+}
+
+/// The result of one reload, shown by `/debug/reload`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReloadReport {
+    /// Seconds since the Unix epoch.
+    pub finished_at: f64,
+    pub duration_seconds: f64,
+    /// Whether the new spec set is now served.
+    pub applied: bool,
+    /// Why it was not applied (when `applied` is false).
+    pub error: Option<String>,
+    pub files: Vec<PathBuf>,
+    /// Every finding of loading, validation and translation.
+    pub diagnostics: Vec<Diagnostic>,
+    pub changes: ReloadChanges,
+    /// A problem with the auth config (the previous one stays in force).
+    pub auth_error: Option<String>,
+}
+
+/// Shared state. Cheap to clone through its `Arc`.
+#[derive(Debug)]
+pub struct ControlState {
+    pub arn: ArnContext,
+    served: RwLock<Option<Arc<Served>>>,
+    last_reload: RwLock<Option<Arc<ReloadReport>>>,
+    access: RwLock<Arc<AccessControl>>,
+    pub metrics: Metrics,
+    pub nacks: NackStore,
+}
+
+impl ControlState {
+    pub fn new(arn: ArnContext, access: AccessControl) -> Arc<ControlState> {
+        Arc::new(ControlState {
+            arn,
+            served: RwLock::new(None),
+            last_reload: RwLock::new(None),
+            access: RwLock::new(Arc::new(access)),
+            metrics: Metrics::default(),
+            nacks: NackStore::default(),
+        })
+    }
+
+    /// The last good spec set, once one was built.
+    pub fn served(&self) -> Option<Arc<Served>> {
+        read(&self.served).clone()
+    }
+
+    pub(crate) fn set_served(&self, served: Arc<Served>) {
+        *write(&self.served) = Some(served);
+    }
+
+    /// Ready once the first snapshot set is built.
+    pub fn is_ready(&self) -> bool {
+        read(&self.served).is_some()
+    }
+
+    pub fn last_reload(&self) -> Option<Arc<ReloadReport>> {
+        read(&self.last_reload).clone()
+    }
+
+    pub(crate) fn set_last_reload(&self, report: Arc<ReloadReport>) {
+        *write(&self.last_reload) = Some(report);
+    }
+
+    pub fn access(&self) -> Arc<AccessControl> {
+        read(&self.access).clone()
+    }
+
+    pub fn set_access(&self, access: AccessControl) {
+        *write(&self.access) = Arc::new(access);
+    }
+}
+
+pub(crate) fn unix_seconds(t: SystemTime) -> f64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|p| p.into_inner())
+}

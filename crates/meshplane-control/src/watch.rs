@@ -1,0 +1,123 @@
+//! Reload triggers: changes under the spec paths (and the auth config),
+//! debounced, and SIGHUP.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::{EventKind, RecursiveMode, Watcher as _};
+use tokio::sync::mpsc;
+
+use crate::pipeline::Pipeline;
+
+/// Keeps the file watches alive.
+pub struct FileWatch {
+    _watcher: notify::RecommendedWatcher,
+}
+
+impl std::fmt::Debug for FileWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FileWatch")
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Interest {
+    Dir(PathBuf),
+    File(PathBuf),
+}
+
+impl Interest {
+    fn matches(&self, p: &Path) -> bool {
+        match self {
+            Interest::Dir(d) => p.starts_with(d),
+            Interest::File(f) => p == f,
+        }
+    }
+}
+
+/// Send on `tx` whenever something under `paths` is created, changed,
+/// renamed or removed. A file is watched through its directory, so editors
+/// that replace the file are seen too.
+pub fn watch_paths(paths: &[PathBuf], tx: mpsc::UnboundedSender<()>) -> notify::Result<FileWatch> {
+    let mut interests = Vec::new();
+    let mut watches: Vec<(PathBuf, RecursiveMode)> = Vec::new();
+    for p in paths {
+        let abs = p.canonicalize().unwrap_or_else(|_| absolute(p));
+        if abs.is_dir() {
+            interests.push(Interest::Dir(abs.clone()));
+            watches.push((abs, RecursiveMode::Recursive));
+        } else {
+            interests.push(Interest::File(abs.clone()));
+            if let Some(parent) = abs.parent().filter(|d| d.is_dir()) {
+                watches.push((parent.to_owned(), RecursiveMode::NonRecursive));
+            }
+        }
+    }
+    let wanted = interests.clone();
+    let mut watcher =
+        notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
+            Ok(event) => {
+                if matches!(event.kind, EventKind::Access(_)) {
+                    return; // reading the files during a reload
+                }
+                if event
+                    .paths
+                    .iter()
+                    .any(|p| wanted.iter().any(|i| i.matches(p)))
+                {
+                    let _ = tx.send(());
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "file watch error"),
+        })?;
+    watches.sort();
+    watches.dedup_by(|a, b| a.0 == b.0);
+    for (dir, mode) in watches {
+        watcher.watch(&dir, mode)?;
+    }
+    Ok(FileWatch { _watcher: watcher })
+}
+
+/// Reload after each burst of triggers has been quiet for `debounce`.
+pub async fn reload_loop(
+    pipeline: Arc<Pipeline>,
+    mut rx: mpsc::UnboundedReceiver<()>,
+    debounce: Duration,
+) {
+    while rx.recv().await.is_some() {
+        while let Ok(Some(())) = tokio::time::timeout(debounce, rx.recv()).await {}
+        let p = pipeline.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || p.reload()).await {
+            tracing::error!(error = %e, "reload task failed");
+        }
+    }
+}
+
+/// Send on `tx` on every SIGHUP.
+#[cfg(unix)]
+pub async fn sighup(tx: mpsc::UnboundedSender<()>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP; reload by editing the files");
+            return;
+        }
+    };
+    while hup.recv().await.is_some() {
+        tracing::info!("SIGHUP: reloading");
+        if tx.send(()).is_err() {
+            break;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+pub async fn sighup(_tx: mpsc::UnboundedSender<()>) {}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::env::current_dir()
+        .map(|d| d.join(p))
+        .unwrap_or_else(|_| p.to_owned())
+}

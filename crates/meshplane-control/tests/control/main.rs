@@ -1,0 +1,10 @@
+//! Tests of the App Mesh control layer: the pipeline against the cache, the
+//! authorizer through a real tonic client over loopback against the real
+//! server, the admin server, and one real Envoy.
+#![allow(clippy::unwrap_used)]
+
+mod admin;
+mod authorizer;
+mod envoy;
+mod pipeline;
+mod support;
