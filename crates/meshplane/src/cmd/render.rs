@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use meshplane_load::{load_paths, LoadOptions};
-use meshplane_spec::{validate, ResourceId, ResourceKind};
+use meshplane_spec::{validate, Diagnostic, Origins, ResourceId, ResourceKind};
 use meshplane_translate::{render, translate_virtual_node, TranslateOptions};
 use serde_json::Value;
 use yaml_rust2::{Yaml, YamlEmitter};
@@ -65,7 +65,7 @@ pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
     }
     let opts = TranslateOptions { default_retry_policy: !args.no_default_retry_policy, arn: ctx };
     let translation = translate_virtual_node(graph, &id.name, &opts);
-    diagnostics.extend(translation.diagnostics);
+    diagnostics.extend(translation.diagnostics.into_iter().map(|d| located(d, &loaded.origins, &opts.arn)));
     print_diagnostics(&diagnostics)?;
 
     let json = render::to_json(&translation.resources).context("writing the resources as proto3 JSON")?;
@@ -83,6 +83,22 @@ pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     Ok(if diagnostics.iter().any(|d| d.is_error()) { ExitCode::from(EXIT_FAILURE) } else { ExitCode::SUCCESS })
+}
+
+/// Points a translation finding at the file and line its resource (and,
+/// where known, its field) came from, with the field path as written there.
+fn located(mut d: Diagnostic, origins: &Origins, ctx: &meshplane_spec::ArnContext) -> Diagnostic {
+    let Some(origin) = d.resource.as_deref().and_then(|arn| ResourceId::parse(arn, ctx).ok()).and_then(|id| origins.get(&id))
+    else {
+        return d;
+    };
+    let field = d.path.strip_prefix("spec").map(|p| p.trim_start_matches('.').to_owned());
+    d = d.with_origin(origin);
+    if let Some(field) = field {
+        d.line = origin.line_of(&field).or(origin.line);
+        d.path = origin.document_path(&field);
+    }
+    d
 }
 
 fn print_diagnostics(diagnostics: &[meshplane_spec::Diagnostic]) -> anyhow::Result<()> {
