@@ -14,7 +14,7 @@ pub const DEFAULT_ADMIN_PORT: u16 = 9901;
 pub const DEFAULT_ADMIN_ACCESS_LOG: &str = "/tmp/envoy_admin_access.log";
 
 pub(crate) fn admin(env: &Env<'_>) -> Result<Value, BootstrapError> {
-    let port = env.port(ADMIN_PORT, DEFAULT_ADMIN_PORT)?;
+    let port = env.listen_port(ADMIN_PORT, DEFAULT_ADMIN_PORT)?;
     let log = env.get_or(ADMIN_ACCESS_LOG, DEFAULT_ADMIN_ACCESS_LOG);
     // With IPv6 enabled the admin listens on `::` and accepts IPv4 too.
     let address = if env.flag(ADMIN_IPV6, false)? {

@@ -58,6 +58,21 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// A port, or 0 for one the system picks (for listening sockets).
+    pub fn listen_port(&self, name: &str, default: u16) -> Result<u16, BootstrapError> {
+        match self.get(name) {
+            Some("0") => Ok(0),
+            None => Ok(default),
+            Some(v) => parse_port(v).ok_or_else(|| {
+                BootstrapError::invalid(
+                    name,
+                    v,
+                    "expected a port number from 0 (any free port) to 65535",
+                )
+            }),
+        }
+    }
+
     /// A positive decimal integer no larger than `max`.
     pub fn positive(&self, name: &str, max: u64) -> Result<Option<u64>, BootstrapError> {
         match self.get(name) {
