@@ -5,6 +5,8 @@
 //! decode each string and number token, so only token boundaries and line
 //! counting are done here.
 
+use std::collections::HashMap;
+
 use serde::de::IgnoredAny;
 use serde_json::Number;
 
@@ -128,6 +130,7 @@ impl Scanner<'_> {
     fn object(&mut self, depth: usize) -> Result<NodeKind, String> {
         self.pos += 1;
         let mut entries: Vec<Entry> = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -140,17 +143,23 @@ impl Scanner<'_> {
             self.expect(b':')?;
             self.skip_ws();
             let value = self.value(depth + 1)?;
-            if let Some(i) = entries.iter().position(|e| e.key == key) {
-                self.errors.push(SyntaxError {
-                    line: Some(line),
-                    message: format!(
-                        "duplicate key \"{key}\" (first on line {})",
-                        entries[i].line
-                    ),
-                });
-                entries.remove(i);
+            match seen.get(&key) {
+                Some(&i) => {
+                    self.errors.push(SyntaxError {
+                        line: Some(line),
+                        message: format!(
+                            "duplicate key \"{key}\" (first on line {})",
+                            entries[i].line
+                        ),
+                    });
+                    // The last value wins, as in serde_json.
+                    entries[i] = Entry::new(key, line, value);
+                }
+                None => {
+                    seen.insert(key.clone(), entries.len());
+                    entries.push(Entry::new(key, line, value));
+                }
             }
-            entries.push(Entry::new(key, line, value));
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,

@@ -88,6 +88,8 @@ enum Frame {
         tag: Option<Tag>,
         anchor: usize,
         entries: Vec<Entry>,
+        /// Index of each key in `entries` (duplicate keys are errors).
+        seen: HashMap<String, usize>,
         key: Option<(String, u32)>,
     },
 }
@@ -174,6 +176,7 @@ impl<'r> Reader<'r> {
                         tag,
                         anchor,
                         entries: Vec::new(),
+                        seen: HashMap::new(),
                         key: None,
                     },
                     line,
@@ -222,7 +225,9 @@ impl<'r> Reader<'r> {
         match self.stack.last_mut() {
             None => self.roots.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
+            Some(Frame::Map {
+                entries, key, seen, ..
+            }) => match key.take() {
                 None => {
                     let Some(name) = raw else {
                         return Err((
@@ -232,17 +237,20 @@ impl<'r> Reader<'r> {
                     };
                     *key = Some((name, node.line));
                 }
-                Some((name, key_line)) => {
-                    if let Some(i) = entries.iter().position(|e| e.key == name) {
+                Some((name, key_line)) => match seen.get(&name) {
+                    Some(&i) => {
                         let first = entries[i].line;
-                        entries.remove(i);
                         self.errors.push(SyntaxError {
                             line: Some(key_line),
                             message: format!("duplicate key \"{name}\" (first on line {first})"),
                         });
+                        entries[i] = Entry::new(name, key_line, node);
                     }
-                    entries.push(Entry::new(name, key_line, node));
-                }
+                    None => {
+                        seen.insert(name.clone(), entries.len());
+                        entries.push(Entry::new(name, key_line, node));
+                    }
+                },
             },
         }
         Ok(())
