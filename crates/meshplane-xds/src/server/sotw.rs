@@ -225,7 +225,9 @@ impl Protocol for SotwStream {
             return Ok(());
         };
         let st = self.types.entry(t).or_default();
-        if !req.response_nonce.is_empty() {
+        // A nonce only counts once this stream sent the type something: a
+        // client that carries a nonce over from an earlier stream is answered.
+        if !req.response_nonce.is_empty() && st.track.last_nonce.is_some() {
             if !st.track.is_current(&req.response_nonce) {
                 tracing::debug!(key = %self.ctx.key, %t, nonce = req.response_nonce, "stale nonce; request ignored");
                 return Ok(());

@@ -266,3 +266,22 @@ async fn stream_closes_gracefully_at_max_age() {
     };
     assert_eq!(reason, "maximum stream age reached");
 }
+
+#[tokio::test]
+async fn first_request_of_a_type_is_answered_whatever_its_nonce() {
+    let srv = TestServer::start().await;
+    srv.set("p1", &Mesh::basic());
+    let mut c = srv.sotw("p1", CDS, &[]).await.unwrap();
+    let r = c.expect(CDS, &["a", "b"]).await;
+    c.ack(&r).await;
+    // A nonce from an earlier stream: nothing of this type was sent here yet.
+    c.send(
+        envoy_types::pb::envoy::service::discovery::v3::DiscoveryRequest {
+            type_url: LDS.type_url().into(),
+            response_nonce: "from-another-stream".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    c.expect(LDS, &["ingress"]).await;
+}
