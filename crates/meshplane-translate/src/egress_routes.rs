@@ -153,63 +153,43 @@ fn route(
     spec: &meshplane_spec::route::RouteSpec,
     port: u32,
 ) -> Option<Route> {
-    let (kind, m, targets, timeout, fam, explicit) = if let Some(h) = spec.http_route.as_ref() {
-        let explicit = h.retry_policy.as_ref().map(|p| {
+    let (kind, m, targets, timeout, fam, explicit): (_, _, _, _, _, Option<retry::Events<'_>>) =
+        if let Some(h) = &spec.http_route {
+            let m = route_match::http(&h.match_);
+            let events = h.retry_policy.as_ref().map(Into::into);
             (
-                p.http_retry_events.clone().unwrap_or_default(),
-                p.tcp_retry_events.clone().unwrap_or_default(),
-                Vec::new(),
-                p.max_retries,
-                p.per_retry_timeout.clone(),
+                "httpRoute",
+                m,
+                &h.action.weighted_targets,
+                h.timeout.as_ref(),
+                Family::Http,
+                events,
             )
-        });
-        (
-            "httpRoute",
-            route_match::http(&h.match_),
-            &h.action.weighted_targets,
-            h.timeout.as_ref(),
-            Family::Http,
-            explicit,
-        )
-    } else if let Some(h) = spec.http2_route.as_ref() {
-        let explicit = h.retry_policy.as_ref().map(|p| {
+        } else if let Some(h) = &spec.http2_route {
+            let m = route_match::http(&h.match_);
+            let events = h.retry_policy.as_ref().map(Into::into);
             (
-                p.http_retry_events.clone().unwrap_or_default(),
-                p.tcp_retry_events.clone().unwrap_or_default(),
-                Vec::new(),
-                p.max_retries,
-                p.per_retry_timeout.clone(),
+                "http2Route",
+                m,
+                &h.action.weighted_targets,
+                h.timeout.as_ref(),
+                Family::Http,
+                events,
             )
-        });
-        (
-            "http2Route",
-            route_match::http(&h.match_),
-            &h.action.weighted_targets,
-            h.timeout.as_ref(),
-            Family::Http,
-            explicit,
-        )
-    } else if let Some(g) = spec.grpc_route.as_ref() {
-        let explicit = g.retry_policy.as_ref().map(|p| {
+        } else if let Some(g) = &spec.grpc_route {
+            let m = route_match::grpc(&g.match_);
+            let events = g.retry_policy.as_ref().map(Into::into);
             (
-                p.http_retry_events.clone().unwrap_or_default(),
-                p.tcp_retry_events.clone().unwrap_or_default(),
-                p.grpc_retry_events.clone().unwrap_or_default(),
-                p.max_retries,
-                p.per_retry_timeout.clone(),
+                "grpcRoute",
+                m,
+                &g.action.weighted_targets,
+                g.timeout.as_ref(),
+                Family::Grpc,
+                events,
             )
-        });
-        (
-            "grpcRoute",
-            route_match::grpc(&g.match_),
-            &g.action.weighted_targets,
-            g.timeout.as_ref(),
-            Family::Grpc,
-            explicit,
-        )
-    } else {
-        return None;
-    };
+        } else {
+            return None;
+        };
     let path = format!("spec.{kind}.action.weightedTargets");
     let clusters = targets::resolve(emit, client, id, &path, targets, i64::from(port));
     if clusters.is_empty() {
@@ -230,8 +210,8 @@ fn route(
         );
         return None;
     }
-    let explicit = explicit.map(|(http, tcp, grpc, max, per_try)| {
-        let (policy, unknown) = retry::explicit(&http, &tcp, &grpc, max, &per_try);
+    let explicit = explicit.map(|events| {
+        let (policy, unknown) = retry::explicit(events);
         for event in unknown {
             emit.warn(
                 "translate.route.retry-event",

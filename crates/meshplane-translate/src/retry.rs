@@ -25,7 +25,7 @@
 use envoy_types::pb::envoy::config::route::v3::{retry_policy, RetryPolicy};
 use envoy_types::pb::envoy::extensions::retry::host::previous_hosts::v3::PreviousHostsPredicate;
 use meshplane_spec::common::Duration;
-use meshplane_spec::route::{GrpcRetryEvent, TcpRetryEvent};
+use meshplane_spec::route::{GrpcRetryEvent, GrpcRetryPolicy, HttpRetryPolicy, TcpRetryEvent};
 
 use crate::proto::{any, clamp_u32, millis, u32_value};
 
@@ -44,15 +44,49 @@ pub enum Family {
     Grpc,
 }
 
+/// The members of an App Mesh HTTP or gRPC retry policy.
+pub struct Events<'a> {
+    pub http: &'a [String],
+    pub tcp: &'a [TcpRetryEvent],
+    pub grpc: &'a [GrpcRetryEvent],
+    pub max_retries: i64,
+    pub per_retry_timeout: &'a Duration,
+}
+
+impl<'a> From<&'a HttpRetryPolicy> for Events<'a> {
+    fn from(p: &'a HttpRetryPolicy) -> Self {
+        Events {
+            http: p.http_retry_events.as_deref().unwrap_or(&[]),
+            tcp: p.tcp_retry_events.as_deref().unwrap_or(&[]),
+            grpc: &[],
+            max_retries: p.max_retries,
+            per_retry_timeout: &p.per_retry_timeout,
+        }
+    }
+}
+
+impl<'a> From<&'a GrpcRetryPolicy> for Events<'a> {
+    fn from(p: &'a GrpcRetryPolicy) -> Self {
+        Events {
+            http: p.http_retry_events.as_deref().unwrap_or(&[]),
+            tcp: p.tcp_retry_events.as_deref().unwrap_or(&[]),
+            grpc: p.grpc_retry_events.as_deref().unwrap_or(&[]),
+            max_retries: p.max_retries,
+            per_retry_timeout: &p.per_retry_timeout,
+        }
+    }
+}
+
 /// An explicit policy. Returns the policy and the HTTP events it did not
 /// recognise (reported by the caller).
-pub fn explicit(
-    http_events: &[String],
-    tcp_events: &[TcpRetryEvent],
-    grpc_events: &[GrpcRetryEvent],
-    max_retries: i64,
-    per_retry_timeout: &Duration,
-) -> (RetryPolicy, Vec<String>) {
+pub fn explicit(e: Events<'_>) -> (RetryPolicy, Vec<String>) {
+    let Events {
+        http: http_events,
+        tcp: tcp_events,
+        grpc: grpc_events,
+        max_retries,
+        per_retry_timeout,
+    } = e;
     let has = |e: &str| http_events.iter().any(|h| h == e);
     let unknown: Vec<String> = http_events
         .iter()
@@ -160,7 +194,13 @@ mod tests {
             unit: Some(DurationUnit::S),
             value: Some(5),
         };
-        let (p, unknown) = explicit(&events, &[], &[], 1, &timeout);
+        let (p, unknown) = explicit(Events {
+            http: &events,
+            tcp: &[],
+            grpc: &[],
+            max_retries: 1,
+            per_retry_timeout: &timeout,
+        });
         assert!(unknown.is_empty());
         assert_eq!(p.retry_on, "reset,refused-stream,retriable-status-codes");
         assert_eq!(p.retriable_status_codes, vec![502, 503, 504, 409]);
@@ -170,13 +210,13 @@ mod tests {
 
     #[test]
     fn unknown_http_events_are_returned() {
-        let (p, unknown) = explicit(
-            &["teapot".to_string()],
-            &[TcpRetryEvent::ConnectionError],
-            &[GrpcRetryEvent::Unavailable],
-            3,
-            &Duration::default(),
-        );
+        let (p, unknown) = explicit(Events {
+            http: &["teapot".to_string()],
+            tcp: &[TcpRetryEvent::ConnectionError],
+            grpc: &[GrpcRetryEvent::Unavailable],
+            max_retries: 3,
+            per_retry_timeout: &Duration::default(),
+        });
         assert_eq!(unknown, vec!["teapot".to_string()]);
         assert_eq!(p.retry_on, "connect-failure,unavailable");
     }

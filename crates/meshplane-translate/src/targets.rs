@@ -8,7 +8,7 @@ use meshplane_spec::tls::ClientPolicyTls;
 use meshplane_spec::virtual_node::{Listener as NodeListener, VirtualNodeSpec};
 use meshplane_spec::ResourceId;
 
-use crate::egress_cluster::{self, Unroutable};
+use crate::egress_cluster;
 use crate::emit::Emit;
 use crate::proto::clamp_u32;
 
@@ -85,10 +85,7 @@ pub fn cluster_for(
     listener: &NodeListener,
 ) -> Option<String> {
     let tls = origination(emit, client, spec, listener);
-    match egress_cluster::ensure(emit, node, spec, listener, tls) {
-        Ok(name) => Some(name),
-        Err(Unroutable::NoServiceDiscovery) => None,
-    }
+    egress_cluster::ensure(emit, node, spec, listener, tls).ok()
 }
 
 /// The target's listener: the one on `port` when given; else the only one;
