@@ -94,10 +94,10 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
             Some(e) => match e.value.as_str() {
                 Some(s) if !s.is_empty() => s.to_owned(),
                 _ => {
-                    let msg = format!(
-                        "{key} must be a non-empty string, not {}",
-                        e.value.type_name()
-                    );
+                    let msg = match e.value.as_str() {
+                        Some(_) => format!("{key} must not be empty"),
+                        None => format!("{key} must be a string, not {}", e.value.type_name()),
+                    };
                     bad(
                         session,
                         e.line,
