@@ -40,6 +40,21 @@ impl Subscription {
         }
         self.explicit_ever = true;
         self.wildcard = requested.iter().any(|n| n == "*");
+        // An ACK usually repeats the list: keep the set without reallocating.
+        let mut listed: Vec<&str> = requested
+            .iter()
+            .map(String::as_str)
+            .filter(|n| *n != "*")
+            .collect();
+        listed.sort_unstable();
+        listed.dedup();
+        if listed
+            .iter()
+            .copied()
+            .eq(self.names.iter().map(String::as_str))
+        {
+            return (Vec::new(), self.wildcard && !was_wildcard);
+        }
         let new: BTreeSet<String> = requested.iter().filter(|n| *n != "*").cloned().collect();
         let added = new.difference(&self.names).cloned().collect();
         self.names = new;

@@ -285,3 +285,22 @@ async fn first_request_of_a_type_is_answered_whatever_its_nonce() {
     .await;
     c.expect(LDS, &["ingress"]).await;
 }
+
+#[tokio::test]
+async fn secrets_are_pushed_before_the_clusters_that_use_them() {
+    let srv = TestServer::start().await;
+    let mut mesh = Mesh::basic();
+    mesh.secrets.insert("cert".into());
+    srv.set("p1", &mesh);
+    let mut c = srv.sotw("p1", SDS, &["cert", "cert2"]).await.unwrap();
+    let r = c.expect(SDS, &["cert"]).await;
+    c.ack(&r).await;
+    c.subscribe(CDS, &[]).await;
+    let r = c.expect(CDS, &["a", "b"]).await;
+    c.ack(&r).await;
+    mesh.secrets.insert("cert2".into());
+    mesh.clusters.insert("a".into(), 2);
+    srv.set("p1", &mesh);
+    c.expect(SDS, &["cert2"]).await;
+    c.expect(CDS, &["a", "b"]).await;
+}

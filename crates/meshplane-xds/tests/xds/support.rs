@@ -25,6 +25,7 @@ pub const CDS: ResourceType = ResourceType::Cluster;
 pub const EDS: ResourceType = ResourceType::Endpoint;
 pub const LDS: ResourceType = ResourceType::Listener;
 pub const RDS: ResourceType = ResourceType::Route;
+pub const SDS: ResourceType = ResourceType::Secret;
 
 /// Guards against a hang; never a timing assertion.
 const HANG: Duration = Duration::from_secs(20);
