@@ -103,13 +103,14 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
         for e in props.as_map().unwrap_or_default() {
             if !allowed.contains(&e.key.as_str()) {
                 let message = format!(
-                    "unknown property `{}` of {type_name}, expected one of {}",
+                    "unknown property `{}` of {type_name}, expected one of {}{}",
                     e.key,
                     allowed
                         .iter()
                         .map(|k| format!("`{k}`"))
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join(", "),
+                    crate::suggest::hint(&e.key, &allowed)
                 );
                 let path = format!("{props_path}.{}", e.key);
                 session.error(

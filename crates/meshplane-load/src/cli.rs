@@ -42,6 +42,23 @@ fn describe_wrapper(node: &Node) -> Option<(&'static str, ResourceKind, &Node)> 
     found
 }
 
+/// Every top-level key of a CLI input or describe document.
+const ALL_KEYS: [&str; 13] = [
+    "meshName",
+    "meshOwner",
+    "virtualNodeName",
+    "virtualServiceName",
+    "virtualRouterName",
+    "routeName",
+    "virtualGatewayName",
+    "gatewayRouteName",
+    "spec",
+    "tags",
+    "clientToken",
+    "metadata",
+    "status",
+];
+
 /// The name keys of each kind, parent first.
 fn name_keys(kind: ResourceKind) -> &'static [&'static str] {
     match kind {
@@ -80,51 +97,41 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
         Some((key, kind, inner)) => (key, kind, inner, true),
         None => ("", kind_of(&doc.node), &doc.node, false),
     };
-    let mut ok = true;
-    let mut bad = |session: &mut Session<'_>,
-                   line: u32,
-                   path: String,
-                   message: String,
-                   rule: &'static str| {
-        ok = false;
-        session.error(rule, file, Some(line), None, &path, message);
-    };
-    let mut name_of = |session: &mut Session<'_>, key: &str| -> String {
+    // Problems are collected first so that they can name the resource when
+    // its names are known.
+    let mut problems: Vec<(&'static str, u32, String, String)> = Vec::new();
+    let mut name_of = |key: &str| -> Option<String> {
         match node.entry(key) {
             Some(e) => match e.value.as_str() {
-                Some(s) if !s.is_empty() => s.to_owned(),
-                _ => {
-                    let msg = match e.value.as_str() {
-                        Some(_) => format!("{key} must not be empty"),
-                        None => format!("{key} must be a string, not {}", e.value.type_name()),
-                    };
-                    bad(
-                        session,
+                Some(s) if !s.is_empty() => Some(s.to_owned()),
+                Some(_) => {
+                    problems.push((
+                        "load.invalid_field",
                         e.line,
                         join(prefix, key),
-                        msg,
-                        "load.invalid_field",
-                    );
-                    String::new()
+                        format!("{key} must not be empty"),
+                    ));
+                    None
+                }
+                None => {
+                    let message = format!("{key} must be a string, not {}", e.value.type_name());
+                    problems.push(("load.invalid_field", e.line, join(prefix, key), message));
+                    None
                 }
             },
             None => {
-                bad(
-                    session,
+                problems.push((
+                    "load.missing_field",
                     node.line,
                     join(prefix, key),
                     format!("{key} is missing"),
-                    "load.missing_field",
-                );
-                String::new()
+                ));
+                None
             }
         }
     };
-    let mesh = name_of(session, "meshName");
-    let names: Vec<String> = name_keys(kind)
-        .iter()
-        .map(|k| name_of(session, k))
-        .collect();
+    let mesh = name_of("meshName");
+    let names: Option<Vec<String>> = name_keys(kind).iter().map(|k| name_of(k)).collect();
     let owner = owner_of(node, describe).unwrap_or_else(|| session.opts.arn.account.clone());
     let mut allowed: Vec<&str> = vec!["meshName", "meshOwner", "spec", "tags", "clientToken"];
     allowed.extend(name_keys(kind));
@@ -133,43 +140,42 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
     }
     for e in node.as_map().unwrap_or_default() {
         if !allowed.contains(&e.key.as_str()) {
+            let expected: Vec<String> = allowed.iter().map(|k| format!("`{k}`")).collect();
+            // A misspelt name key also makes the document look like another kind.
             let message = format!(
-                "unknown field `{}` for a {kind} document, expected one of {}",
+                "unknown field `{}` for a {kind} document, expected one of {}{}",
                 e.key,
-                allowed
-                    .iter()
-                    .map(|k| format!("`{k}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                expected.join(", "),
+                crate::suggest::hint(&e.key, &ALL_KEYS)
             );
-            bad(
-                session,
-                e.line,
-                join(prefix, &e.key),
-                message,
-                "load.unknown_field",
-            );
+            problems.push(("load.unknown_field", e.line, join(prefix, &e.key), message));
         }
     }
     if let Some(e) = node.entry("meshOwner") {
         if e.value.as_str().is_none_or(str::is_empty) {
-            bad(
-                session,
+            let message = "meshOwner must be an account id string".to_owned();
+            problems.push((
+                "load.invalid_field",
                 e.line,
                 join(prefix, "meshOwner"),
-                "meshOwner must be an account id string".into(),
-                "load.invalid_field",
-            );
+                message,
+            ));
         }
     }
-    if !ok {
-        return;
+    let id = match (kind, &mesh, names.as_deref()) {
+        (ResourceKind::Mesh, Some(mesh), _) => Some(ResourceId::mesh(mesh, &owner)),
+        (_, Some(mesh), Some([parent, name])) => {
+            Some(ResourceId::child(mesh, &owner, kind, parent, name))
+        }
+        (_, Some(mesh), Some([name])) => Some(ResourceId::new(mesh, &owner, kind, name)),
+        _ => None,
+    };
+    let failed = !problems.is_empty();
+    for (rule, line, path, message) in problems {
+        session.error(rule, file, Some(line), id.as_ref(), &path, message);
     }
-    let id = match (kind, names.as_slice()) {
-        (ResourceKind::Mesh, _) => ResourceId::mesh(&mesh, &owner),
-        (_, [parent, name]) => ResourceId::child(&mesh, &owner, kind, parent, name),
-        (_, [name]) => ResourceId::new(&mesh, &owner, kind, name),
-        _ => return,
+    let Some(id) = id.filter(|_| !failed) else {
+        return;
     };
     let spec = match node.get("spec") {
         Some(spec) => spec.clone(),

@@ -21,6 +21,7 @@ mod k8s;
 mod node;
 mod pending;
 mod read;
+mod suggest;
 mod walk;
 
 use std::collections::BTreeMap;
