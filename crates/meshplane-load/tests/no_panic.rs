@@ -186,3 +186,14 @@ fn hostile_inputs() {
         cycle.diagnostics
     );
 }
+
+#[test]
+fn every_line_prefix_of_every_example() {
+    for text in example_texts() {
+        let mut end = 0;
+        for line in text.split_inclusive('\n') {
+            end += line.len();
+            load_everywhere(&text[..end]);
+        }
+    }
+}
