@@ -153,14 +153,29 @@ mod tests {
 
     #[test]
     fn errors_sorted_by_code_and_status() {
-        assert_eq!(classify(Some("ThrottlingException"), Some(400)), CallErrorKind::Throttled);
-        assert_eq!(classify(Some("RequestLimitExceeded"), None), CallErrorKind::Throttled);
+        assert_eq!(
+            classify(Some("ThrottlingException"), Some(400)),
+            CallErrorKind::Throttled
+        );
+        assert_eq!(
+            classify(Some("RequestLimitExceeded"), None),
+            CallErrorKind::Throttled
+        );
         assert_eq!(classify(None, Some(429)), CallErrorKind::Throttled);
-        assert_eq!(classify(Some("UnknownOperationException"), Some(400)), CallErrorKind::Unsupported);
+        assert_eq!(
+            classify(Some("UnknownOperationException"), Some(400)),
+            CallErrorKind::Unsupported
+        );
         assert_eq!(classify(None, Some(404)), CallErrorKind::Unsupported);
         assert_eq!(classify(None, Some(501)), CallErrorKind::Unsupported);
-        assert_eq!(classify(Some("ServiceNotFound"), Some(404)), CallErrorKind::Other);
-        assert_eq!(classify(Some("NamespaceNotFound"), Some(400)), CallErrorKind::Other);
+        assert_eq!(
+            classify(Some("ServiceNotFound"), Some(404)),
+            CallErrorKind::Other
+        );
+        assert_eq!(
+            classify(Some("NamespaceNotFound"), Some(400)),
+            CallErrorKind::Other
+        );
         assert_eq!(classify(None, Some(500)), CallErrorKind::Other);
         assert_eq!(classify(None, None), CallErrorKind::Other);
     }

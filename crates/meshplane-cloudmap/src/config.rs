@@ -93,7 +93,10 @@ mod tests {
         assert_eq!(c.jittered(base, 1.0), Duration::from_secs(6));
         for _ in 0..1000 {
             let d = c.next_delay(0);
-            assert!(d >= Duration::from_secs(4) && d <= Duration::from_secs(6), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(4) && d <= Duration::from_secs(6),
+                "{d:?}"
+            );
         }
         let odd = CloudMapConfig {
             jitter: f64::NAN,

@@ -160,7 +160,10 @@ mod tests {
             instance("b", &[("AWS_INSTANCE_IPV4", "10.0.0.2")]),
             instance(
                 "c",
-                &[("AWS_INSTANCE_IPV6", "2001:db8::3"), ("AWS_INSTANCE_PORT", "9090")],
+                &[
+                    ("AWS_INSTANCE_IPV6", "2001:db8::3"),
+                    ("AWS_INSTANCE_PORT", "9090"),
+                ],
             ),
         ]
     }
@@ -200,18 +203,36 @@ mod tests {
         assert!(cla.endpoints.is_empty());
         // IPv6_ONLY with IPv4-only instances: known, but no endpoint.
         let v4 = vec![instance("b", &[("AWS_INSTANCE_IPV4", "10.0.0.2")])];
-        let cla = endpoints_for(&query(Some(IpPreference::Ipv6Only)), &state(v4), "c")
-            .expect("known");
+        let cla =
+            endpoints_for(&query(Some(IpPreference::Ipv6Only)), &state(v4), "c").expect("known");
         assert!(cla.endpoints.is_empty());
     }
 
     #[test]
     fn bad_attributes_fall_back_or_drop_and_duplicates_collapse() {
         let instances = vec![
-            instance("a", &[("AWS_INSTANCE_IPV4", "not-an-ip"), ("AWS_INSTANCE_PORT", "x")]),
-            instance("b", &[("AWS_INSTANCE_IPV4", " 10.0.0.2 "), ("AWS_INSTANCE_PORT", "0")]),
+            instance(
+                "a",
+                &[
+                    ("AWS_INSTANCE_IPV4", "not-an-ip"),
+                    ("AWS_INSTANCE_PORT", "x"),
+                ],
+            ),
+            instance(
+                "b",
+                &[
+                    ("AWS_INSTANCE_IPV4", " 10.0.0.2 "),
+                    ("AWS_INSTANCE_PORT", "0"),
+                ],
+            ),
             instance("c", &[("AWS_INSTANCE_IPV4", "10.0.0.2")]),
-            instance("d", &[("AWS_INSTANCE_IPV4", "10.0.0.2"), ("AWS_INSTANCE_PORT", "81")]),
+            instance(
+                "d",
+                &[
+                    ("AWS_INSTANCE_IPV4", "10.0.0.2"),
+                    ("AWS_INSTANCE_PORT", "81"),
+                ],
+            ),
         ];
         let cla = endpoints_for(&query(None), &state(instances), "c").expect("known");
         assert_eq!(addresses(&cla), vec!["10.0.0.2|8080", "10.0.0.2|81"]);

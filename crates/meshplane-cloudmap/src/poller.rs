@@ -291,7 +291,9 @@ impl ServicePoller {
                 query = %key.display(), revision,
                 "Cloud Map answered with no healthy instance: the cluster gets no endpoint"
             ),
-            None => tracing::info!(query = %key.display(), count, revision, "Cloud Map instances discovered"),
+            None => {
+                tracing::info!(query = %key.display(), count, revision, "Cloud Map instances discovered")
+            }
             Some(b) if b != count => tracing::info!(
                 query = %key.display(), before = b, count, revision, "Cloud Map instances changed"
             ),

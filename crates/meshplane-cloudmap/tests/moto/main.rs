@@ -25,7 +25,9 @@ fn key(ns: &str, svc: &str, attrs: &[(&str, &str)]) -> QueryKey {
     QueryKey::new(
         ns,
         svc,
-        attrs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        attrs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
     )
 }
 
@@ -50,7 +52,11 @@ fn has_ids(states: &QueryStates, k: &QueryKey, want: &[&str]) -> bool {
     ids(states, k).is_some_and(|got| got == want)
 }
 
-fn endpoint_addresses(q: &CloudMapQuery, states: &QueryStates, k: &QueryKey) -> Option<Vec<String>> {
+fn endpoint_addresses(
+    q: &CloudMapQuery,
+    states: &QueryStates,
+    k: &QueryKey,
+) -> Option<Vec<String>> {
     use envoy_types::pb::envoy::config::core::v3::{address, socket_address};
     use envoy_types::pb::envoy::config::endpoint::v3::lb_endpoint;
     let cla = endpoints_for(q, states.get(k)?, "cds_egress_mesh_svc_http_8080")?;
@@ -89,16 +95,28 @@ async fn register_and_deregister_change_the_state() {
     source.set_queries(BTreeSet::from([k.clone()]));
 
     // Known and empty: Cloud Map really answered with no instance.
-    wait_states(&mut rx, LIMIT, "first answer (empty)", |s| has_ids(s, &k, &[])).await;
+    wait_states(&mut rx, LIMIT, "first answer (empty)", |s| {
+        has_ids(s, &k, &[])
+    })
+    .await;
     let q = query(&k, None, 8080);
     assert_eq!(endpoint_addresses(&q, &source.states(), &k), Some(vec![]));
 
-    ns.register(&client, "colors", "red-1", &[("AWS_INSTANCE_IPV4", "10.0.0.1")]).await;
+    ns.register(
+        &client,
+        "colors",
+        "red-1",
+        &[("AWS_INSTANCE_IPV4", "10.0.0.1")],
+    )
+    .await;
     ns.register(
         &client,
         "colors",
         "red-2",
-        &[("AWS_INSTANCE_IPV4", "10.0.0.2"), ("AWS_INSTANCE_PORT", "9000")],
+        &[
+            ("AWS_INSTANCE_IPV4", "10.0.0.2"),
+            ("AWS_INSTANCE_PORT", "9000"),
+        ],
     )
     .await;
     let noticed = wait_states(&mut rx, LIMIT, "two registered", |s| {
@@ -123,7 +141,10 @@ async fn register_and_deregister_change_the_state() {
 
     // Unchanged service: polls go on with the revision check alone.
     let m0 = source.metrics();
-    let svc0 = m0.service("apps.local", "colors").expect("service metrics").clone();
+    let svc0 = m0
+        .service("apps.local", "colors")
+        .expect("service metrics")
+        .clone();
     wait_until(LIMIT, "five more polls", || {
         source
             .metrics()
@@ -138,7 +159,10 @@ async fn register_and_deregister_change_the_state() {
         m0.discover_calls(),
         "DiscoverInstances called although the revision did not move"
     );
-    assert_eq!(svc1.revision_calls - svc0.revision_calls, svc1.polls - svc0.polls);
+    assert_eq!(
+        svc1.revision_calls - svc0.revision_calls,
+        svc1.polls - svc0.polls
+    );
     assert!(svc1.revision_api_supported);
     println!(
         "figure: {} polls, {} DiscoverInstancesRevision and {} DiscoverInstances calls in all",
@@ -151,7 +175,10 @@ async fn register_and_deregister_change_the_state() {
     // the service's poller; a dropped query leaves the states.
     let k2 = key("apps.local", "colors", &[("AWS_INSTANCE_PORT", "9000")]);
     source.set_queries(BTreeSet::from([k.clone(), k2.clone()]));
-    wait_states(&mut rx, LIMIT, "second query", |s| has_ids(s, &k2, &["red-2"])).await;
+    wait_states(&mut rx, LIMIT, "second query", |s| {
+        has_ids(s, &k2, &["red-2"])
+    })
+    .await;
     source.set_queries(BTreeSet::from([k2.clone()]));
     wait_states(&mut rx, LIMIT, "first query dropped", |s| {
         !s.contains_key(&k) && s.contains_key(&k2)
@@ -166,13 +193,22 @@ async fn attribute_filters_select_instances() {
     let client = client(&moto.url()).await;
     let mut ns = create_namespace(&client, "shop.local").await;
     ns.create_service(&client, "cart").await;
-    for (id, version, zone) in [("a", "v1", "z1"), ("b", "v1", "z2"), ("c", "v2", "z1"), ("d", "v2", "z2")] {
+    for (id, version, zone) in [
+        ("a", "v1", "z1"),
+        ("b", "v1", "z2"),
+        ("c", "v2", "z1"),
+        ("d", "v2", "z2"),
+    ] {
         let ip = format!("10.1.0.{}", u32::from(id.as_bytes()[0] - b'a' + 1));
         ns.register(
             &client,
             "cart",
             id,
-            &[("AWS_INSTANCE_IPV4", &ip), ("version", version), ("zone", zone)],
+            &[
+                ("AWS_INSTANCE_IPV4", &ip),
+                ("version", version),
+                ("zone", zone),
+            ],
         )
         .await;
     }
@@ -183,7 +219,12 @@ async fn attribute_filters_select_instances() {
 
     let source = CloudMapSource::spawn(fast_config(), client.clone());
     let mut rx = source.subscribe();
-    source.set_queries(BTreeSet::from([all.clone(), v1.clone(), v2z1.clone(), none.clone()]));
+    source.set_queries(BTreeSet::from([
+        all.clone(),
+        v1.clone(),
+        v2z1.clone(),
+        none.clone(),
+    ]));
     wait_states(&mut rx, LIMIT, "filtered answers", |s| {
         has_ids(s, &all, &["a", "b", "c", "d"])
             && has_ids(s, &v1, &["a", "b"])
@@ -191,7 +232,13 @@ async fn attribute_filters_select_instances() {
             && has_ids(s, &none, &[])
     })
     .await;
-    assert_eq!(v2z1.attributes, vec![("version".into(), "v2".into()), ("zone".into(), "z1".into())]);
+    assert_eq!(
+        v2z1.attributes,
+        vec![
+            ("version".into(), "v2".into()),
+            ("zone".into(), "z1".into())
+        ]
+    );
 
     // A change of attributes moves an instance between queries.
     ns.deregister(&client, "cart", "b").await;
@@ -199,7 +246,11 @@ async fn attribute_filters_select_instances() {
         &client,
         "cart",
         "b",
-        &[("AWS_INSTANCE_IPV4", "10.1.0.2"), ("version", "v2"), ("zone", "z1")],
+        &[
+            ("AWS_INSTANCE_IPV4", "10.1.0.2"),
+            ("version", "v2"),
+            ("zone", "z1"),
+        ],
     )
     .await;
     wait_states(&mut rx, LIMIT, "b moved to v2", |s| {
@@ -212,7 +263,10 @@ async fn attribute_filters_select_instances() {
     assert_eq!(m.services.len(), 1);
     assert_eq!(m.queries.len(), 4);
     let svc = &m.services[0];
-    assert!(svc.revision_calls <= svc.polls && svc.polls - svc.revision_calls <= 1, "{svc:?}");
+    assert!(
+        svc.revision_calls <= svc.polls && svc.polls - svc.revision_calls <= 1,
+        "{svc:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,16 +276,27 @@ async fn ip_preference_picks_the_family_and_ipv6_only_skips_ipv4_instances() {
     let mut ns = create_namespace(&client, "ip.local").await;
     ns.create_service(&client, "v4").await;
     ns.create_service(&client, "dual").await;
-    ns.register(&client, "v4", "i1", &[("AWS_INSTANCE_IPV4", "10.2.0.1")]).await;
-    ns.register(&client, "v4", "i2", &[("AWS_INSTANCE_IPV4", "10.2.0.2")]).await;
+    ns.register(&client, "v4", "i1", &[("AWS_INSTANCE_IPV4", "10.2.0.1")])
+        .await;
+    ns.register(&client, "v4", "i2", &[("AWS_INSTANCE_IPV4", "10.2.0.2")])
+        .await;
     ns.register(
         &client,
         "dual",
         "d1",
-        &[("AWS_INSTANCE_IPV4", "10.3.0.1"), ("AWS_INSTANCE_IPV6", "2001:db8::31")],
+        &[
+            ("AWS_INSTANCE_IPV4", "10.3.0.1"),
+            ("AWS_INSTANCE_IPV6", "2001:db8::31"),
+        ],
     )
     .await;
-    ns.register(&client, "dual", "d2", &[("AWS_INSTANCE_IPV6", "2001:db8::32")]).await;
+    ns.register(
+        &client,
+        "dual",
+        "d2",
+        &[("AWS_INSTANCE_IPV6", "2001:db8::32")],
+    )
+    .await;
 
     let kv4 = key("ip.local", "v4", &[]);
     let kdual = key("ip.local", "dual", &[]);
@@ -248,12 +313,30 @@ async fn ip_preference_picks_the_family_and_ipv6_only_skips_ipv4_instances() {
 
     // IPv6_ONLY: IPv4-only instances give no endpoint at all (not their IPv4).
     assert_eq!(render(&kv4, Some(IpPreference::Ipv6Only)), v(&[]));
-    assert_eq!(render(&kv4, Some(IpPreference::Ipv6Preferred)), v(&["10.2.0.1|8080", "10.2.0.2|8080"]));
-    assert_eq!(render(&kdual, Some(IpPreference::Ipv6Only)), v(&["2001:db8::31|8080", "2001:db8::32|8080"]));
-    assert_eq!(render(&kdual, Some(IpPreference::Ipv4Only)), v(&["10.3.0.1|8080"]));
-    assert_eq!(render(&kdual, None), v(&["10.3.0.1|8080", "2001:db8::32|8080"]));
-    assert_eq!(render(&kdual, Some(IpPreference::Ipv4Preferred)), v(&["10.3.0.1|8080", "2001:db8::32|8080"]));
-    assert_eq!(render(&kdual, Some(IpPreference::Ipv6Preferred)), v(&["2001:db8::31|8080", "2001:db8::32|8080"]));
+    assert_eq!(
+        render(&kv4, Some(IpPreference::Ipv6Preferred)),
+        v(&["10.2.0.1|8080", "10.2.0.2|8080"])
+    );
+    assert_eq!(
+        render(&kdual, Some(IpPreference::Ipv6Only)),
+        v(&["2001:db8::31|8080", "2001:db8::32|8080"])
+    );
+    assert_eq!(
+        render(&kdual, Some(IpPreference::Ipv4Only)),
+        v(&["10.3.0.1|8080"])
+    );
+    assert_eq!(
+        render(&kdual, None),
+        v(&["10.3.0.1|8080", "2001:db8::32|8080"])
+    );
+    assert_eq!(
+        render(&kdual, Some(IpPreference::Ipv4Preferred)),
+        v(&["10.3.0.1|8080", "2001:db8::32|8080"])
+    );
+    assert_eq!(
+        render(&kdual, Some(IpPreference::Ipv6Preferred)),
+        v(&["2001:db8::31|8080", "2001:db8::32|8080"])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,7 +347,13 @@ async fn outage_keeps_the_last_instances_and_a_restart_flows_changes_again() {
     ns.create_service(&client, "api").await;
     for i in 1..=3 {
         let ip = format!("10.4.0.{i}");
-        ns.register(&client, "api", &format!("api-{i}"), &[("AWS_INSTANCE_IPV4", &ip)]).await;
+        ns.register(
+            &client,
+            "api",
+            &format!("api-{i}"),
+            &[("AWS_INSTANCE_IPV4", &ip)],
+        )
+        .await;
     }
     let k = key("ops.local", "api", &[]);
     let q = query(&k, None, 8080);
@@ -285,7 +374,10 @@ async fn outage_keeps_the_last_instances_and_a_restart_flows_changes_again() {
     .await;
     println!("figure: outage recorded after {noticed:?}");
     wait_until(LIMIT, "three failed polls", || {
-        source.states().get(&k).is_some_and(|s| s.consecutive_errors >= 3)
+        source
+            .states()
+            .get(&k)
+            .is_some_and(|s| s.consecutive_errors >= 3)
     })
     .await;
     let during = source.states();
@@ -304,11 +396,24 @@ async fn outage_keeps_the_last_instances_and_a_restart_flows_changes_again() {
     moto.restart();
     let mut ns = create_namespace(&client, "ops.local").await;
     ns.create_service(&client, "api").await;
-    ns.register(&client, "api", "api-4", &[("AWS_INSTANCE_IPV4", "10.4.0.4")]).await;
-    ns.register(&client, "api", "api-5", &[("AWS_INSTANCE_IPV4", "10.4.0.5")]).await;
+    ns.register(
+        &client,
+        "api",
+        "api-4",
+        &[("AWS_INSTANCE_IPV4", "10.4.0.4")],
+    )
+    .await;
+    ns.register(
+        &client,
+        "api",
+        "api-5",
+        &[("AWS_INSTANCE_IPV4", "10.4.0.5")],
+    )
+    .await;
     let noticed = wait_states(&mut rx, LIMIT, "changes after restart", |s| {
         has_ids(s, &k, &["api-4", "api-5"])
-            && s.get(&k).is_some_and(|st| st.last_error.is_none() && st.consecutive_errors == 0)
+            && s.get(&k)
+                .is_some_and(|st| st.last_error.is_none() && st.consecutive_errors == 0)
     })
     .await;
     println!("figure: recovery after restart noticed {noticed:?} after the data was re-created (backoff cap 800 ms)");
@@ -331,8 +436,13 @@ async fn many_proxies_share_one_call_per_service_per_poll() {
         ns.create_service(&client, &svc).await;
         for i in 0..PER_SERVICE {
             let ip = format!("10.5.{s}.{}", i + 1);
-            ns.register(&client, &svc, &format!("{svc}-{i}"), &[("AWS_INSTANCE_IPV4", &ip)])
-                .await;
+            ns.register(
+                &client,
+                &svc,
+                &format!("{svc}-{i}"),
+                &[("AWS_INSTANCE_IPV4", &ip)],
+            )
+            .await;
         }
     }
 
@@ -341,7 +451,11 @@ async fn many_proxies_share_one_call_per_service_per_poll() {
     for p in 0..PROXIES {
         let qs = (0..10)
             .map(|j| {
-                let k = key("scale.local", &format!("svc-{:02}", (p * 7 + j * 5) % SERVICES), &[]);
+                let k = key(
+                    "scale.local",
+                    &format!("svc-{:02}", (p * 7 + j * 5) % SERVICES),
+                    &[],
+                );
                 query(&k, None, 8080)
             })
             .collect();
@@ -379,8 +493,11 @@ async fn many_proxies_share_one_call_per_service_per_poll() {
     }
 
     let m0 = source.metrics();
-    let polls0: BTreeMap<String, u64> =
-        m0.services.iter().map(|s| (s.service.clone(), s.polls)).collect();
+    let polls0: BTreeMap<String, u64> = m0
+        .services
+        .iter()
+        .map(|s| (s.service.clone(), s.polls))
+        .collect();
     wait_until(LIMIT, "five more polls of every service", || {
         source
             .metrics()
@@ -404,7 +521,11 @@ async fn many_proxies_share_one_call_per_service_per_poll() {
         calls += dr;
     }
     for (a, b) in m0.queries.iter().zip(&m1.queries) {
-        assert_eq!(a.discover_calls, b.discover_calls, "{:?}: data unchanged", b.key);
+        assert_eq!(
+            a.discover_calls, b.discover_calls,
+            "{:?}: data unchanged",
+            b.key
+        );
         assert_eq!(b.discover_calls, 1, "{:?}: one read in all", b.key);
     }
     println!(
@@ -420,15 +541,67 @@ async fn many_proxies_share_one_call_per_service_per_poll() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let recorded = moto.recorded_operations();
     let count = |op: &str| recorded.iter().filter(|o| *o == op).count() as u64;
-    let (rev, disc) = (count("DiscoverInstancesRevision"), count("DiscoverInstances"));
+    let (rev, disc) = (
+        count("DiscoverInstancesRevision"),
+        count("DiscoverInstances"),
+    );
     let (my_rev, my_disc) = (last.revision_calls(), last.discover_calls());
     println!(
         "figure: moto received {rev} DiscoverInstancesRevision and {disc} DiscoverInstances calls; counted {my_rev} and {my_disc}"
     );
-    assert_eq!(disc, my_disc, "DiscoverInstances: moto's log vs the counters");
+    assert_eq!(
+        disc, my_disc,
+        "DiscoverInstances: moto's log vs the counters"
+    );
     assert_eq!(disc, SERVICES as u64);
     assert!(
         rev.abs_diff(my_rev) <= SERVICES as u64,
         "revision calls: moto received {rev}, counted {my_rev}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_cloud_map_leaves_queries_unknown_and_never_blocks() {
+    // A port nothing listens on (bound, then released).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let client = client(&format!("http://127.0.0.1:{port}")).await;
+    let source = CloudMapSource::spawn(fast_config(), client);
+    let mut rx = source.subscribe();
+    let k = key("apps.local", "down", &[]);
+    let started = std::time::Instant::now();
+    source.set_queries(BTreeSet::from([k.clone()]));
+    let returned = started.elapsed();
+    // The first error is published; later ones update the state silently.
+    wait_states(&mut rx, LIMIT, "error published", |s| {
+        s.get(&k).is_some_and(|st| st.last_error.is_some())
+    })
+    .await;
+    wait_until(LIMIT, "two failed polls", || {
+        source
+            .states()
+            .get(&k)
+            .is_some_and(|st| st.consecutive_errors >= 2)
+    })
+    .await;
+    let states = source.states();
+    let st = &states[&k];
+    assert!(
+        st.instances.is_none() && st.last_success.is_none(),
+        "{st:?}"
+    );
+    assert!(st
+        .last_error
+        .as_deref()
+        .is_some_and(|e| e.contains("DiscoverInstancesRevision")));
+    assert_eq!(endpoints_for(&query(&k, None, 8080), st, "c"), None);
+    let m = source.metrics();
+    assert_eq!(
+        m.discover_calls(),
+        0,
+        "no read before the revision check answers"
+    );
+    println!("figure: set_queries returned in {returned:?}");
 }

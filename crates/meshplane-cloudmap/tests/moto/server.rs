@@ -92,7 +92,11 @@ impl MotoServer {
             if TcpStream::connect_timeout(&self.addr(), Duration::from_millis(200)).is_ok() {
                 return;
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 panic!(
                     "moto_server exited with {status} before listening on {}; log {}:\n{}",
                     self.port,
@@ -118,7 +122,11 @@ impl MotoServer {
         }
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect_timeout(&self.addr(), Duration::from_millis(100)).is_ok() {
-            assert!(Instant::now() < deadline, "port {} still open after kill", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "port {} still open after kill",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
