@@ -8,6 +8,10 @@
 //! fills. Connect timeout 1 s, App Mesh's circuit-breaker defaults, HTTP/2
 //! upstream for http2/grpc, active health checks and outlier detection from
 //! the target listener.
+//!
+//! DNS clusters use `type` and `dns_lookup_family` as App Mesh did; Envoy
+//! 1.40 still accepts them (it prefers the `envoy.clusters.dns` extension,
+//! which a later change can switch to without changing behaviour).
 
 use envoy_types::pb::envoy::config::cluster::v3::{cluster, Cluster, OutlierDetection};
 use envoy_types::pb::envoy::config::core::v3::{health_check, HealthCheck, TransportSocket};

@@ -6,6 +6,10 @@
 //! original destination. Under DROP_ALL there is no `*` virtual host: Envoy
 //! answers requests for unknown hosts with 404 at once (response flag `NR`),
 //! which is what App Mesh's proxies did.
+//!
+//! Weighted clusters carry the weights as given (0 included, as observed);
+//! `total_weight`, which App Mesh set, is deprecated in current Envoy (the
+//! sum of the weights is used) and left out.
 
 use envoy_types::pb::envoy::config::route::v3::{
     route, route_action, weighted_cluster, Route, RouteAction, RouteConfiguration, VirtualHost,

@@ -107,6 +107,10 @@ pub fn translate(emit: &mut Emit<'_>, node_name: &str, node: &VirtualNodeSpec) {
             }
         }
     }
+    if chains.is_empty() {
+        // Every listener was refused: Envoy takes no listener without chains.
+        return;
+    }
     let mut listener_filters = vec![filters::original_dst()];
     if !sni_ports.is_empty() {
         listener_filters.push(filters::tls_inspector(&sni_ports));
