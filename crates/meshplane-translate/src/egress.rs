@@ -41,7 +41,13 @@ pub fn translate<'m>(emit: &mut Emit<'m>, node_name: &str, node: &'m VirtualNode
     let mesh_name = emit.mesh.name.clone();
     let allow_all = emit.mesh.mesh_spec().egress_filter_type() == EgressFilterType::AllowAll;
     let node_id = emit.id(ResourceKind::VirtualNode, node_name);
-    let mesh_id = ResourceId::mesh(&mesh_name, &emit.mesh.owner);
+    // Mesh-wide pieces come from the mesh resource; when none was loaded
+    // (App Mesh defaults apply), from the node that needs them.
+    let mesh_id = if emit.mesh.spec.is_some() {
+        ResourceId::mesh(&mesh_name, &emit.mesh.owner)
+    } else {
+        node_id.clone()
+    };
     let logs = access_logs(node.logging.as_ref());
     let plans = egress_plan::plan(emit, node_name, node);
 
