@@ -5,6 +5,7 @@
 //! Figures (time to notice a change, calls per poll) are printed; run with
 //! `--nocapture` to see them.
 
+mod envoy_check;
 mod fixtures;
 mod server;
 
