@@ -124,19 +124,27 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
                 ok = false;
             }
         }
-        let id = match resolver.identity(logical_id, 0) {
-            Ok(id) => id,
-            Err(message) => {
-                let message = format!("{message} (template {})", file.display());
+        let id = match resolver.identity_parts(logical_id, 0) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                let message = format!("{} (template {})", e.message, file.display());
+                let (path, line) = match &e.property {
+                    Some(key) => (
+                        format!("{props_path}.{key}"),
+                        props.entry(key).map_or(entry.line, |p| p.line),
+                    ),
+                    None => (props_path.clone(), entry.line),
+                };
                 session.error(
                     "load.cfn_unresolved",
                     file,
-                    Some(entry.line),
+                    Some(line),
                     None,
-                    &props_path,
+                    &path,
                     message,
                 );
-                continue;
+                // The spec is still resolved below, so its problems are reported too.
+                None
             }
         };
         let spec_path = format!("{props_path}.Spec");
@@ -150,7 +158,7 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
                         "load.cfn_unresolved",
                         file,
                         Some(line),
-                        Some(&id),
+                        id.as_ref(),
                         &path,
                         message,
                     );
@@ -163,9 +171,9 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
             }
             None => Node::new(entry.line, NodeKind::Null),
         };
-        if !ok {
+        let Some(id) = id.filter(|_| ok) else {
             continue;
-        }
+        };
         session.pending.push(Pending {
             id,
             spec,

@@ -16,6 +16,12 @@ const MAX_HOPS: usize = 32;
 
 type Eval = Result<Option<Node>, String>;
 
+/// Why a resource's name cannot be known: the property, and the reason.
+pub struct NameError {
+    pub property: Option<String>,
+    pub message: String,
+}
+
 pub struct Resolver<'r, 't> {
     pub t: &'r Template<'t>,
 }
@@ -339,36 +345,54 @@ impl Resolver<'_, '_> {
         }
     }
 
-    /// The identity of an App Mesh resource of the template, from its name properties.
+    /// The identity of an App Mesh resource of the template, from its name
+    /// properties; errors name the resource and property.
     pub fn identity(&self, logical_id: &str, hops: usize) -> Result<ResourceId, String> {
+        self.identity_parts(logical_id, hops)
+            .map_err(|e| match e.property {
+                Some(key) => format!("{logical_id}.Properties.{key}: {}", e.message),
+                None => e.message,
+            })
+    }
+
+    /// As [`Self::identity`], with the failing property apart from the message.
+    pub fn identity_parts(&self, logical_id: &str, hops: usize) -> Result<ResourceId, NameError> {
+        let whole = |message: String| NameError {
+            property: None,
+            message,
+        };
         if hops > MAX_HOPS {
-            return Err(format!(
+            return Err(whole(format!(
                 "references through {logical_id} go round in a circle"
-            ));
+            )));
         }
         let r = self
             .t
             .resources
             .get(logical_id)
-            .ok_or_else(|| format!("no resource {logical_id}"))?;
+            .ok_or_else(|| whole(format!("no resource {logical_id}")))?;
         let ty = appmesh_type(r.type_name)
-            .ok_or_else(|| format!("{logical_id} is not an App Mesh resource"))?;
-        let prop = |key: &str, kind: ResourceKind| -> Result<Option<String>, String> {
+            .ok_or_else(|| whole(format!("{logical_id} is not an App Mesh resource")))?;
+        let prop = |key: &str, kind: ResourceKind| -> Result<Option<String>, NameError> {
             match r.properties.and_then(|p| p.get(key)) {
                 None => Ok(None),
                 Some(node) => {
                     let s = self
                         .eval_text(node, hops + 1)
-                        .map_err(|e| format!("{logical_id}.Properties.{key}: {e}"))?;
+                        .map_err(|message| NameError {
+                            property: Some(key.to_owned()),
+                            message,
+                        })?;
                     Ok(Some(name_from_arn(&s, kind, &self.t.opts.arn)))
                 }
             }
         };
         let required = |key: &str, kind| {
-            prop(key, kind)?.filter(|s| !s.is_empty()).ok_or_else(|| {
-                format!(
+            prop(key, kind)?.filter(|s| !s.is_empty()).ok_or_else(|| NameError {
+                property: Some(key.to_owned()),
+                message: format!(
                     "{logical_id} has no {key}: CloudFormation would generate a name meshplane cannot know; set {key}"
-                )
+                ),
             })
         };
         let mesh = required("MeshName", ResourceKind::Mesh)?;

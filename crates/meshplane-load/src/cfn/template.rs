@@ -114,6 +114,15 @@ impl<'t> Template<'t> {
 
 fn param_value(name: &str, def: &Node, line: u32, opts: &LoadOptions) -> ParamValue {
     let given = opts.params.get(name).map(|v| Node::string(line, v.clone()));
+    let type_name = def.get_str("Type").unwrap_or("String");
+    if given.is_none() && type_name.starts_with("AWS::SSM::Parameter::Value") {
+        // The Default names the SSM parameter; its value is only known in the account.
+        let key = def.get("Default").and_then(scalar_text).unwrap_or_default();
+        return Err(format!(
+            "parameter {name} takes its value from the SSM parameter '{key}', which meshplane cannot read \
+             (pass --param {name}=VALUE)"
+        ));
+    }
     let value = match given.or_else(|| def.get("Default").cloned()) {
         Some(v) => v,
         None => {
@@ -144,7 +153,6 @@ fn param_value(name: &str, def: &Node, line: u32, opts: &LoadOptions) -> ParamVa
             ));
         }
     }
-    let type_name = def.get_str("Type").unwrap_or("String");
     if type_name == "CommaDelimitedList" || type_name.starts_with("List<") {
         let items = text
             .split(',')
