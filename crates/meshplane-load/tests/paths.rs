@@ -89,7 +89,7 @@ fn kubernetes_references_cross_files() {
         "zz-node.yaml",
         b"apiVersion: appmesh.k8s.aws/v1beta2\nkind: VirtualNode\nmetadata: {name: v, namespace: n}\nspec: {awsName: web}\n",
     );
-    let loaded = load_paths(&[dir.0.clone()], &LoadOptions::default());
+    let loaded = load_paths(std::slice::from_ref(&dir.0), &LoadOptions::default());
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
     let mesh = loaded.model.mesh("prod").unwrap();
     let provider = mesh.virtual_services["s.n"].provider.as_ref().unwrap();
