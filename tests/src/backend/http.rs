@@ -1,0 +1,93 @@
+//! HTTP/1.1 + h2c backend.
+
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+
+use super::BACKEND_HEADER;
+
+/// What one backend process knows.
+#[derive(Debug)]
+struct State {
+    name: String,
+    failed_keys: Mutex<BTreeSet<String>>,
+}
+
+/// Serve until the process is killed.
+pub async fn serve(name: String, listen: SocketAddr) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(listen).await?;
+    let state = Arc::new(State {
+        name,
+        failed_keys: Mutex::new(BTreeSet::new()),
+    });
+    eprintln!("e2e-backend http {} listening on {listen}", state.name);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let state = state.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(handle(&state, req).await) }
+            });
+            let _ = auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+fn header<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let delay = header(&req, "x-delay-ms").and_then(|v| v.parse::<u64>().ok());
+    let status = header(&req, "x-status").and_then(|v| v.parse::<u16>().ok());
+    let fail_first = header(&req, "x-fail-first").map(str::to_owned);
+    let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let version = format!("{:?}", req.version());
+    // Read the body so clients that send one are not reset.
+    let _ = req.into_body().collect().await;
+    if let Some(ms) = delay {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let mut code = status
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    if let Some(key) = fail_first {
+        let first = state
+            .failed_keys
+            .lock()
+            .map(|mut keys| keys.insert(key))
+            .unwrap_or(false);
+        if first {
+            code = StatusCode::SERVICE_UNAVAILABLE;
+        }
+    }
+    let body = serde_json::json!({
+        "backend": state.name,
+        "method": method,
+        "path": path,
+        "query": query,
+        "version": version,
+    });
+    let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
+    *resp.status_mut() = code;
+    if let Ok(v) = http::HeaderValue::from_str(&state.name) {
+        resp.headers_mut().insert(BACKEND_HEADER, v);
+    }
+    resp
+}

@@ -1,0 +1,14 @@
+//! Building and tearing down test topologies.
+
+pub mod backends;
+pub mod binaries;
+pub mod certs;
+pub mod client;
+pub mod control;
+pub mod envoy;
+pub mod netns;
+pub mod process;
+pub mod redirect;
+pub mod specs;
+pub mod topology;
+pub mod watch;

@@ -1,0 +1,79 @@
+//! Starting the toy services inside application namespaces.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::topology::{wait_for, Topology};
+
+impl Topology {
+    /// `e2e-backend http` named `name` on `0.0.0.0:port` in `app`; waits
+    /// until it answers.
+    pub fn start_http_backend(&mut self, app: &str, name: &str, port: u16) -> anyhow::Result<()> {
+        let mut cmd = self.app(app)?.ns.command(&self.bins.backend);
+        cmd.args([
+            "http",
+            "--name",
+            name,
+            "--listen",
+            &format!("0.0.0.0:{port}"),
+        ]);
+        self.spawn(&format!("backend-{name}-{port}"), cmd)?;
+        let url = format!("http://127.0.0.1:{port}/");
+        wait_for(&format!("backend {name}"), Duration::from_secs(10), || {
+            self.check_alive()?;
+            Ok(self.get(app, &url).ok().map(|_| ()))
+        })
+    }
+
+    /// `e2e-backend tcp` named `name` on `0.0.0.0:port` in `app`.
+    pub fn start_tcp_backend(&mut self, app: &str, name: &str, port: u16) -> anyhow::Result<()> {
+        let mut cmd = self.app(app)?.ns.command(&self.bins.backend);
+        cmd.args([
+            "tcp",
+            "--name",
+            name,
+            "--listen",
+            &format!("0.0.0.0:{port}"),
+        ]);
+        self.spawn(&format!("backend-{name}-{port}"), cmd)?;
+        let addr = format!("127.0.0.1:{port}");
+        wait_for(&format!("backend {name}"), Duration::from_secs(10), || {
+            self.check_alive()?;
+            Ok(self.tcp(app, &addr, 1)?.failed.eq(&0).then_some(()))
+        })
+    }
+
+    /// `e2e-backend tls` named `name` on `0.0.0.0:port` in `app`.
+    pub fn start_tls_backend(
+        &mut self,
+        app: &str,
+        name: &str,
+        port: u16,
+        cert: &Path,
+        key: &Path,
+    ) -> anyhow::Result<()> {
+        let mut cmd = self.app(app)?.ns.command(&self.bins.backend);
+        cmd.args([
+            "tls",
+            "--name",
+            name,
+            "--listen",
+            &format!("0.0.0.0:{port}"),
+        ])
+        .arg("--cert")
+        .arg(cert)
+        .arg("--key")
+        .arg(key);
+        self.spawn(&format!("backend-{name}-{port}"), cmd)?;
+        // TCP connect is enough to know it listens (no SNI check here).
+        let addr = format!("127.0.0.1:{port}");
+        wait_for(&format!("backend {name}"), Duration::from_secs(10), || {
+            self.check_alive()?;
+            let s = self.tcp(app, &addr, 1)?;
+            Ok(s.errors
+                .iter()
+                .all(|e| !e.contains("connect"))
+                .then_some(()))
+        })
+    }
+}

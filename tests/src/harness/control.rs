@@ -1,0 +1,77 @@
+//! `meshplane serve` in the switch namespace, on the bridge address.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+use super::envoy::XDS_PORT;
+use super::process::Proc;
+use super::topology::{wait_for, Topology, SWITCH_IP};
+
+/// meshplane's admin port (on the bridge address).
+pub const CONTROL_ADMIN_PORT: u16 = 9000;
+
+impl Topology {
+    /// Start `meshplane serve --config <each path>` and wait for `/readyz`.
+    pub fn start_control(&mut self, config: &[PathBuf]) -> anyhow::Result<()> {
+        self.control_config = config.to_vec();
+        self.restart_control()
+    }
+
+    /// Start meshplane again with the same configuration (after
+    /// [`Topology::kill_control`]) and wait until it is ready.
+    pub fn restart_control(&mut self) -> anyhow::Result<()> {
+        if self.control.is_some() {
+            bail!("meshplane is already running");
+        }
+        let mut cmd = self.switch.command(&self.bins.meshplane);
+        cmd.arg("serve");
+        for c in &self.control_config {
+            cmd.arg("--config").arg(c);
+        }
+        cmd.args([
+            "--xds-listen",
+            &format!("{SWITCH_IP}:{XDS_PORT}"),
+            "--admin-listen",
+            &format!("{SWITCH_IP}:{CONTROL_ADMIN_PORT}"),
+            "--insecure-no-auth",
+        ])
+        .env("RUST_LOG", "info");
+        self.control = Some(Proc::spawn("meshplane", cmd, &self.dir)?);
+        wait_for("meshplane /readyz", Duration::from_secs(30), || {
+            if let Some(p) = self.control.as_mut() {
+                if !p.running() {
+                    bail!("meshplane serve exited:\n{}", p.log_tail(30));
+                }
+            }
+            let (status, _) = self.control_get("/readyz")?;
+            Ok((status == 200).then_some(()))
+        })
+    }
+
+    /// SIGKILL meshplane.
+    pub fn kill_control(&mut self) {
+        if let Some(mut p) = self.control.take() {
+            p.kill();
+        }
+    }
+
+    /// GET `path` on meshplane's admin server: (status, body).
+    pub fn control_get(&self, path: &str) -> anyhow::Result<(u16, String)> {
+        let url = format!("http://{SWITCH_IP}:{CONTROL_ADMIN_PORT}{path}");
+        let out = self
+            .switch
+            .exec(&self.bins.client, &["get", &url])
+            .with_context(|| format!("GET {url}"))?;
+        parse_get(&out)
+    }
+}
+
+/// Parse `e2e-client get` output.
+pub fn parse_get(out: &str) -> anyhow::Result<(u16, String)> {
+    let v: serde_json::Value = serde_json::from_str(out.trim())
+        .with_context(|| format!("e2e-client get printed {out:?}"))?;
+    let status = v["status"].as_u64().context("no status")? as u16;
+    Ok((status, v["body"].as_str().unwrap_or_default().to_owned()))
+}

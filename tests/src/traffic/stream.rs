@@ -1,0 +1,108 @@
+//! TCP and TLS connections: connect, read the backend's greeting line, send
+//! a line and check it comes back.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio_rustls::rustls;
+use tokio_rustls::TlsConnector;
+
+use super::report::{now_ms, Outcome};
+
+/// TLS settings of a connection.
+#[derive(Clone)]
+pub struct TlsSpec {
+    pub connector: TlsConnector,
+    pub server_name: ServerName<'static>,
+}
+
+impl TlsSpec {
+    /// Trust the certificates of `ca` (PEM) and send `sni`.
+    pub fn new(ca: &Path, sni: &str) -> anyhow::Result<TlsSpec> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(ca)
+            .with_context(|| format!("reading {}", ca.display()))?
+        {
+            roots.add(cert?)?;
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Ok(TlsSpec {
+            connector: TlsConnector::from(Arc::new(config)),
+            server_name: ServerName::try_from(sni.to_owned())?,
+        })
+    }
+}
+
+/// One connection to `addr` (`host:port`, resolved by the system resolver).
+pub async fn connect_once(addr: &str, tls: Option<&TlsSpec>, i: u64, timeout: Duration) -> Outcome {
+    let t_ms = now_ms();
+    let start = Instant::now();
+    let result = tokio::time::timeout(timeout, exchange(addr, tls)).await;
+    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let (backend, error) = match result {
+        Err(_) => (None, Some(format!("timeout after {timeout:?}"))),
+        Ok(Err(e)) => (None, Some(format!("{e:#}"))),
+        Ok(Ok(name)) => (Some(name), None),
+    };
+    Outcome {
+        i,
+        t_ms,
+        status: None,
+        backend,
+        error,
+        latency_ms,
+    }
+}
+
+async fn exchange(addr: &str, tls: Option<&TlsSpec>) -> anyhow::Result<String> {
+    let tcp = TcpStream::connect(addr).await.context("connect")?;
+    tcp.set_nodelay(true)?;
+    match tls {
+        None => greeting_and_echo(tcp).await,
+        Some(t) => {
+            let stream = t
+                .connector
+                .connect(t.server_name.clone(), tcp)
+                .await
+                .context("TLS handshake")?;
+            greeting_and_echo(stream).await
+        }
+    }
+}
+
+async fn greeting_and_echo<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> anyhow::Result<String> {
+    let mut reader = BufReader::new(stream);
+    let mut greeting = String::new();
+    reader
+        .read_line(&mut greeting)
+        .await
+        .context("reading the greeting")?;
+    if greeting.is_empty() {
+        anyhow::bail!("connection closed before the greeting");
+    }
+    reader
+        .get_mut()
+        .write_all(b"ping\n")
+        .await
+        .context("sending")?;
+    let mut echo = String::new();
+    reader
+        .read_line(&mut echo)
+        .await
+        .context("reading the echo")?;
+    if echo != "ping\n" {
+        anyhow::bail!("echo was {echo:?}");
+    }
+    Ok(greeting.trim_end().to_owned())
+}
