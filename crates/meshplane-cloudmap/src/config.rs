@@ -14,8 +14,11 @@ pub struct CloudMapConfig {
     /// in a row, from `interval`, up to this (default 60 s).
     pub max_backoff: Duration,
     /// Read the instances with `DiscoverInstances` at least this often even
-    /// when the revision did not move, as a guard against a revision that
-    /// misses a change (default 5 min; `None`: trust the revision).
+    /// when the revision did not move (default 30 s; `None`: trust the
+    /// revision). Cloud Map's `InstancesRevision` moves on registrations
+    /// and deregistrations but not on health status changes, so this bounds
+    /// how long an instance that turned unhealthy (or healthy) goes
+    /// unnoticed; it also guards against servers whose revision can repeat.
     pub full_refresh: Option<Duration>,
     /// `MaxResults` of `DiscoverInstances` (Cloud Map's limit is 1000; its
     /// default without this parameter would be 100).
@@ -28,7 +31,7 @@ impl Default for CloudMapConfig {
             interval: Duration::from_secs(5),
             jitter: 0.2,
             max_backoff: Duration::from_secs(60),
-            full_refresh: Some(Duration::from_secs(300)),
+            full_refresh: Some(Duration::from_secs(30)),
             max_results: MAX_RESULTS_LIMIT,
         }
     }

@@ -41,9 +41,11 @@
 //!   `DiscoverInstancesRevision` call; `DiscoverInstances` (with the query's
 //!   attributes as `QueryParameters`, `HealthStatus=HEALTHY`,
 //!   `MaxResults=1000`) is called only for queries whose revision moved,
-//!   that were never read, that failed since, or (every
-//!   [`CloudMapConfig::full_refresh`]) as a guard. Servers without
-//!   `DiscoverInstancesRevision` get `DiscoverInstances` every poll.
+//!   that were never read, that failed since, or whose last read is older
+//!   than [`CloudMapConfig::full_refresh`] (30 s): Cloud Map's revision does
+//!   not move on health status changes, so those are seen within that time.
+//!   Servers without `DiscoverInstancesRevision` get `DiscoverInstances`
+//!   every poll.
 //! - Polls every [`CloudMapConfig::interval`] (5 s) ± 20 % jitter; after
 //!   failures the wait doubles up to [`CloudMapConfig::max_backoff`].
 //! - Healthy instances only: App Mesh's guide promises nothing else and an

@@ -87,6 +87,44 @@ impl Namespace {
         id
     }
 
+    /// A service whose instances' health the test sets (custom health).
+    pub async fn create_service_with_custom_health(&mut self, client: &Client, name: &str) {
+        let out = client
+            .create_service()
+            .name(name)
+            .namespace_id(&self.id)
+            .health_check_custom_config(
+                aws_sdk_servicediscovery::types::HealthCheckCustomConfig::builder().build(),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("CreateService {name}: {e:?}"));
+        let id = out
+            .service()
+            .and_then(|s| s.id())
+            .expect("service id")
+            .to_owned();
+        self.services.insert(name.to_owned(), id);
+    }
+
+    pub async fn set_health(&self, client: &Client, service: &str, instance: &str, healthy: bool) {
+        use aws_sdk_servicediscovery::types::CustomHealthStatus;
+        client
+            .update_instance_custom_health_status()
+            .service_id(&self.services[service])
+            .instance_id(instance)
+            .status(if healthy {
+                CustomHealthStatus::Healthy
+            } else {
+                CustomHealthStatus::Unhealthy
+            })
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!("UpdateInstanceCustomHealthStatus {service}/{instance}: {e:?}")
+            });
+    }
+
     pub async fn register(
         &self,
         client: &Client,

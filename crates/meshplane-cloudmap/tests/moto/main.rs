@@ -341,6 +341,51 @@ async fn ip_preference_picks_the_family_and_ipv6_only_skips_ipv4_instances() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unhealthy_instances_are_left_out_and_health_changes_seen_by_the_full_refresh() {
+    let moto = MotoServer::start();
+    let client = client(&moto.url()).await;
+    let mut ns = create_namespace(&client, "health.local").await;
+    ns.create_service_with_custom_health(&client, "web").await;
+    ns.register(&client, "web", "w1", &[("AWS_INSTANCE_IPV4", "10.6.0.1")])
+        .await;
+    ns.register(&client, "web", "w2", &[("AWS_INSTANCE_IPV4", "10.6.0.2")])
+        .await;
+    ns.register(&client, "web", "w3", &[("AWS_INSTANCE_IPV4", "10.6.0.3")])
+        .await;
+    ns.set_health(&client, "web", "w3", false).await;
+
+    let k = key("health.local", "web", &[]);
+    let config = meshplane_cloudmap::CloudMapConfig {
+        full_refresh: Some(Duration::from_millis(1000)),
+        ..fast_config()
+    };
+    let source = CloudMapSource::spawn(config, client.clone());
+    let mut rx = source.subscribe();
+    source.set_queries(BTreeSet::from([k.clone()]));
+    wait_states(&mut rx, LIMIT, "healthy instances only", |s| {
+        has_ids(s, &k, &["w1", "w2"])
+    })
+    .await;
+    let revision = source.states()[&k].revision;
+
+    // Health changes do not move Cloud Map's revision: the full refresh
+    // (1 s here, 30 s by default) is what notices them.
+    ns.set_health(&client, "web", "w2", false).await;
+    let noticed = wait_states(&mut rx, LIMIT, "w2 unhealthy", |s| has_ids(s, &k, &["w1"])).await;
+    println!("figure: instance turned unhealthy noticed after {noticed:?} (full refresh 1 s)");
+    ns.set_health(&client, "web", "w3", true).await;
+    wait_states(&mut rx, LIMIT, "w3 healthy", |s| {
+        has_ids(s, &k, &["w1", "w3"])
+    })
+    .await;
+    assert_eq!(
+        source.states()[&k].revision,
+        revision,
+        "the revision did not move"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outage_keeps_the_last_instances_and_a_restart_flows_changes_again() {
     let mut moto = MotoServer::start();
     let client = client(&moto.url()).await;
