@@ -4,6 +4,7 @@
 
 mod admission;
 mod delta;
+mod envoy;
 mod resources;
 mod sotw;
 mod support;

@@ -23,12 +23,17 @@ use envoy_types::pb::google::protobuf::{Any, Duration};
 use meshplane_xds::{ResourceType, Snapshot, SnapshotCache};
 use prost::{Message, Name};
 
-fn ads() -> ConfigSource {
+pub fn ads() -> ConfigSource {
     ConfigSource {
         config_source_specifier: Some(config_source::ConfigSourceSpecifier::Ads(
             AggregatedConfigSource {},
         )),
         resource_api_version: 2, // V3
+        // As App Mesh's image did: wait for the server, never time out.
+        initial_fetch_timeout: Some(Duration {
+            seconds: 0,
+            nanos: 0,
+        }),
         ..Default::default()
     }
 }
