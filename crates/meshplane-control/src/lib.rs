@@ -13,6 +13,7 @@
 //!   Mesh resources and spec files, counters for `/metrics`.
 //! - [`admin`]: the admin HTTP server (`/healthz`, `/readyz`, `/metrics`,
 //!   `/debug/*`).
+//! - [`tls`]: TLS and mutual TLS on the xDS port, certificates reloaded.
 //! - [`watch`]: reload on file changes (debounced) and on SIGHUP.
 //! - [`serve`]: everything above started together.
 //!
@@ -30,6 +31,7 @@ pub mod provenance;
 pub mod serve;
 pub mod settings;
 pub mod state;
+pub mod tls;
 pub mod watch;
 
 pub use authorizer::AppMeshAuthorizer;

@@ -19,6 +19,7 @@ use crate::events;
 use crate::pipeline::Pipeline;
 use crate::settings::{PipelineSettings, QuotaConfig};
 use crate::state::ControlState;
+use crate::tls::{tls_incoming, ReloadableTls, TlsConnInfo, TlsError, TlsFiles};
 use crate::watch::{reload_loop, sighup, watch_paths, FileWatch};
 
 /// How to serve.
@@ -28,6 +29,8 @@ pub struct ServeConfig {
     pub xds_listen: SocketAddr,
     pub admin_listen: SocketAddr,
     pub auth_config: Option<PathBuf>,
+    /// TLS on the xDS port (mutual TLS when a client CA is given).
+    pub tls: Option<TlsFiles>,
     pub insecure_no_auth: bool,
     pub max_stream_age: Option<Duration>,
     pub quota: QuotaConfig,
@@ -52,6 +55,8 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    #[error("xDS TLS: {0}")]
+    Tls(#[from] TlsError),
     #[error("cannot watch the spec paths: {0}")]
     Watch(#[from] notify::Error),
     #[error("the xDS server failed: {0}")]
@@ -130,6 +135,14 @@ async fn bind(addr: SocketAddr, what: &'static str) -> Result<TcpListener, Serve
 /// server is ready if it succeeded; otherwise `/readyz` says why not).
 pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
     let access = access_control(&config)?;
+    let tls = match &config.tls {
+        Some(files) => Some(Arc::new(ReloadableTls::load(files.clone())?)),
+        None => None,
+    };
+    let tls_peer: Option<meshplane_xds::server::TlsPeerFn> = tls.as_ref().map(|_| {
+        Arc::new(|ext: &tonic::Extensions| ext.get::<TlsConnInfo>().and_then(|c| c.peer.clone()))
+            as meshplane_xds::server::TlsPeerFn
+    });
     let state = ControlState::new(config.pipeline.load.arn.clone(), access);
     let cache = SnapshotCache::new();
     let authorizer = AppMeshAuthorizer::new(state.clone(), config.quota.clone());
@@ -140,6 +153,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
         ServerConfig {
             max_streams_per_key: config.quota.default,
             max_stream_age: config.max_stream_age,
+            tls_peer,
             ..ServerConfig::default()
         },
     );
@@ -172,6 +186,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
     // Watch before the first load so that no change slips between them.
     let mut watched = config.pipeline.paths.clone();
     watched.extend(config.auth_config.iter().cloned());
+    watched.extend(config.tls.iter().flat_map(TlsFiles::paths));
     let (tx, rx) = mpsc::unbounded_channel();
     let files = watch_paths(&watched, tx.clone())?;
 
@@ -180,7 +195,12 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
 
     let mut tasks = vec![
         events::spawn_consumer(&server, state.clone(), principals.clone()),
-        tokio::spawn(reload_loop(pipeline.clone(), rx, config.debounce)),
+        tokio::spawn(reload_loop(
+            pipeline.clone(),
+            tls.clone(),
+            rx,
+            config.debounce,
+        )),
     ];
     if config.reload_on_sighup {
         tasks.push(tokio::spawn(sighup(tx)));
@@ -206,15 +226,30 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
     }));
     let routes = server.routes();
     let mut xds_stop = shutdown_rx;
-    let xds_task = tokio::spawn(async move {
-        tonic::transport::Server::builder()
-            .http2_keepalive_interval(Some(Duration::from_secs(30)))
-            .add_routes(routes)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(xds_listener), async move {
-                let _ = xds_stop.wait_for(|s| *s).await;
+    let stopped = async move {
+        let _ = xds_stop.wait_for(|s| *s).await;
+    };
+    let builder = tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .add_routes(routes);
+    let xds_task = match tls {
+        Some(tls) => {
+            let incoming = tls_incoming(xds_listener, tls);
+            tokio::spawn(async move {
+                builder
+                    .serve_with_incoming_shutdown(incoming, stopped)
+                    .await
             })
-            .await
-    });
+        }
+        None => {
+            let incoming = TcpListenerStream::new(xds_listener);
+            tokio::spawn(async move {
+                builder
+                    .serve_with_incoming_shutdown(incoming, stopped)
+                    .await
+            })
+        }
+    };
     tracing::info!(xds = %xds_addr, admin = %admin_addr, "meshplane serving");
     Ok(Running {
         xds_addr,

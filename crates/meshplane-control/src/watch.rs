@@ -9,6 +9,7 @@ use notify::{EventKind, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
 use crate::pipeline::Pipeline;
+use crate::tls::ReloadableTls;
 
 /// Keeps the file watches alive.
 pub struct FileWatch {
@@ -80,15 +81,31 @@ pub fn watch_paths(paths: &[PathBuf], tx: mpsc::UnboundedSender<()>) -> notify::
 }
 
 /// Reload after each burst of triggers has been quiet for `debounce`.
+/// The TLS files, when given, are read again first (a broken set keeps the
+/// previous certificates in force).
 pub async fn reload_loop(
     pipeline: Arc<Pipeline>,
+    tls: Option<Arc<ReloadableTls>>,
     mut rx: mpsc::UnboundedReceiver<()>,
     debounce: Duration,
 ) {
     while rx.recv().await.is_some() {
         while let Ok(Some(())) = tokio::time::timeout(debounce, rx.recv()).await {}
         let p = pipeline.clone();
-        if let Err(e) = tokio::task::spawn_blocking(move || p.reload()).await {
+        let tls = tls.clone();
+        let reload = move || {
+            if let Some(tls) = tls {
+                match tls.reload() {
+                    Ok(()) => tracing::debug!("TLS files reloaded"),
+                    Err(e) => {
+                        p.state().metrics.reload_failed();
+                        tracing::error!(error = %e, "TLS files not reloaded; the previous certificates stay in force");
+                    }
+                }
+            }
+            p.reload();
+        };
+        if let Err(e) = tokio::task::spawn_blocking(reload).await {
             tracing::error!(error = %e, "reload task failed");
         }
     }

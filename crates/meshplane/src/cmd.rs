@@ -65,7 +65,7 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Serve every virtual node's Envoy configuration over xDS (ADS),
     /// reloading on spec changes and SIGHUP, with an admin HTTP server.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
 }
 
 impl Command {
@@ -76,7 +76,7 @@ impl Command {
             Command::Envoy(args) => envoy::run(global, args),
             Command::Export(args) => export::run(global, args),
             Command::Render(args) => render::run(global, args),
-            Command::Serve(args) => serve::run(global, args),
+            Command::Serve(args) => serve::run(global, *args),
         }
     }
 }

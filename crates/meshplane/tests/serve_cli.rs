@@ -80,3 +80,49 @@ fn bad_quota_and_duration_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown unit 'd'"));
 }
+
+#[test]
+fn tls_flags_come_in_pairs_and_bad_files_are_named() {
+    let out = meshplane()
+        .args([
+            "serve",
+            "--config",
+            &examples(),
+            "--tls-cert",
+            "/nonexistent/server.pem",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-key"));
+
+    let out = meshplane()
+        .args([
+            "serve",
+            "--config",
+            &examples(),
+            "--xds-listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .args([
+            "--tls-cert",
+            "/nonexistent/server.pem",
+            "--tls-key",
+            "/nonexistent/server.key",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/nonexistent/server.pem: cannot read"),
+        "{err}"
+    );
+}

@@ -6,5 +6,6 @@
 mod admin;
 mod authorizer;
 mod envoy;
+mod mtls;
 mod pipeline;
 mod support;

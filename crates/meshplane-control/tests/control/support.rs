@@ -77,6 +77,7 @@ pub fn serve_config(paths: Vec<PathBuf>) -> ServeConfig {
         xds_listen: "127.0.0.1:0".parse().unwrap(),
         admin_listen: "127.0.0.1:0".parse().unwrap(),
         auth_config: None,
+        tls: None,
         insecure_no_auth: false,
         max_stream_age: None,
         quota: QuotaConfig::default(),
@@ -106,9 +107,21 @@ impl Ads {
         node_id: &str,
         token: Option<&str>,
     ) -> Result<Ads, Status> {
-        let mut client = AggregatedDiscoveryServiceClient::connect(format!("http://{addr}"))
+        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
             .await
             .unwrap();
+        Self::open_on(channel, node_id, token).await
+    }
+
+    /// The same on an already connected channel (e.g. over TLS).
+    pub async fn open_on(
+        channel: tonic::transport::Channel,
+        node_id: &str,
+        token: Option<&str>,
+    ) -> Result<Ads, Status> {
+        let mut client = AggregatedDiscoveryServiceClient::new(channel);
         let (tx, rx) = mpsc::channel(8);
         tx.send(DiscoveryRequest {
             node: Some(Node {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use meshplane_control::tls::TlsFiles;
 use meshplane_control::{PipelineSettings, QuotaConfig, ServeConfig};
 use meshplane_load::LoadOptions;
 use meshplane_translate::TranslateOptions;
@@ -38,6 +39,17 @@ pub struct ServeArgs {
     /// Auth config (tokens, mTLS principal rules, policies); reloaded on change.
     #[arg(long, env = "MESHPLANE_AUTH_CONFIG")]
     pub auth_config: Option<PathBuf>,
+    /// PEM certificate chain of the xDS port: turns TLS on (with --tls-key).
+    /// Read again when the file changes.
+    #[arg(long, env = "MESHPLANE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "MESHPLANE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA bundle for client certificates (mutual TLS); proxies may then
+    /// authenticate with a certificate (see the auth config's `mtls`).
+    #[arg(long, env = "MESHPLANE_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
     /// Serve proxies without authentication, even beyond loopback.
     #[arg(long, env = "MESHPLANE_INSECURE_NO_AUTH")]
     pub insecure_no_auth: bool,
@@ -108,6 +120,14 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         xds_listen: args.xds_listen,
         admin_listen: args.admin_listen,
         auth_config: args.auth_config,
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert,
+                key,
+                client_ca: args.tls_client_ca,
+            }),
+            _ => None,
+        },
         insecure_no_auth: args.insecure_no_auth,
         max_stream_age: args.max_stream_age,
         quota,
