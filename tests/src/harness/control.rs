@@ -75,3 +75,38 @@ pub fn parse_get(out: &str) -> anyhow::Result<(u16, String)> {
     let status = v["status"].as_u64().context("no status")? as u16;
     Ok((status, v["body"].as_str().unwrap_or_default().to_owned()))
 }
+
+impl Topology {
+    /// `/debug/proxies`' list.
+    pub fn control_proxies(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        let (status, body) = self.control_get("/debug/proxies")?;
+        if status != 200 {
+            bail!("/debug/proxies answered {status}: {body}");
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(&body).context("/debug/proxies is not JSON")?;
+        Ok(v["proxies"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// Wait until `count` proxies are connected to meshplane and each has
+    /// acknowledged the last version sent for every type it asked for.
+    pub fn wait_proxies_synced(&self, count: usize, timeout: Duration) -> anyhow::Result<()> {
+        wait_for(&format!("{count} proxies in sync"), timeout, || {
+            let proxies = self.control_proxies()?;
+            let synced = proxies
+                .iter()
+                .filter(|p| {
+                    let types = p["types"].as_object();
+                    types.is_some_and(|t| {
+                        !t.is_empty()
+                            && t.values().all(|s| {
+                                !s["last_sent_version"].is_null()
+                                    && s["last_acked_version"] == s["last_sent_version"]
+                            })
+                    })
+                })
+                .count();
+            Ok((synced >= count).then_some(()))
+        })
+    }
+}
