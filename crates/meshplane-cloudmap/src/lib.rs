@@ -38,7 +38,8 @@
 //!
 //! - One poller per Cloud Map service (namespace + name), shared by every
 //!   query of that service and every proxy: each poll is one
-//!   `DiscoverInstancesRevision` call; `DiscoverInstances` (with the query's
+//!   `DiscoverInstancesRevision` call (skipped when every query of the
+//!   service is due for its full refresh); `DiscoverInstances` (with the query's
 //!   attributes as `QueryParameters`, `HealthStatus=HEALTHY`,
 //!   `MaxResults=1000`) is called only for queries whose revision moved,
 //!   that were never read, that failed since, or whose last read is older

@@ -108,7 +108,9 @@ impl ServicePoller {
             .metrics()
             .service(&self.namespace, &self.service)
             .polls += 1;
-        if self.revision_supported {
+        // When every query is read anyway (full refresh), the revision check
+        // would not change what is done: skip it, one call per query.
+        if self.revision_supported && !self.all_refresh_due(Instant::now()) {
             match self.check_revision().await {
                 Ok(revision) => self.revision = Some(revision),
                 Err(e) if e.kind == CallErrorKind::Unsupported => {
@@ -133,7 +135,6 @@ impl ServicePoller {
             }
         }
         let now = Instant::now();
-        let full_refresh = self.shared.config.full_refresh;
         let due: Vec<Vec<(String, String)>> = self
             .progress
             .iter()
@@ -141,9 +142,7 @@ impl ServicePoller {
                 !self.revision_supported
                     || p.read_at.is_none()
                     || p.read_at != self.revision
-                    || full_refresh
-                        .zip(p.last_read)
-                        .is_some_and(|(every, last)| now.duration_since(last) >= every)
+                    || self.refresh_due(p, now)
             })
             .map(|(a, _)| a.clone())
             .collect();
@@ -168,6 +167,24 @@ impl ServicePoller {
         } else {
             self.consecutive_errors.saturating_add(1)
         };
+    }
+
+    /// Whether the full refresh of this query is due.
+    fn refresh_due(&self, p: &Progress, now: Instant) -> bool {
+        self.shared
+            .config
+            .full_refresh
+            .zip(p.last_read)
+            .is_some_and(|(every, last)| now.duration_since(last) >= every)
+    }
+
+    /// Whether every query has been read and is due for its full refresh
+    /// (read before the revision check moved on, so `read_at` is current).
+    fn all_refresh_due(&self, now: Instant) -> bool {
+        !self.progress.is_empty()
+            && self.progress.values().all(|p| {
+                p.read_at.is_some() && p.read_at == self.revision && self.refresh_due(p, now)
+            })
     }
 
     /// Read the queries never read (or failed) since the last poll.

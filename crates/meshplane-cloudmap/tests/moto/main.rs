@@ -383,6 +383,30 @@ async fn unhealthy_instances_are_left_out_and_health_changes_seen_by_the_full_re
         revision,
         "the revision did not move"
     );
+
+    // With the full refresh on, still one call per poll: the revision check
+    // is skipped when the refresh reads the query anyway.
+    let m0 = source.metrics();
+    let s0 = m0.service("health.local", "web").expect("service").clone();
+    wait_until(LIMIT, "ten more polls", || {
+        source
+            .metrics()
+            .service("health.local", "web")
+            .is_some_and(|s| s.polls >= s0.polls + 10)
+    })
+    .await;
+    let m1 = source.metrics();
+    let s1 = m1.service("health.local", "web").expect("service");
+    let reads = m1.discover_calls() - m0.discover_calls();
+    let checks = s1.revision_calls - s0.revision_calls;
+    let polls = s1.polls - s0.polls;
+    println!("figure: {polls} polls -> {checks} revision checks + {reads} full refreshes");
+    assert!(reads >= 1, "a full refresh within ten polls (>= 1.6 s)");
+    // A snapshot may fall between a poll's start and its call: ± 1.
+    assert!(
+        (checks + reads).abs_diff(polls) <= 1,
+        "{polls} polls, {checks} + {reads} calls"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
