@@ -5,7 +5,8 @@
 //!   Request headers steer it: `x-delay-ms: N` answers after N ms,
 //!   `x-status: N` answers with that status, `x-fail-first: KEY` answers
 //!   503 to the first request carrying KEY and 200 to the later ones (a
-//!   retry of the same request carries the same key).
+//!   retry of the same request carries the same key); with
+//!   `x-fail-times: N`, to the first N.
 //! - [`tcp`]: sends `<name>\n` on connect, then echoes.
 //! - [`tls`]: the same over TLS, with a certificate for its server name.
 

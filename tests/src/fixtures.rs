@@ -53,3 +53,32 @@ impl AppsMesh {
         self.specs.join("route-serviceB.json")
     }
 }
+
+/// The URL base the routing scenarios call from `client`.
+pub const API_URL: &str = "http://api.routing.local:8080";
+
+/// `tests/specs/routing`: `client` calls `api.routing.local:8080`, whose
+/// router picks v1..v4 (HTTP backends on 8080) by header, method, query,
+/// path; `/explicit-retry` has its own retry policy, `/slow` a 1 s timeout.
+pub fn routing(label: &str, bins: Binaries) -> anyhow::Result<Topology> {
+    let mut t = Topology::new(label, bins)?;
+    let specs = t.path("specs");
+    copy_dir(&workspace_root().join("tests/specs/routing"), &specs)?;
+    t.start_control(std::slice::from_ref(&specs))?;
+    t.add_app("client")?;
+    for v in ["v1", "v2", "v3", "v4"] {
+        let ip = t.add_app(v)?;
+        t.add_host(&format!("{v}.routing.local"), ip)?;
+    }
+    let v1 = t.app("v1")?.ip;
+    t.add_host("api.routing.local", v1)?;
+    // A name no virtual service has, on the router's port.
+    t.add_host("unknown.routing.local", v1)?;
+    for v in ["v1", "v2", "v3", "v4"] {
+        t.start_http_backend(v, v, 8080)?;
+        t.start_envoy(v, &Sidecar::node("routing", v, &[8080]))?;
+    }
+    t.start_envoy("client", &Sidecar::node("routing", "client", &[]))?;
+    t.wait_envoys_ready()?;
+    Ok(t)
+}

@@ -1,6 +1,6 @@
 //! HTTP/1.1 + h2c backend.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -21,7 +21,8 @@ use super::BACKEND_HEADER;
 #[derive(Debug)]
 struct State {
     name: String,
-    failed_keys: Mutex<BTreeSet<String>>,
+    /// Attempts seen per `x-fail-first` key.
+    attempts: Mutex<BTreeMap<String, u32>>,
 }
 
 /// Serve until the process is killed.
@@ -29,7 +30,7 @@ pub async fn serve(name: String, listen: SocketAddr) -> anyhow::Result<()> {
     let listener = TcpListener::bind(listen).await?;
     let state = Arc::new(State {
         name,
-        failed_keys: Mutex::new(BTreeSet::new()),
+        attempts: Mutex::new(BTreeMap::new()),
     });
     eprintln!("e2e-backend http {} listening on {listen}", state.name);
     loop {
@@ -55,6 +56,9 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
     let delay = header(&req, "x-delay-ms").and_then(|v| v.parse::<u64>().ok());
     let status = header(&req, "x-status").and_then(|v| v.parse::<u16>().ok());
     let fail_first = header(&req, "x-fail-first").map(str::to_owned);
+    let fail_times = header(&req, "x-fail-times")
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(1);
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
@@ -68,12 +72,16 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
         .and_then(|s| StatusCode::from_u16(s).ok())
         .unwrap_or(StatusCode::OK);
     if let Some(key) = fail_first {
-        let first = state
-            .failed_keys
+        let attempt = state
+            .attempts
             .lock()
-            .map(|mut keys| keys.insert(key))
-            .unwrap_or(false);
-        if first {
+            .map(|mut seen| {
+                let n = seen.entry(key).or_insert(0);
+                *n += 1;
+                *n
+            })
+            .unwrap_or(u32::MAX);
+        if attempt <= fail_times {
             code = StatusCode::SERVICE_UNAVAILABLE;
         }
     }

@@ -35,6 +35,9 @@ struct HttpArgs {
     /// Ask the backend to fail each request's first attempt with 503.
     #[arg(long)]
     fail_first: bool,
+    /// With --fail-first: how many attempts of each request fail.
+    #[arg(long, default_value_t = 1)]
+    fail_times: u32,
     #[arg(long, default_value_t = 30_000)]
     timeout_ms: u64,
     #[arg(long, short = 'c', default_value_t = 8)]
@@ -94,6 +97,7 @@ fn request_spec(a: &HttpArgs) -> anyhow::Result<HttpRequestSpec> {
         method: a.method.clone(),
         headers,
         fail_first: a.fail_first,
+        fail_times: a.fail_times,
         timeout: Duration::from_millis(a.timeout_ms),
     })
 }

@@ -16,6 +16,7 @@ pub struct HttpLoad {
     pub method: Option<String>,
     pub headers: Vec<String>,
     pub fail_first: bool,
+    pub fail_times: Option<u32>,
     pub concurrency: Option<usize>,
     /// Keep every outcome in the summary.
     pub outcomes: bool,
@@ -34,6 +35,13 @@ impl HttpLoad {
 
     pub fn fail_first(mut self) -> HttpLoad {
         self.fail_first = true;
+        self
+    }
+
+    /// The backend fails the first `n` attempts of each request.
+    pub fn fail_times(mut self, n: u32) -> HttpLoad {
+        self.fail_first = true;
+        self.fail_times = Some(n);
         self
     }
 
@@ -58,6 +66,9 @@ impl HttpLoad {
         }
         if self.fail_first {
             a.push("--fail-first".into());
+        }
+        if let Some(n) = self.fail_times {
+            a.extend(["--fail-times".to_string(), n.to_string()]);
         }
         if let Some(c) = self.concurrency {
             a.extend(["--concurrency".to_string(), c.to_string()]);

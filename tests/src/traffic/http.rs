@@ -25,6 +25,8 @@ pub struct HttpRequestSpec {
     /// Add `x-fail-first: <unique key>` so the backend fails the first
     /// attempt of every request.
     pub fail_first: bool,
+    /// How many attempts of each request fail (`x-fail-times`), with `fail_first`.
+    pub fail_times: u32,
     /// Give up after this long (the client's own timeout, longer than any
     /// route timeout a test configures).
     pub timeout: Duration,
@@ -51,7 +53,9 @@ pub async fn send(client: &HttpClient, spec: &HttpRequestSpec, i: u64, run: &str
         builder = builder.header(k, v);
     }
     if spec.fail_first {
-        builder = builder.header("x-fail-first", format!("{run}-{i}"));
+        builder = builder
+            .header("x-fail-first", format!("{run}-{i}"))
+            .header("x-fail-times", spec.fail_times.to_string());
     }
     let mut outcome = Outcome {
         i,
