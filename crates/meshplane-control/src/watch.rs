@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use notify::event::ModifyKind;
 use notify::{EventKind, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
@@ -59,8 +60,14 @@ pub fn watch_paths(paths: &[PathBuf], tx: mpsc::UnboundedSender<()>) -> notify::
     let mut watcher =
         notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
             Ok(event) => {
-                if matches!(event.kind, EventKind::Access(_)) {
-                    return; // reading the files during a reload
+                // Reading the files during a reload gives access events and
+                // may update their access time (a metadata change): neither
+                // is a change of content.
+                if matches!(
+                    event.kind,
+                    EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_))
+                ) {
+                    return;
                 }
                 if event
                     .paths

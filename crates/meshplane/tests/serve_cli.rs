@@ -126,3 +126,96 @@ fn tls_flags_come_in_pairs_and_bad_files_are_named() {
         "{err}"
     );
 }
+
+/// Kills the server when the test ends, passing or failing.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// (status, body) of a GET, or None while nothing listens.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    Some((
+        head.split_whitespace().nth(1)?.parse().ok()?,
+        body.to_owned(),
+    ))
+}
+
+fn poll<T>(what: &str, server: &mut Server, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if let Ok(Some(status)) = server.0.try_wait() {
+            panic!("meshplane serve exited ({status}) while waiting for {what}");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn finished_at(port: u16) -> Option<String> {
+    let (code, body) = get(port, "/debug/reload")?;
+    let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+    (code == 200).then(|| v["finished_at"].to_string())
+}
+
+#[test]
+fn serves_until_killed_and_reloads_on_sighup() {
+    let admin = free_port();
+    let child = meshplane()
+        .args(["serve", "--config", &examples()])
+        .env("MESHPLANE_XDS_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env("MESHPLANE_ADMIN_LISTEN", format!("127.0.0.1:{admin}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    poll("/readyz", &mut server, || {
+        get(admin, "/readyz").filter(|(c, _)| *c == 200)
+    });
+    let first = poll("the first reload", &mut server, || finished_at(admin));
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    poll("a reload after SIGHUP", &mut server, || {
+        finished_at(admin).filter(|t| *t != first)
+    });
+    let (code, metrics) = get(admin, "/metrics").unwrap();
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains("meshplane_snapshot_build_seconds_count 2\n"),
+        "{metrics}"
+    );
+}

@@ -250,6 +250,41 @@ async fn real_envoy_follows_spec_edits_and_survives_invalid_ones() {
         );
     }
 
+    // meshplane sees the proxy, its ACKs, and no NACK.
+    let deadline = Instant::now() + HANG;
+    let proxy = loop {
+        let (_, body) = http_get(running.admin_addr, "/debug/proxies").await;
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let p = v["proxies"][0].clone();
+        let acked = ["CDS", "LDS", "RDS"].iter().all(|t| {
+            let s = &p["types"][*t];
+            !s["last_acked_version"].is_null() && s["last_acked_version"] == s["last_sent_version"]
+        });
+        if acked {
+            break p;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Envoy never ACKed everything: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(proxy["node_id"], "mesh/apps/virtualNode/serviceA");
+    assert_eq!(proxy["identity"], node_arn("serviceA"));
+    for t in ["CDS", "LDS", "RDS"] {
+        assert!(proxy["types"][t]["last_nack"].is_null(), "{t}: {proxy}");
+    }
+    let (_, metrics) = http_get(running.admin_addr, "/metrics").await;
+    assert!(
+        metrics.contains("meshplane_connected_proxies{mesh=\"apps\",resource=\"mesh/apps/virtualNode/serviceA\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("meshplane_xds_acks_total{type=\"LDS\"}"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("meshplane_xds_nacks_total{"), "{metrics}");
+
     // A valid edit reaches Envoy.
     let route = specs.path().join("route-serviceB.json");
     edit(&route, "\"weight\": 75", "\"weight\": 60");
