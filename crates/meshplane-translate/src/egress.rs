@@ -31,7 +31,7 @@ use crate::egress_cluster::CONNECT_TIMEOUT_MS;
 use crate::egress_plan::{self, PortPlan, Provider, ServicePlan};
 use crate::emit::Emit;
 use crate::filters::{self, TcpTarget};
-use crate::proto::{millis, socket_address, u32_value};
+use crate::proto::{listen_address, millis, u32_value};
 use crate::{egress_routes, names, targets};
 
 /// App Mesh's TCP idle timeout when none is configured (user guide, routes: "Idle duration – The default is 300 seconds").
@@ -49,6 +49,8 @@ pub fn translate<'m>(emit: &mut Emit<'m>, node_name: &str, node: &'m VirtualNode
         node_id.clone()
     };
     let logs = access_logs(node.logging.as_ref());
+    let (bind, ipv4_compat) =
+        crate::ip::listen_address(crate::ip::effective(node, emit.mesh.spec.as_ref()));
     let plans = egress_plan::plan(emit, node_name, node);
 
     let mut chains = Vec::new();
@@ -125,7 +127,7 @@ pub fn translate<'m>(emit: &mut Emit<'m>, node_name: &str, node: &'m VirtualNode
     sni_ports.dedup();
     let listener = Listener {
         name: names::egress_listener(),
-        address: Some(socket_address(names::LISTEN_ADDRESS, names::EGRESS_PORT)),
+        address: Some(listen_address(bind, names::EGRESS_PORT, ipv4_compat)),
         filter_chains: chains,
         listener_filters: vec![filters::original_dst(), filters::tls_inspector(&sni_ports)],
         traffic_direction: TrafficDirection::Outbound as i32,

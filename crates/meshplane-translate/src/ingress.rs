@@ -29,7 +29,7 @@ use crate::egress::DEFAULT_TCP_IDLE_MS;
 use crate::egress_routes::DEFAULT_REQUEST_TIMEOUT_MS;
 use crate::emit::Emit;
 use crate::filters::{self, TcpTarget};
-use crate::proto::{clamp_u32, millis, socket_address, u32_value};
+use crate::proto::{clamp_u32, listen_address, millis, u32_value};
 use crate::{ip, names, route_match, tls};
 
 /// App Mesh's connect timeout to the local application.
@@ -44,6 +44,8 @@ pub fn translate(emit: &mut Emit<'_>, node_name: &str, node: &VirtualNodeSpec) {
     let mesh_name = emit.mesh.name.clone();
     let local = ip::local_app_address(ip::effective(node, emit.mesh.spec.as_ref()));
     let logs = access_logs(node.logging.as_ref());
+    let (bind, ipv4_compat) =
+        crate::ip::listen_address(crate::ip::effective(node, emit.mesh.spec.as_ref()));
     let mut chains = Vec::new();
     let mut ports = BTreeSet::new();
     let mut sni_ports = Vec::new();
@@ -117,7 +119,7 @@ pub fn translate(emit: &mut Emit<'_>, node_name: &str, node: &VirtualNodeSpec) {
     }
     let listener = Listener {
         name: names::ingress_listener(),
-        address: Some(socket_address(names::LISTEN_ADDRESS, names::INGRESS_PORT)),
+        address: Some(listen_address(bind, names::INGRESS_PORT, ipv4_compat)),
         filter_chains: chains,
         listener_filters,
         traffic_direction: TrafficDirection::Inbound as i32,

@@ -9,6 +9,13 @@
 //! | IPv4_PREFERRED  | V4_PREFERRED      | 127.0.0.1          |
 //! | IPv6_ONLY       | V6_ONLY           | ::1                |
 //! | IPv4_ONLY       | V4_ONLY           | 127.0.0.1          |
+//!
+//! Listeners bind `0.0.0.0`, except under IPv6_PREFERRED and IPv6_ONLY,
+//! where they bind `::` accepting IPv4 too (`ipv4_compat`), so IPv6-only
+//! pods are served. App Mesh bound both families under every explicit
+//! preference; meshplane keeps IPv4-only binding under the IPv4
+//! preferences, where a host without IPv6 would refuse a `::` listener.
+//! The listener names keep App Mesh's `0.0.0.0` either way.
 
 use envoy_types::pb::envoy::config::cluster::v3::cluster::DnsLookupFamily;
 use meshplane_spec::common::IpPreference;
@@ -37,5 +44,14 @@ pub fn local_app_address(pref: Option<IpPreference>) -> &'static str {
     match pref {
         Some(IpPreference::Ipv6Preferred | IpPreference::Ipv6Only) => "::1",
         None | Some(IpPreference::Ipv4Preferred | IpPreference::Ipv4Only) => "127.0.0.1",
+    }
+}
+
+/// The address the ingress and egress listeners bind, and whether IPv4
+/// connections are accepted on an IPv6 socket.
+pub fn listen_address(pref: Option<IpPreference>) -> (&'static str, bool) {
+    match pref {
+        Some(IpPreference::Ipv6Preferred | IpPreference::Ipv6Only) => ("::", true),
+        None | Some(IpPreference::Ipv4Preferred | IpPreference::Ipv4Only) => ("0.0.0.0", false),
     }
 }

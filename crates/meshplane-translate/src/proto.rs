@@ -86,3 +86,15 @@ mod tests {
         assert_eq!(clamp_u32(i64::MAX), u32::MAX);
     }
 }
+
+/// A listening address; `ipv4_compat` lets an IPv6 socket accept IPv4 too.
+pub fn listen_address(host: &str, port: u32, ipv4_compat: bool) -> Address {
+    Address {
+        address: Some(address::Address::SocketAddress(SocketAddress {
+            address: host.to_owned(),
+            port_specifier: Some(socket_address::PortSpecifier::PortValue(port)),
+            ipv4_compat,
+            ..Default::default()
+        })),
+    }
+}
