@@ -39,7 +39,9 @@
 //! room, so a stuck proxy holds at most `response_buffer` built responses and
 //! never delays the cache or other streams. A change costs a stream nothing
 //! for types whose version did not change, and a walk over the handles of
-//! the changed types.
+//! the changed types. ADS streams use codec buffers that start at 1 KiB
+//! instead of tonic's 8 KiB. `cargo bench -p meshplane-xds --bench fanout`
+//! prints the figures (memory per stream, sync and change propagation).
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 

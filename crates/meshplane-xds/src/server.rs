@@ -1,6 +1,7 @@
 //! The gRPC side: [`XdsServer`] serves the snapshot cache over ADS and the
 //! per-type discovery services, state of the world and delta.
 
+mod ads_service;
 mod delta;
 mod services;
 mod session;
@@ -50,7 +51,7 @@ impl Default for ServerConfig {
             max_streams_per_key: 50,
             max_stream_age: None,
             max_stream_age_jitter: 0.1,
-            response_buffer: 2,
+            response_buffer: 1,
             event_buffer: 4096,
             tls_peer: None,
         }

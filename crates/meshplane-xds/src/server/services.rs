@@ -4,9 +4,7 @@
 use envoy_types::pb::envoy::service::cluster::v3::cluster_discovery_service_server::{
     ClusterDiscoveryService, ClusterDiscoveryServiceServer,
 };
-use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_server::{
-    AggregatedDiscoveryService, AggregatedDiscoveryServiceServer,
-};
+use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_server::AggregatedDiscoveryService;
 use envoy_types::pb::envoy::service::discovery::v3::{
     DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse,
 };
@@ -25,6 +23,7 @@ use envoy_types::pb::envoy::service::secret::v3::secret_discovery_service_server
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::ads_service::AdsService;
 use super::delta::DeltaStream;
 use super::session::serve;
 use super::sotw::SotwStream;
@@ -32,11 +31,11 @@ use super::XdsServer;
 use crate::events::Variant;
 use crate::ResourceType;
 
-type SotwOut = ReceiverStream<Result<DiscoveryResponse, Status>>;
-type DeltaOut = ReceiverStream<Result<DeltaDiscoveryResponse, Status>>;
+pub(super) type SotwOut = ReceiverStream<Result<DiscoveryResponse, Status>>;
+pub(super) type DeltaOut = ReceiverStream<Result<DeltaDiscoveryResponse, Status>>;
 
 impl XdsServer {
-    async fn sotw(
+    pub(super) async fn sotw(
         &self,
         request: Request<Streaming<DiscoveryRequest>>,
         only: Option<ResourceType>,
@@ -48,7 +47,7 @@ impl XdsServer {
         Ok(Response::new(out))
     }
 
-    async fn delta(
+    pub(super) async fn delta(
         &self,
         request: Request<Streaming<DeltaDiscoveryRequest>>,
         only: Option<ResourceType>,
@@ -163,7 +162,7 @@ per_type_service!(
 );
 
 pub(super) fn routes(server: &XdsServer) -> tonic::service::Routes {
-    tonic::service::Routes::new(AggregatedDiscoveryServiceServer::new(server.clone()))
+    tonic::service::Routes::new(AdsService(server.clone()))
         .add_service(ClusterDiscoveryServiceServer::new(server.clone()))
         .add_service(EndpointDiscoveryServiceServer::new(server.clone()))
         .add_service(ListenerDiscoveryServiceServer::new(server.clone()))
