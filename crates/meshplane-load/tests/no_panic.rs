@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use meshplane_load::{load_str, LoadOptions};
+use meshplane_load::{export, load_str, ExportFormat, LoadOptions};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -91,6 +91,7 @@ fn value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Loads `text` as each file type; whatever loaded must survive export -> load.
 fn load_everywhere(text: &str) {
     for ext in EXTENSIONS {
         let file = PathBuf::from(format!("input.{ext}"));
@@ -98,6 +99,12 @@ fn load_everywhere(text: &str) {
         for d in &loaded.diagnostics {
             assert_eq!(d.file.as_deref(), Some(file.as_path()), "{d}");
             assert!(d.rule.starts_with("load."), "{d}");
+        }
+        for (format, name) in [(ExportFormat::CliJson, "x.json"), (ExportFormat::Yaml, "x.yaml")] {
+            let exported = export(&loaded.model, format);
+            let again = load_str(Path::new(name), &exported, &LoadOptions::default());
+            assert!(again.diagnostics.is_empty(), "{:?}\n{exported}", again.diagnostics);
+            assert_eq!(again.model, loaded.model, "{exported}");
         }
     }
 }
