@@ -19,6 +19,9 @@ use crate::cache::{ProxyKey, Snapshot};
 use crate::events::{Variant, XdsEvent};
 use crate::registry::StreamInfo;
 
+/// How long a new stream may wait before its first request.
+const FIRST_REQUEST_WAIT: Duration = Duration::from_secs(60);
+
 /// A request that may carry the node (only the first one must).
 pub(crate) trait FirstRequest: Send + 'static {
     fn node(&self) -> Option<&Node>;
@@ -53,9 +56,9 @@ where
         peer.tls = f(request.extensions());
     }
     let mut inbound = request.into_inner();
-    let first = inbound
-        .message()
-        .await?
+    let first = tokio::time::timeout(FIRST_REQUEST_WAIT, inbound.message())
+        .await
+        .map_err(|_| Status::deadline_exceeded("no request within 60 s of opening the stream"))??
         .ok_or_else(|| Status::invalid_argument("the stream ended before its first request"))?;
     let node = first.node().cloned().unwrap_or_default();
     let refuse = |status: Status| {
