@@ -44,7 +44,7 @@ pub struct QueryMetrics {
     pub changes: u64,
 }
 
-/// Everything, sorted by service and by key.
+/// The services and queries currently asked for, sorted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CloudMapMetrics {
     pub services: Vec<ServiceMetrics>,
@@ -78,33 +78,58 @@ impl CloudMapMetrics {
     }
 }
 
-/// The live counters behind [`CloudMapMetrics`]. Counters of services and
-/// queries no longer asked for are kept (they are history).
+/// The live counters behind [`CloudMapMetrics`]: the supervisor creates and
+/// removes entries as queries come and go; pollers only update existing
+/// ones (so a poller being stopped cannot bring a removed entry back).
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    pub services: BTreeMap<(String, String), ServiceMetrics>,
-    pub queries: BTreeMap<QueryKey, QueryMetrics>,
+    services: BTreeMap<(String, String), ServiceMetrics>,
+    queries: BTreeMap<QueryKey, QueryMetrics>,
 }
 
 impl Registry {
-    pub fn service(&mut self, namespace: &str, service: &str) -> &mut ServiceMetrics {
-        self.services
-            .entry((namespace.to_owned(), service.to_owned()))
-            .or_insert_with(|| ServiceMetrics {
-                namespace: namespace.to_owned(),
-                service: service.to_owned(),
-                revision_api_supported: true,
-                ..Default::default()
-            })
+    /// Keep exactly the entries of `wanted` (new ones start at zero).
+    pub fn retain<'a>(&mut self, wanted: impl IntoIterator<Item = &'a QueryKey>) {
+        let wanted: Vec<&QueryKey> = wanted.into_iter().collect();
+        self.queries.retain(|k, _| wanted.contains(&k));
+        self.services.retain(|(ns, svc), _| {
+            wanted
+                .iter()
+                .any(|k| &k.namespace == ns && &k.service == svc)
+        });
+        for k in wanted {
+            self.queries
+                .entry(k.clone())
+                .or_insert_with(|| QueryMetrics {
+                    key: k.clone(),
+                    ..Default::default()
+                });
+            self.services
+                .entry((k.namespace.clone(), k.service.clone()))
+                .or_insert_with(|| ServiceMetrics {
+                    namespace: k.namespace.clone(),
+                    service: k.service.clone(),
+                    revision_api_supported: true,
+                    ..Default::default()
+                });
+        }
     }
 
-    pub fn query(&mut self, key: &QueryKey) -> &mut QueryMetrics {
-        self.queries
-            .entry(key.clone())
-            .or_insert_with(|| QueryMetrics {
-                key: key.clone(),
-                ..Default::default()
-            })
+    /// Update a service's counters, if it is still polled.
+    pub fn service(&mut self, namespace: &str, service: &str, f: impl FnOnce(&mut ServiceMetrics)) {
+        if let Some(m) = self
+            .services
+            .get_mut(&(namespace.to_owned(), service.to_owned()))
+        {
+            f(m);
+        }
+    }
+
+    /// Update a query's counters, if it is still asked for.
+    pub fn query(&mut self, key: &QueryKey, f: impl FnOnce(&mut QueryMetrics)) {
+        if let Some(m) = self.queries.get_mut(key) {
+            f(m);
+        }
     }
 
     pub fn snapshot(&self) -> CloudMapMetrics {

@@ -106,8 +106,7 @@ impl ServicePoller {
     async fn poll(&mut self) {
         self.shared
             .metrics()
-            .service(&self.namespace, &self.service)
-            .polls += 1;
+            .service(&self.namespace, &self.service, |s| s.polls += 1);
         // When every query is read anyway (full refresh), the revision check
         // would not change what is done: skip it, one call per query.
         if self.revision_supported && !self.all_refresh_due(Instant::now()) {
@@ -121,8 +120,9 @@ impl ServicePoller {
                     self.revision_supported = false;
                     self.shared
                         .metrics()
-                        .service(&self.namespace, &self.service)
-                        .revision_api_supported = false;
+                        .service(&self.namespace, &self.service, |s| {
+                            s.revision_api_supported = false;
+                        });
                 }
                 Err(e) => {
                     let keys: Vec<Vec<(String, String)>> = self.progress.keys().cloned().collect();
@@ -160,7 +160,9 @@ impl ServicePoller {
                 s.revision = revision.or(s.revision);
                 false
             });
-            self.shared.metrics().query(&key).last_success = Some(answered);
+            self.shared
+                .metrics()
+                .query(&key, |q| q.last_success = Some(answered));
         }
         self.consecutive_errors = if ok {
             0
@@ -203,29 +205,28 @@ impl ServicePoller {
     async fn check_revision(&mut self) -> Result<i64, CallError> {
         self.shared
             .metrics()
-            .service(&self.namespace, &self.service)
-            .revision_calls += 1;
+            .service(&self.namespace, &self.service, |s| s.revision_calls += 1);
         let result = api::revision(&self.shared.client, &self.namespace, &self.service).await;
-        let mut m = self.shared.metrics();
-        let svc = m.service(&self.namespace, &self.service);
-        match &result {
-            Ok(r) => svc.revision = Some(*r),
-            Err(e) => {
-                if e.kind != CallErrorKind::Unsupported {
-                    svc.revision_errors += 1;
+        self.shared
+            .metrics()
+            .service(&self.namespace, &self.service, |svc| match &result {
+                Ok(r) => svc.revision = Some(*r),
+                Err(e) => {
+                    if e.kind != CallErrorKind::Unsupported {
+                        svc.revision_errors += 1;
+                    }
+                    if e.kind == CallErrorKind::Throttled {
+                        svc.throttled += 1;
+                    }
                 }
-                if e.kind == CallErrorKind::Throttled {
-                    svc.throttled += 1;
-                }
-            }
-        }
+            });
         result
     }
 
     /// `DiscoverInstances` for one query; whether it answered.
     async fn read(&mut self, attributes: &[(String, String)]) -> bool {
         let key = self.key(attributes);
-        self.shared.metrics().query(&key).discover_calls += 1;
+        self.shared.metrics().query(&key, |q| q.discover_calls += 1);
         let max_results = self.shared.config.max_results();
         match api::discover(&self.shared.client, &key, max_results).await {
             Ok(d) => {
@@ -235,9 +236,9 @@ impl ServicePoller {
             Err(e) => {
                 {
                     let mut m = self.shared.metrics();
-                    m.query(&key).discover_errors += 1;
+                    m.query(&key, |q| q.discover_errors += 1);
                     if e.kind == CallErrorKind::Throttled {
-                        m.service(&self.namespace, &self.service).throttled += 1;
+                        m.service(&self.namespace, &self.service, |s| s.throttled += 1);
                     }
                 }
                 self.failed(attributes, &e);
@@ -288,9 +289,7 @@ impl ServicePoller {
         let Some((before, recovered, changed)) = change else {
             return; // the query was dropped meanwhile
         };
-        {
-            let mut m = self.shared.metrics();
-            let q = m.query(key);
+        self.shared.metrics().query(key, |q| {
             if changed {
                 q.changes += 1;
             }
@@ -299,22 +298,24 @@ impl ServicePoller {
             q.last_success = Some(now);
             q.last_error = None;
             q.consecutive_errors = 0;
-        }
+        });
         if recovered {
             tracing::info!(query = %key.display(), count, "Cloud Map answers again");
         }
+        if !changed {
+            return;
+        }
         match before {
-            _ if count == 0 && before != Some(0) => tracing::warn!(
+            _ if count == 0 => tracing::warn!(
                 query = %key.display(), revision,
                 "Cloud Map answered with no healthy instance: the cluster gets no endpoint"
             ),
             None => {
                 tracing::info!(query = %key.display(), count, revision, "Cloud Map instances discovered")
             }
-            Some(b) if b != count => tracing::info!(
+            Some(b) => tracing::info!(
                 query = %key.display(), before = b, count, revision, "Cloud Map instances changed"
             ),
-            _ => {}
         }
     }
 
@@ -335,13 +336,11 @@ impl ServicePoller {
             streak = s.consecutive_errors;
             first
         });
-        {
-            let mut m = self.shared.metrics();
-            let q = m.query(&key);
+        self.shared.metrics().query(&key, |q| {
             q.last_error = Some(message.clone());
             q.last_error_at = Some(now);
             q.consecutive_errors = q.consecutive_errors.saturating_add(1);
-        }
+        });
         let kept = if self
             .shared
             .states

@@ -134,6 +134,7 @@ async fn supervise(shared: Arc<Shared>, mut desired: watch::Receiver<Arc<BTreeSe
                 .or_default()
                 .insert(key.attributes.clone());
         }
+        shared.metrics().retain(wanted.iter());
         shared.states.send_if_modified(|states| {
             let stale = states.keys().any(|k| !wanted.contains(k));
             let missing = wanted.iter().any(|k| !states.contains_key(k));

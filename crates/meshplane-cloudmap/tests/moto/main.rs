@@ -185,7 +185,10 @@ async fn register_and_deregister_change_the_state() {
         !s.contains_key(&k) && s.contains_key(&k2)
     })
     .await;
-    assert_eq!(source.metrics().services.len(), 1);
+    let m = source.metrics();
+    assert_eq!(m.services.len(), 1);
+    assert_eq!(m.queries.len(), 1, "metrics follow the queries asked for");
+    assert_eq!(m.queries[0].key, k2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
