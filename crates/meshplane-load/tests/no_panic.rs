@@ -100,10 +100,17 @@ fn load_everywhere(text: &str) {
             assert_eq!(d.file.as_deref(), Some(file.as_path()), "{d}");
             assert!(d.rule.starts_with("load."), "{d}");
         }
-        for (format, name) in [(ExportFormat::CliJson, "x.json"), (ExportFormat::Yaml, "x.yaml")] {
+        for (format, name) in [
+            (ExportFormat::CliJson, "x.json"),
+            (ExportFormat::Yaml, "x.yaml"),
+        ] {
             let exported = export(&loaded.model, format);
             let again = load_str(Path::new(name), &exported, &LoadOptions::default());
-            assert!(again.diagnostics.is_empty(), "{:?}\n{exported}", again.diagnostics);
+            assert!(
+                again.diagnostics.is_empty(),
+                "{:?}\n{exported}",
+                again.diagnostics
+            );
             assert_eq!(again.model, loaded.model, "{exported}");
         }
     }

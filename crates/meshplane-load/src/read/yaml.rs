@@ -195,7 +195,11 @@ impl<'r> Reader<'r> {
                             anchor,
                             entries,
                             ..
-                        }) => (Node::new(line, NodeKind::Map(entries)), tag, anchor),
+                        }) => (
+                            Node::new(line, NodeKind::Map(merge_keys(entries))),
+                            tag,
+                            anchor,
+                        ),
                         None => return Err((line, "unbalanced collection end".to_owned())),
                     };
                     let node = wrap_tag(node, tag.as_ref());
@@ -255,6 +259,38 @@ impl<'r> Reader<'r> {
         }
         Ok(())
     }
+}
+
+/// Applies YAML merge keys (`<<: *base`, `<<: [*a, *b]`): the merged
+/// mappings' entries are added where the mapping does not set the key itself
+/// (earlier mappings in a list win over later ones).
+fn merge_keys(entries: Vec<Entry>) -> Vec<Entry> {
+    if !entries.iter().any(|e| e.key == "<<") {
+        return entries;
+    }
+    let (merges, mut own): (Vec<Entry>, Vec<Entry>) =
+        entries.into_iter().partition(|e| e.key == "<<");
+    for merge in merges {
+        let sources = match merge.value.kind {
+            NodeKind::Map(map) => vec![map],
+            NodeKind::Seq(items) => items
+                .into_iter()
+                .filter_map(|n| match n.kind {
+                    NodeKind::Map(map) => Some(map),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        for source in sources {
+            for e in source {
+                if !own.iter().any(|o| o.key == e.key) {
+                    own.push(e);
+                }
+            }
+        }
+    }
+    own
 }
 
 fn count(node: &Node) -> usize {
@@ -326,6 +362,17 @@ mod tests {
         assert_eq!(roots[1].get_str("d"), Some("80"));
         assert_eq!(roots[1].entry("d").unwrap().line, 7);
         assert_eq!(roots[0].get("a").unwrap().kind, NodeKind::Number(1.into()));
+    }
+
+    #[test]
+    fn merge_keys_fill_in_what_a_mapping_does_not_set() {
+        let text = "base: &base {port: 80, protocol: http}\nl:\n  <<: *base\n  port: 8080\n";
+        let (roots, errors) = read(text);
+        assert!(errors.is_empty(), "{errors:?}");
+        let l = roots[0].get("l").unwrap();
+        assert_eq!(l.get("port").unwrap().kind, NodeKind::Number(8080.into()));
+        assert_eq!(l.get_str("protocol"), Some("http"));
+        assert!(l.get("<<").is_none());
     }
 
     #[test]
