@@ -82,3 +82,46 @@ pub fn routing(label: &str, bins: Binaries) -> anyhow::Result<Topology> {
     t.wait_envoys_ready()?;
     Ok(t)
 }
+
+/// `tests/specs/tcp` (mesh `tcp`, `ALLOW_ALL`): `app` has backends
+/// `db.tcp.local:5432` (TCP node `db` with its own Envoy) and
+/// `alpha.tls.local` / `beta.tls.local`, two TLS servers on 443 modelled as
+/// TCP nodes without Envoys (like external services). `outside` runs an
+/// unmodelled TCP server on `outside.tcp.local:7000`.
+pub struct TcpMesh {
+    pub t: Topology,
+    pub specs: PathBuf,
+    pub pki: crate::harness::certs::Pki,
+}
+
+impl TcpMesh {
+    pub fn start(label: &str, bins: Binaries) -> anyhow::Result<TcpMesh> {
+        let mut t = Topology::new(label, bins)?;
+        let specs = t.path("specs");
+        copy_dir(&workspace_root().join("tests/specs/tcp"), &specs)?;
+        t.start_control(std::slice::from_ref(&specs))?;
+        let pki = crate::harness::certs::write_pki(
+            &t.path("pki"),
+            &["alpha.tls.local", "beta.tls.local"],
+        )?;
+        t.add_app("app")?;
+        for (app, host) in [
+            ("db", "db.tcp.local"),
+            ("alpha", "alpha.tls.local"),
+            ("beta", "beta.tls.local"),
+            ("outside", "outside.tcp.local"),
+        ] {
+            let ip = t.add_app(app)?;
+            t.add_host(host, ip)?;
+        }
+        t.start_tcp_backend("db", "db", 5432)?;
+        t.start_tcp_backend("outside", "outside", 7000)?;
+        for name in ["alpha", "beta"] {
+            t.start_tls_backend(name, name, 443, &format!("{name}.tls.local"), &pki)?;
+        }
+        t.start_envoy("db", &Sidecar::node("tcp", "db", &[5432]))?;
+        t.start_envoy("app", &Sidecar::node("tcp", "app", &[]))?;
+        t.wait_envoys_ready()?;
+        Ok(TcpMesh { t, specs, pki })
+    }
+}

@@ -17,7 +17,7 @@ fn route_timeout_gives_504() -> anyhow::Result<()> {
         &slow,
         4,
         &HttpLoad::default()
-            .header("x-delay-ms: 3000")
+            .header("x-delay-ms: 1500")
             .concurrency(4),
     )?;
     let fast_enough = t.http(
@@ -31,7 +31,7 @@ fn route_timeout_gives_504() -> anyhow::Result<()> {
         &format!("{API_URL}/api"),
         4,
         &HttpLoad::default()
-            .header("x-delay-ms: 3000")
+            .header("x-delay-ms: 1500")
             .concurrency(4),
     )?;
     println!(

@@ -1,8 +1,10 @@
 //! Starting the toy services inside application namespaces.
 
-use std::path::Path;
 use std::time::Duration;
 
+use anyhow::Context;
+
+use super::certs::Pki;
 use super::topology::{wait_for, Topology};
 
 impl Topology {
@@ -43,15 +45,19 @@ impl Topology {
         })
     }
 
-    /// `e2e-backend tls` named `name` on `0.0.0.0:port` in `app`.
+    /// `e2e-backend tls` named `name` on `0.0.0.0:port` in `app`, with the
+    /// certificate of `server_name` from `pki`.
     pub fn start_tls_backend(
         &mut self,
         app: &str,
         name: &str,
         port: u16,
-        cert: &Path,
-        key: &Path,
+        server_name: &str,
+        pki: &Pki,
     ) -> anyhow::Result<()> {
+        let (cert, key) = pki
+            .server(server_name)
+            .with_context(|| format!("no certificate for {server_name}"))?;
         let mut cmd = self.app(app)?.ns.command(&self.bins.backend);
         cmd.args([
             "tls",
@@ -65,15 +71,11 @@ impl Topology {
         .arg("--key")
         .arg(key);
         self.spawn(&format!("backend-{name}-{port}"), cmd)?;
-        // TCP connect is enough to know it listens (no SNI check here).
         let addr = format!("127.0.0.1:{port}");
         wait_for(&format!("backend {name}"), Duration::from_secs(10), || {
             self.check_alive()?;
-            let s = self.tcp(app, &addr, 1)?;
-            Ok(s.errors
-                .iter()
-                .all(|e| !e.contains("connect"))
-                .then_some(()))
+            let s = self.tls(app, &addr, server_name, &pki.ca, 1)?;
+            Ok((s.failed == 0).then_some(()))
         })
     }
 }
