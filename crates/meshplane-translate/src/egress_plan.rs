@@ -51,23 +51,56 @@ pub enum Provider<'m> {
     },
 }
 
+/// One virtual service a proxy reaches: a node's backend, or (for a
+/// virtual gateway) every virtual service of the mesh.
+pub struct BackendRef<'m> {
+    pub index: usize,
+    pub virtual_service_name: &'m str,
+    /// The enforced TLS client policy for this backend and its field path.
+    pub client_policy: Option<(String, &'m ClientPolicyTls)>,
+}
+
 pub fn plan<'m>(
     emit: &mut Emit<'m>,
     node_name: &str,
     node: &'m VirtualNodeSpec,
 ) -> Vec<PortPlan<'m>> {
-    let mesh = emit.mesh;
+    let backends = node
+        .backends()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| {
+            b.virtual_service.as_ref().map(|vs| BackendRef {
+                index: i,
+                virtual_service_name: vs.virtual_service_name.as_str(),
+                client_policy: client_policy(node, i),
+            })
+        })
+        .collect();
     let node_id = emit.id(ResourceKind::VirtualNode, node_name);
+    plan_backends(emit, &node_id, backends, false)
+}
+
+/// The port plans of `backends`; findings about a backend are reported
+/// against `client` (the proxy's resource) at `spec.backends[<index>]`.
+/// `http_only` leaves TCP listeners out (a virtual gateway reaches HTTP-family
+/// services only).
+pub fn plan_backends<'m>(
+    emit: &mut Emit<'m>,
+    client: &meshplane_spec::ResourceId,
+    backends: Vec<BackendRef<'m>>,
+    http_only: bool,
+) -> Vec<PortPlan<'m>> {
+    let mesh = emit.mesh;
+    let node_id = client.clone();
     let mut by_port: BTreeMap<u32, Vec<ServicePlan<'m>>> = BTreeMap::new();
     let mut seen = std::collections::BTreeSet::new();
-    for (i, backend) in node.backends().iter().enumerate() {
+    for backend in backends {
+        let i = backend.index;
         let path = format!("spec.backends[{i}].virtualService.virtualServiceName");
-        let Some(vs_backend) = &backend.virtual_service else {
-            continue;
-        };
         let Some((vs_name, vs)) = mesh
             .virtual_services
-            .get_key_value(&vs_backend.virtual_service_name)
+            .get_key_value(backend.virtual_service_name)
         else {
             emit.warn(
                 "translate.backend.missing",
@@ -75,7 +108,7 @@ pub fn plan<'m>(
                 &path,
                 format!(
                     "virtual service '{}' is not defined in mesh '{}'; the backend is skipped",
-                    vs_backend.virtual_service_name, mesh.name
+                    backend.virtual_service_name, mesh.name
                 ),
             );
             continue;
@@ -84,7 +117,7 @@ pub fn plan<'m>(
             continue;
         }
         let vs_id = emit.id(ResourceKind::VirtualService, vs_name);
-        let client_policy = client_policy(node, i);
+        let client_policy = backend.client_policy;
         let provider = vs.provider.as_ref();
         if let Some(r) = provider.and_then(|p| p.virtual_router.as_ref()) {
             let Some((router_name, router)) =
@@ -184,6 +217,12 @@ pub fn plan<'m>(
     }
     let mut plans = Vec::new();
     for (port, mut services) in by_port {
+        if http_only {
+            services.retain(|s| s.protocol.is_http_family());
+            if services.is_empty() {
+                continue;
+            }
+        }
         services.sort_by(|a, b| a.virtual_service.cmp(b.virtual_service));
         let protocol = services[0].protocol;
         let family = protocol.is_http_family();

@@ -65,7 +65,7 @@ pub fn build(
     (config, sources)
 }
 
-fn virtual_host(
+pub(crate) fn virtual_host(
     emit: &mut Emit<'_>,
     port: u32,
     s: &ServicePlan<'_>,

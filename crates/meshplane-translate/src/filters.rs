@@ -35,6 +35,23 @@ pub fn http_connection_manager(
     protocol: Protocol,
     access_log: Vec<AccessLog>,
 ) -> Filter {
+    http_connection_manager_with(
+        stat_prefix,
+        route_config_name,
+        protocol,
+        access_log,
+        Vec::new(),
+    )
+}
+
+/// [`http_connection_manager`] with `leading` HTTP filters before the router.
+pub fn http_connection_manager_with(
+    stat_prefix: &str,
+    route_config_name: &str,
+    protocol: Protocol,
+    access_log: Vec<AccessLog>,
+    leading: Vec<HttpFilter>,
+) -> Filter {
     let upgrade_configs = if protocol == Protocol::Http {
         vec![http_connection_manager::UpgradeConfig {
             upgrade_type: "websocket".to_owned(),
@@ -50,13 +67,16 @@ pub fn http_connection_manager(
             config_source: Some(ads_config_source()),
             route_config_name: route_config_name.to_owned(),
         })),
-        http_filters: vec![HttpFilter {
-            name: ROUTER.to_owned(),
-            config_type: Some(http_filter::ConfigType::TypedConfig(
-                any(&Router::default()),
-            )),
-            ..Default::default()
-        }],
+        http_filters: leading
+            .into_iter()
+            .chain([HttpFilter {
+                name: ROUTER.to_owned(),
+                config_type: Some(http_filter::ConfigType::TypedConfig(
+                    any(&Router::default()),
+                )),
+                ..Default::default()
+            }])
+            .collect(),
         upgrade_configs,
         normalize_path: Some(BoolValue { value: true }),
         merge_slashes: true,

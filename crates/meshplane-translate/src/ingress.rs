@@ -190,7 +190,7 @@ fn local_cluster(name: &str, address: &str, l: &NodeListener) -> Cluster {
 /// The listener's connection pool (destination side) as thresholds; only
 /// the member matching the listener protocol counts (validation reports a
 /// mismatch).
-fn limits(protocol: Protocol, pool: Option<&ConnectionPool>) -> Limits {
+pub(crate) fn limits(protocol: Protocol, pool: Option<&ConnectionPool>) -> Limits {
     let Some(pool) = pool else {
         return Limits::default();
     };

@@ -17,8 +17,12 @@
 //! build the egress side; `route_match`, `route_order` and `retry` hold the
 //! App Mesh -> Envoy mapping tables (see their module docs: match kinds,
 //! route order, retry events and the default retry policy); `tls` holds
-//! listener TLS modes and TLS origination (client policies). A `translate_virtual_gateway` will sit beside
-//! [`translate_virtual_node`], sharing the cluster, filter and route modules.
+//! listener TLS modes and TLS origination (client policies).
+//! [`translate_virtual_gateway`] sits beside [`translate_virtual_node`]:
+//! `gateway` builds the gateway listeners and self-redirect clusters,
+//! `gateway_routes` the gateway routes (order, matches, rewrites) and
+//! `gateway_egress` the egress listener that routes to virtual services
+//! through the node translation's egress code.
 //!
 //! Route order inside a virtual host: priority (0 first, routes without a
 //! priority last), then the more specific match (exact path, longer prefix,
@@ -32,6 +36,9 @@ mod egress_plan;
 mod egress_routes;
 mod emit;
 mod filters;
+mod gateway;
+mod gateway_egress;
+mod gateway_routes;
 mod ingress;
 mod ip;
 pub mod names;
@@ -74,5 +81,31 @@ pub fn translate_virtual_node(
     };
     ingress::translate(&mut emit, node_name, node);
     egress::translate(&mut emit, node_name, node);
+    emit.finish()
+}
+
+/// The complete Envoy configuration of the proxy of virtual gateway
+/// `gateway` (a standalone Envoy whose `APPMESH_RESOURCE_ARN` is
+/// `mesh/<mesh>/virtualGateway/<gateway>`).
+pub fn translate_virtual_gateway(
+    mesh: &MeshGraph,
+    gateway: &str,
+    opts: &TranslateOptions,
+) -> Translation {
+    let id = mesh.id(ResourceKind::VirtualGateway, gateway);
+    let mut emit = emit::Emit::new(mesh, opts, id.clone());
+    let Some(spec) = mesh.virtual_gateways.get(gateway) else {
+        emit.error(
+            "translate.gateway.missing",
+            &id,
+            "",
+            format!(
+                "virtual gateway '{gateway}' is not defined in mesh '{}'",
+                mesh.name
+            ),
+        );
+        return emit.finish();
+    };
+    gateway::translate(&mut emit, gateway, spec);
     emit.finish()
 }

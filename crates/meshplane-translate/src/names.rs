@@ -75,6 +75,48 @@ pub const ALLOW_ALL_VIRTUAL_HOST: &str = "mesh-allow-all";
 pub const AMAZONAWS_SERVER_NAME: &str = "*.amazonaws.com";
 pub const AMAZONAWS_PORT: u32 = 443;
 
+/// The listener of a virtual gateway listener, bound directly on its port.
+pub fn gateway_listener(port: u32) -> String {
+    format!("lds_ingress_{LISTEN_ADDRESS}_{port}")
+}
+
+/// The cluster through which a virtual gateway listener's routes reach the
+/// gateway's own egress listener (port 15001), where the target virtual
+/// service is routed. With several gateway listeners each has its own,
+/// named with the listener's port (user guide, cluster names).
+pub fn self_redirect_cluster(
+    mesh: &str,
+    gateway: &str,
+    listener_count: usize,
+    listener_port: u32,
+    protocol: Protocol,
+) -> String {
+    if listener_count > 1 {
+        format!(
+            "cds_ingress_{mesh}_{gateway}_self_redirect_{listener_port}_{protocol}_{EGRESS_PORT}"
+        )
+    } else {
+        format!("cds_ingress_{mesh}_{gateway}_self_redirect_{protocol}_{EGRESS_PORT}")
+    }
+}
+
+/// The virtual host of a gateway listener's route configuration.
+pub const SELF_REDIRECT_VIRTUAL_HOST: &str = "self_redirect";
+
+/// The catch-all virtual host of a gateway's egress routes that finds the
+/// target virtual service from [`VIRTUAL_SERVICE_HEADER`] when the gateway
+/// route kept the request's own host name.
+pub const DEFAULT_BACKEND_VIRTUAL_HOST: &str = "default_backend";
+
+/// Names the target virtual service of a gateway route whose host name
+/// rewrite is disabled (App Mesh's header).
+pub const VIRTUAL_SERVICE_HEADER: &str = "x-app-mesh-virtual-service";
+
+/// Names the provider listener port a gateway route targets, when the target
+/// virtual service's provider has several listeners (meshplane's header;
+/// removed before the request leaves the gateway).
+pub const TARGET_PORT_HEADER: &str = "x-meshplane-target-port";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +149,21 @@ mod tests {
         assert_eq!(
             allow_all_cluster("somecorp-dev"),
             "cds_egress_somecorp-dev_mesh-allow-all"
+        );
+        assert_eq!(gateway_listener(8088), "lds_ingress_0.0.0.0_8088");
+        assert_eq!(
+            self_redirect_cluster("app-mesh", "appmesh-gateway_prod", 1, 8088, Protocol::Http),
+            "cds_ingress_app-mesh_appmesh-gateway_prod_self_redirect_http_15001"
+        );
+        assert_eq!(
+            self_redirect_cluster(
+                "multiple-listeners-mesh",
+                "tellergateway-vg",
+                2,
+                1111,
+                Protocol::Http
+            ),
+            "cds_ingress_multiple-listeners-mesh_tellergateway-vg_self_redirect_1111_http_15001"
         );
         assert_eq!(ingress_stat_prefix(1, Protocol::Http, 5555), "ingress");
         assert_eq!(

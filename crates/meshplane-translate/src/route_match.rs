@@ -25,7 +25,7 @@ use envoy_types::pb::envoy::config::route::v3::{
 };
 use envoy_types::pb::envoy::r#type::matcher::v3::{string_matcher, RegexMatcher, StringMatcher};
 use envoy_types::pb::envoy::r#type::v3::Int64Range;
-use meshplane_spec::common::{HeaderMatch, HttpPathMatch};
+use meshplane_spec::common::{HeaderMatch, HttpPathMatch, HttpQueryParameter};
 use meshplane_spec::route::{GrpcRouteMatch, HttpRouteMatch};
 
 pub fn http(m: &HttpRouteMatch) -> RouteMatch {
@@ -57,21 +57,7 @@ pub fn http(m: &HttpRouteMatch) -> RouteMatch {
         .query_parameters
         .iter()
         .flatten()
-        .map(|q| QueryParameterMatcher {
-            name: q.name.clone(),
-            query_parameter_match_specifier: Some(
-                match q.match_.as_ref().and_then(|m| m.exact.clone()) {
-                    Some(exact) => {
-                        query_parameter_matcher::QueryParameterMatchSpecifier::StringMatch(
-                            string_matcher(string_matcher::MatchPattern::Exact(exact)),
-                        )
-                    }
-                    None => {
-                        query_parameter_matcher::QueryParameterMatchSpecifier::PresentMatch(true)
-                    }
-                },
-            ),
-        })
+        .map(query_parameter)
         .collect();
     RouteMatch {
         path_specifier: Some(path),
@@ -105,7 +91,21 @@ pub fn everything() -> RouteMatch {
     }
 }
 
-fn header(h: &HeaderMatch) -> HeaderMatcher {
+pub(crate) fn query_parameter(q: &HttpQueryParameter) -> QueryParameterMatcher {
+    QueryParameterMatcher {
+        name: q.name.clone(),
+        query_parameter_match_specifier: Some(
+            match q.match_.as_ref().and_then(|m| m.exact.clone()) {
+                Some(exact) => query_parameter_matcher::QueryParameterMatchSpecifier::StringMatch(
+                    string_matcher(string_matcher::MatchPattern::Exact(exact)),
+                ),
+                None => query_parameter_matcher::QueryParameterMatchSpecifier::PresentMatch(true),
+            },
+        ),
+    }
+}
+
+pub(crate) fn header(h: &HeaderMatch) -> HeaderMatcher {
     use header_matcher::HeaderMatchSpecifier as S;
     use string_matcher::MatchPattern as P;
     let m = h.match_.as_ref();
@@ -133,7 +133,7 @@ fn header(h: &HeaderMatch) -> HeaderMatcher {
     }
 }
 
-fn pseudo_header(name: &str, value: &str) -> HeaderMatcher {
+pub(crate) fn pseudo_header(name: &str, value: &str) -> HeaderMatcher {
     HeaderMatcher {
         name: name.to_owned(),
         header_match_specifier: Some(header_matcher::HeaderMatchSpecifier::StringMatch(
@@ -143,14 +143,14 @@ fn pseudo_header(name: &str, value: &str) -> HeaderMatcher {
     }
 }
 
-fn string_matcher(pattern: string_matcher::MatchPattern) -> StringMatcher {
+pub(crate) fn string_matcher(pattern: string_matcher::MatchPattern) -> StringMatcher {
     StringMatcher {
         match_pattern: Some(pattern),
         ignore_case: false,
     }
 }
 
-fn regex_matcher(regex: &str) -> RegexMatcher {
+pub(crate) fn regex_matcher(regex: &str) -> RegexMatcher {
     RegexMatcher {
         regex: regex.to_owned(),
         ..Default::default()

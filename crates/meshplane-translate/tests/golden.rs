@@ -1,7 +1,8 @@
 //! Golden tests: `tests/golden/<case>/spec/*.json` (App Mesh CLI-input JSON
 //! documents; a file may also hold an array of them) -> one
-//! `<virtual node>.json` per virtual node (the `meshplane render` output)
-//! and, when there are findings, `<virtual node>.diagnostics.txt`.
+//! `<virtual node>.json` per virtual node and `<virtual gateway>.json` per
+//! virtual gateway (the `meshplane render` output) and, when there are
+//! findings, `<name>.diagnostics.txt`.
 //! `options.json` in a case sets `{"defaultRetryPolicy": false}`.
 //!
 //! Every rendered configuration is also validated by the real Envoy
@@ -17,7 +18,9 @@ use std::path::{Path, PathBuf};
 use meshplane_spec::identity::ResourceKind;
 use meshplane_spec::model::AnySpec;
 use meshplane_spec::{MeshModel, ResourceId};
-use meshplane_translate::{render, translate_virtual_node, TranslateOptions};
+use meshplane_translate::{
+    render, translate_virtual_gateway, translate_virtual_node, TranslateOptions,
+};
 use serde_json::Value;
 
 const OWNER: &str = "000000000000";
@@ -83,7 +86,18 @@ fn insert(model: &mut MeshModel, doc: &Value, file: &Path) {
     let s = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_owned);
     let mesh = s("meshName").unwrap_or_else(|| panic!("{}: no meshName", file.display()));
     let owner = s("meshOwner").unwrap_or_else(|| OWNER.to_owned());
-    let (id, spec) = if let Some(route) = s("routeName") {
+    let (id, spec) = if let Some(route) = s("gatewayRouteName") {
+        let gateway = s("virtualGatewayName").expect("gateway route without virtualGatewayName");
+        (
+            ResourceId::child(&mesh, &owner, ResourceKind::GatewayRoute, &gateway, &route),
+            AnySpec::GatewayRoute(parse(doc, file)),
+        )
+    } else if let Some(n) = s("virtualGatewayName") {
+        (
+            ResourceId::new(&mesh, &owner, ResourceKind::VirtualGateway, &n),
+            AnySpec::VirtualGateway(parse(doc, file)),
+        )
+    } else if let Some(route) = s("routeName") {
         let router = s("virtualRouterName").expect("route without virtualRouterName");
         (
             ResourceId::child(&mesh, &owner, ResourceKind::Route, &router, &route),
@@ -162,6 +176,17 @@ fn render_case(
             if !t.diagnostics.is_empty() {
                 let lines: String = t.diagnostics.iter().map(|d| format!("{d}\n")).collect();
                 out.push((format!("{node}.diagnostics.txt"), lines, None));
+            }
+        }
+        for gateway in graph.virtual_gateways.keys() {
+            let t = translate_virtual_gateway(graph, gateway, &opts);
+            let json = render::to_json(&t.resources).expect("render json");
+            let mut text = serde_json::to_string_pretty(&json).expect("pretty");
+            text.push('\n');
+            out.push((format!("{gateway}.json"), text, Some(t.resources.to_xds())));
+            if !t.diagnostics.is_empty() {
+                let lines: String = t.diagnostics.iter().map(|d| format!("{d}\n")).collect();
+                out.push((format!("{gateway}.diagnostics.txt"), lines, None));
             }
         }
     }
@@ -396,4 +421,39 @@ fn an_unknown_node_is_an_error_and_renders_nothing() {
         t.diagnostics[0].resource.as_deref(),
         Some("arn:aws:appmesh:us-east-1:000000000000:mesh/apps/virtualNode/ghost")
     );
+}
+
+#[test]
+fn an_unknown_gateway_is_an_error_and_renders_nothing() {
+    let (model, opts) = case("gateway-http");
+    let t = translate_virtual_gateway(model.mesh("gw").expect("mesh"), "ghost", &opts);
+    assert_eq!(t.resources, meshplane_translate::ProxyResources::default());
+    assert_eq!(t.diagnostics.len(), 1);
+    assert_eq!(t.diagnostics[0].rule, "translate.gateway.missing");
+    assert_eq!(
+        t.diagnostics[0].resource.as_deref(),
+        Some("arn:aws:appmesh:us-east-1:000000000000:mesh/gw/virtualGateway/ghost")
+    );
+}
+
+#[test]
+fn gateway_provenance_names_its_gateway_routes_and_services() {
+    use meshplane_translate::ResourceType;
+    let (model, opts) = case("gateway-http");
+    let graph = model.mesh("gw").expect("mesh");
+    let t = translate_virtual_gateway(graph, "ingress-gw", &opts);
+    assert_eq!(t, translate_virtual_gateway(graph, "ingress-gw", &opts));
+    let emitted: BTreeSet<(ResourceType, String)> = t
+        .resources
+        .names()
+        .into_iter()
+        .map(|(ty, n)| (ty, n.to_owned()))
+        .collect();
+    let noted: BTreeSet<(ResourceType, String)> = t.provenance.keys().cloned().collect();
+    assert_eq!(emitted, noted);
+    let ingress = &t.provenance[&(ResourceType::Route, "rds_ingress_http_8088".to_owned())];
+    assert!(ingress.contains(&graph.child_id(ResourceKind::GatewayRoute, "ingress-gw", "web")));
+    let egress = &t.provenance[&(ResourceType::Route, "rds_egress_http_15001".to_owned())];
+    assert!(egress.contains(&graph.id(ResourceKind::VirtualService, "api.gw.local")));
+    assert!(egress.contains(&graph.child_id(ResourceKind::Route, "api", "split")));
 }
