@@ -48,6 +48,11 @@ impl NackStore {
     }
 }
 
+/// How often the push counts of open streams are sampled (also on every
+/// `/metrics` scrape); a stream that closes keeps the counts of its last
+/// sample, so pushes in its last moments may go uncounted.
+const PUSH_SAMPLE_PERIOD: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Handle events until the server is dropped.
 pub fn spawn_consumer(
     server: &XdsServer,
@@ -57,8 +62,17 @@ pub fn spawn_consumer(
     let mut rx = server.subscribe_events();
     let registry = server.registry().clone();
     tokio::spawn(async move {
+        let mut sample = tokio::time::interval(PUSH_SAMPLE_PERIOD);
+        sample.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            match rx.recv().await {
+            let received = tokio::select! {
+                r = rx.recv() => r,
+                _ = sample.tick() => {
+                    state.metrics.sample_pushes(&registry);
+                    continue;
+                }
+            };
+            match received {
                 Ok(event) => {
                     let closed = matches!(event, XdsEvent::Disconnected { .. });
                     handle(&state, &registry, event);
@@ -119,7 +133,6 @@ fn handle(state: &ControlState, registry: &meshplane_xds::ProxyRegistry, event: 
             ..
         } => {
             state.metrics.ack(resource_type.short_name(), latency);
-            state.metrics.sample_pushes(registry);
             state.nacks.clear(stream, resource_type);
         }
         XdsEvent::Nack {
@@ -132,7 +145,6 @@ fn handle(state: &ControlState, registry: &meshplane_xds::ProxyRegistry, event: 
             message,
         } => {
             state.metrics.nack(resource_type.short_name());
-            state.metrics.sample_pushes(registry);
             let resources = match state.served() {
                 Some(served) => sources(&served, &state.arn, &key, resource_type, &names),
                 None => Vec::new(),
