@@ -107,6 +107,7 @@ fn http_route(s: &mut Sink, g: &MeshGraph, p: &Path, r: &HttpGatewayRoute) {
         if let Some(prefix) = &rw.prefix {
             fields::length_opt(s, &rp.field("prefix").field("value"), prefix.value.as_ref(), 1, 255);
         }
+        rewrite_fits_match(s, &rp, rw, &r.match_);
     }
     let mp = p.field("match");
     let m = &r.match_;
@@ -133,6 +134,59 @@ fn grpc_route(s: &mut Sink, g: &MeshGraph, p: &Path, r: &GrpcGatewayRoute) {
     common::header_matches(s, &mp.field("metadata"), metadata);
     routes::grpc_service_name(s, &mp.field("serviceName"), m.service_name.as_ref());
     hostname(s, &mp.field("hostname"), m.hostname.as_ref());
+}
+
+/// A prefix rewrite goes with a prefix match and a path rewrite with a path
+/// match (user guide, gateway routes: rewrite configuration per match
+/// type); a prefix rewrite is either `defaultPrefix` or `value`; rewritten
+/// paths begin with `/`.
+fn rewrite_fits_match(
+    s: &mut Sink,
+    rp: &Path,
+    rw: &crate::gateway_route::HttpGatewayRouteRewrite,
+    m: &crate::gateway_route::HttpGatewayRouteMatch,
+) {
+    if let Some(prefix) = &rw.prefix {
+        let pp = rp.field("prefix");
+        if m.prefix.is_none() {
+            s.error(
+                "gateway_route.rewrite_mismatch",
+                &pp,
+                "a prefix rewrite needs a prefix match (match.prefix); use rewrite.path with a path match",
+            );
+        }
+        if prefix.default_prefix.is_some() && prefix.value.is_some() {
+            s.error(
+                "gateway_route.rewrite_mismatch",
+                &pp,
+                "set either defaultPrefix or value, not both",
+            );
+        }
+        if let Some(v) = prefix.value.as_ref().filter(|v| !v.starts_with('/')) {
+            s.error(
+                "gateway_route.rewrite_path",
+                &pp.field("value"),
+                format!("'{v}': a rewritten prefix begins with '/'"),
+            );
+        }
+    }
+    if let Some(path) = &rw.path {
+        let pp = rp.field("path");
+        if m.path.is_none() {
+            s.error(
+                "gateway_route.rewrite_mismatch",
+                &pp,
+                "a path rewrite needs a path match (match.path.exact or match.path.regex); use rewrite.prefix with a prefix match",
+            );
+        }
+        if let Some(v) = path.exact.as_ref().filter(|v| !v.starts_with('/')) {
+            s.error(
+                "gateway_route.rewrite_path",
+                &pp.field("exact"),
+                format!("'{v}': a rewritten path begins with '/'"),
+            );
+        }
+    }
 }
 
 /// Paths under `/aws-appmesh` and `/aws-app-mesh` belong to App Mesh itself.
@@ -254,6 +308,28 @@ mod tests {
         check(&mesh(gr), &[
             "error[match.prefix] mesh/m/virtualGateway/gw/gatewayRoute/in spec.httpRoute.match.prefix",
             "error[gateway_route.reserved_prefix] mesh/m/virtualGateway/gw/gatewayRoute/in spec.httpRoute.match.path.exact",
+        ]);
+    }
+
+    #[test]
+    fn rewrites_fit_the_match() {
+        let mut gr = http_gr("/a/", "svc.local");
+        gr["httpRoute"]["action"]["target"]["port"] = json!(8081);
+        gr["httpRoute"]["action"]["rewrite"] =
+            json!({"prefix": {"value": "/b/"}, "hostname": {"defaultTargetHostname": "DISABLED"}});
+        check(&mesh(gr.clone()), &[]);
+        gr["httpRoute"]["action"]["rewrite"] =
+            json!({"prefix": {"value": "b/", "defaultPrefix": "DISABLED"}, "path": {"exact": "x"}});
+        check(&mesh(gr.clone()), &[
+            "error[gateway_route.rewrite_mismatch] mesh/m/virtualGateway/gw/gatewayRoute/in spec.httpRoute.action.rewrite.prefix",
+            "error[gateway_route.rewrite_path] mesh/m/virtualGateway/gw/gatewayRoute/in spec.httpRoute.action.rewrite.prefix.value",
+            "error[gateway_route.rewrite_mismatch] mesh/m/virtualGateway/gw/gatewayRoute/in spec.httpRoute.action.rewrite.path",
+            "error[gateway_route.rewrite_path] mesh/m/virtualGateway/gw/gatewayRoute/in spec.httpRoute.action.rewrite.path.exact",
+        ]);
+        gr["httpRoute"]["match"] = json!({"path": {"exact": "/x"}});
+        gr["httpRoute"]["action"]["rewrite"] = json!({"prefix": {"defaultPrefix": "DISABLED"}});
+        check(&mesh(gr), &[
+            "error[gateway_route.rewrite_mismatch] mesh/m/virtualGateway/gw/gatewayRoute/in spec.httpRoute.action.rewrite.prefix",
         ]);
     }
 
