@@ -25,6 +25,9 @@ pub struct Sidecar {
     pub app_ports: Vec<u16>,
     /// Extra environment variables for `meshplane envoy`.
     pub env: Vec<(String, String)>,
+    /// Linux capabilities the Envoy keeps as UID 1337 (ambient), e.g.
+    /// `net_bind_service` for a gateway listener below 1024.
+    pub capabilities: Vec<String>,
 }
 
 impl Sidecar {
@@ -33,7 +36,24 @@ impl Sidecar {
             resource: format!("mesh/{mesh}/virtualNode/{node}"),
             app_ports: app_ports.to_vec(),
             env: Vec::new(),
+            capabilities: Vec::new(),
         }
+    }
+
+    /// A virtual gateway's standalone Envoy (no application ports).
+    pub fn gateway(mesh: &str, gateway: &str) -> Sidecar {
+        Sidecar {
+            resource: format!("mesh/{mesh}/virtualGateway/{gateway}"),
+            app_ports: Vec::new(),
+            env: Vec::new(),
+            capabilities: Vec::new(),
+        }
+    }
+
+    /// Keep capability `cap` (without `CAP_`, e.g. `net_bind_service`).
+    pub fn with_capability(mut self, cap: &str) -> Sidecar {
+        self.capabilities.push(cap.to_owned());
+        self
     }
 }
 
@@ -54,7 +74,17 @@ impl Topology {
         a.envoy_admin = Some(ADMIN_PORT);
         let mut cmd = a.ns.command("setpriv");
         let uid = ENVOY_UID.to_string();
-        cmd.args(["--reuid", &uid, "--regid", &uid, "--clear-groups", "--"])
+        cmd.args(["--reuid", &uid, "--regid", &uid, "--clear-groups"]);
+        if !sidecar.capabilities.is_empty() {
+            let caps: Vec<String> = sidecar
+                .capabilities
+                .iter()
+                .map(|c| format!("+{c}"))
+                .collect();
+            let caps = caps.join(",");
+            cmd.args(["--inh-caps", &caps, "--ambient-caps", &caps]);
+        }
+        cmd.arg("--")
             .arg(&meshplane)
             .args(["envoy", "--", "--disable-hot-restart"])
             .env("APPMESH_RESOURCE_ARN", &sidecar.resource)
