@@ -1,0 +1,262 @@
+//! `meshplane-loadgen`: N simulated Envoys against `meshplane serve`.
+//! See the library documentation (`src/lib.rs`) and `README.md`.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use meshplane_loadgen::mesh_gen::GeneratedMesh;
+use meshplane_loadgen::run::{ChangeSource, RouteFiles, RunConfig, Target};
+use meshplane_loadgen::{probe, spec_edit};
+use meshplane_spec::ArnContext;
+
+/// Simulate N Envoy proxies over ADS against `meshplane serve` and print
+/// sync time, change fan-out latency and server RSS/CPU.
+#[derive(Debug, Parser)]
+#[command(name = "meshplane-loadgen")]
+struct Cli {
+    /// Proxies to simulate (one ADS stream each).
+    #[arg(long, default_value_t = 1000)]
+    proxies: usize,
+    /// Share of proxies that speak delta ADS; the others speak SotW.
+    #[arg(long, default_value_t = 0.5)]
+    delta_fraction: f64,
+    /// Generated mesh `generated:NODES:BACKENDS` (written to a temp dir).
+    #[arg(long, default_value = "generated:1000:10", conflicts_with = "config")]
+    mesh: String,
+    /// An existing spec directory instead (copied to a temp dir, whose
+    /// routes with weighted targets are rewritten).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The meshplane binary to start (default: `meshplane` beside this one).
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Use a running server instead: its xDS address (with --admin and
+    /// --server-pid; --config must then be the directory it serves).
+    #[arg(long, requires_all = ["admin", "server_pid", "config"])]
+    xds: Option<SocketAddr>,
+    #[arg(long)]
+    admin: Option<SocketAddr>,
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Route changes to time.
+    #[arg(long, default_value_t = 6)]
+    changes: usize,
+    /// HTTP/2 connections at most (default: one per proxy, as far as the
+    /// open-files limit allows).
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Seconds to wait for the initial sync.
+    #[arg(long, default_value_t = 300)]
+    sync_timeout: u64,
+}
+
+fn free_port() -> anyhow::Result<SocketAddr> {
+    let l = TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
+    Ok(l.local_addr()?)
+}
+
+fn default_server_bin() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("meshplane")))
+        .unwrap_or_else(|| PathBuf::from("meshplane"))
+}
+
+struct Server {
+    child: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_server(
+    bin: &Path,
+    dir: &Path,
+    quota: usize,
+    log: &Path,
+) -> anyhow::Result<(Server, Target)> {
+    let xds = free_port()?;
+    let admin = free_port()?;
+    let log_file =
+        std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    let child = Command::new(bin)
+        .arg("serve")
+        .arg("--config")
+        .arg(dir)
+        .arg("--xds-listen")
+        .arg(xds.to_string())
+        .arg("--admin-listen")
+        .arg(admin.to_string())
+        .arg("--proxy-quota")
+        .arg(quota.to_string())
+        .arg("--log")
+        .arg("warn")
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .with_context(|| format!("starting {} (build it with `cargo build --release -p meshplane`, or give --server-bin)", bin.display()))?;
+    let mut server = Server { child };
+    let t = Instant::now();
+    loop {
+        if let Some(status) = server.child.try_wait()? {
+            bail!(
+                "the server exited ({status}) before it was ready; its log: {}",
+                log.display()
+            );
+        }
+        if let Ok((200, _)) = probe::http_get(admin, "/readyz").await {
+            break;
+        }
+        if t.elapsed() > Duration::from_secs(300) {
+            bail!(
+                "the server was not ready within 300 s; its log: {}",
+                log.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "server ready in {:.2} s (pid {}, log {})",
+        t.elapsed().as_secs_f64(),
+        server.child.id(),
+        log.display()
+    );
+    let pid = server.child.id();
+    Ok((server, Target { xds, admin, pid }))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let e = e?;
+        let dest = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &dest)?;
+        } else {
+            std::fs::copy(e.path(), &dest)
+                .with_context(|| format!("copying {}", e.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn parse_mesh(s: &str) -> anyhow::Result<(usize, usize)> {
+    let mut parts = s.split(':');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("generated"), Some(n), Some(b), None) => Ok((
+            n.parse().context("--mesh NODES")?,
+            b.parse().context("--mesh BACKENDS")?,
+        )),
+        _ => bail!("--mesh '{s}': expected generated:NODES:BACKENDS"),
+    }
+}
+
+async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
+    let arn = ArnContext::default();
+    let tmp = tempfile::Builder::new()
+        .prefix("meshplane-loadgen")
+        .tempdir()?;
+    let (dir, nodes, mut source): (PathBuf, Vec<String>, Box<dyn ChangeSource>) = match &cli.config
+    {
+        Some(config) => {
+            // A running server serves the directory itself; otherwise a copy
+            // is served, so the user's files are never rewritten.
+            let dir = if cli.xds.is_some() {
+                config.clone()
+            } else {
+                let d = tmp.path().join("specs");
+                copy_dir(config, &d)?;
+                d
+            };
+            let nodes = spec_edit::node_arns(&dir, &arn)?;
+            let routes = spec_edit::weighted_route_files(&dir);
+            if routes.is_empty() && cli.changes > 0 {
+                bail!(
+                    "{}: no CLI-JSON route file with two or more weighted targets to change",
+                    dir.display()
+                );
+            }
+            (dir, nodes, Box::new(RouteFiles(routes)))
+        }
+        None => {
+            let (n, b) = parse_mesh(&cli.mesh)?;
+            let d = tmp.path().join("specs");
+            std::fs::create_dir_all(&d)?;
+            let t = Instant::now();
+            let mesh = GeneratedMesh::write(&d, n, b, &arn)?;
+            eprintln!(
+                "generated mesh: {n} nodes x {b} backends in {} ({:.2} s)",
+                d.display(),
+                t.elapsed().as_secs_f64()
+            );
+            (d, mesh.node_arns(), Box::new(mesh))
+        }
+    };
+
+    let limit = probe::open_files_limit().unwrap_or(1024) as usize;
+    let fd_room = limit.saturating_sub(256).max(1);
+    let max_connections = cli.max_connections.unwrap_or(usize::MAX).min(fd_room);
+    if max_connections < cli.proxies {
+        eprintln!(
+            "note: {} proxies share {max_connections} HTTP/2 connections (open-files limit {limit}; raise it with `ulimit -n` for one connection per proxy)",
+            cli.proxies
+        );
+    }
+    let quota = cli.proxies.div_ceil(nodes.len()) + 1;
+    let (_server, target) = match (cli.xds, cli.admin, cli.server_pid) {
+        (Some(xds), Some(admin), Some(pid)) => (None, Target { xds, admin, pid }),
+        _ => {
+            let bin = cli.server_bin.clone().unwrap_or_else(default_server_bin);
+            let (s, t) = start_server(&bin, &dir, quota, &tmp.path().join("server.log")).await?;
+            (Some(s), t)
+        }
+    };
+    let config = RunConfig {
+        proxies: cli.proxies,
+        delta_fraction: cli.delta_fraction,
+        node_arns: nodes,
+        max_connections,
+        changes: cli.changes,
+        sync_timeout: Duration::from_secs(cli.sync_timeout),
+        change_timeout: Duration::from_secs(60),
+    };
+    let report = meshplane_loadgen::run(&config, &target, source.as_mut()).await?;
+    println!("{report}");
+    if !report.clean() {
+        if let Some(_s) = &_server {
+            let log = tmp.keep().join("server.log");
+            eprintln!("server log kept: {}", log.display());
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("meshplane-loadgen: error: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(main_async(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("meshplane-loadgen: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The harness end to end against a real `meshplane serve` started in this
+//! process (meshplane-control's public API) on loopback: 50 proxies, half
+//! SotW and half delta, over a generated mesh of 20 nodes; every proxy must
+//! sync, and each route change must reach exactly the proxies of the nodes
+//! that use the changed service, with no NACK and no failed stream.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use meshplane_control::{PipelineSettings, QuotaConfig, ServeConfig};
+use meshplane_load::LoadOptions;
+use meshplane_loadgen::mesh_gen::GeneratedMesh;
+use meshplane_loadgen::run::{RouteFiles, RunConfig, Target};
+use meshplane_loadgen::spec_edit;
+use meshplane_spec::ArnContext;
+use meshplane_translate::TranslateOptions;
+
+async fn serve(dir: PathBuf, quota: usize) -> meshplane_control::Running {
+    let arn = ArnContext::default();
+    meshplane_control::start(ServeConfig {
+        pipeline: PipelineSettings {
+            paths: vec![dir],
+            load: LoadOptions {
+                arn: arn.clone(),
+                params: Default::default(),
+            },
+            translate: TranslateOptions {
+                default_retry_policy: true,
+                arn,
+            },
+        },
+        xds_listen: "127.0.0.1:0".parse().unwrap(),
+        admin_listen: "127.0.0.1:0".parse().unwrap(),
+        auth_config: None,
+        tls: None,
+        insecure_no_auth: false,
+        max_stream_age: None,
+        quota: QuotaConfig {
+            default: quota,
+            ..QuotaConfig::default()
+        },
+        debounce: Duration::from_millis(200),
+        reload_on_sighup: false,
+    })
+    .await
+    .unwrap()
+}
+
+fn config(proxies: usize, node_arns: Vec<String>, changes: usize) -> RunConfig {
+    RunConfig {
+        proxies,
+        delta_fraction: 0.5,
+        node_arns,
+        max_connections: proxies,
+        changes,
+        sync_timeout: Duration::from_secs(60),
+        change_timeout: Duration::from_secs(30),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_mesh_50_proxies_sync_and_receive_exactly_their_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut mesh = GeneratedMesh::write(tmp.path(), 20, 3, &ArnContext::default()).unwrap();
+    let running = serve(tmp.path().to_path_buf(), 10).await;
+    let target = Target {
+        xds: running.xds_addr,
+        admin: running.admin_addr,
+        pid: std::process::id(),
+    };
+    let report = meshplane_loadgen::run(&config(50, mesh.node_arns(), 2), &target, &mut mesh)
+        .await
+        .unwrap();
+    println!("{report}");
+    assert_eq!(report.delta, 25);
+    assert_eq!(report.connections, 50);
+    assert_eq!(report.sync.synced, 50, "{:?}", report.errors);
+    assert_eq!(report.sync.connected_gauge, 50.0);
+    assert_eq!(report.changes.len(), 2);
+    // Change 0 rewrites the shared service's route: every node but node 0
+    // (3 proxies on it: 50 proxies round-robin over 20 nodes).
+    assert_eq!(report.changes[0].expected, Some(47));
+    // Change 1 rewrites a route that 2 nodes (2 or 3 proxies each) use:
+    // each node has the shared service and the next two as backends.
+    let narrow = report.changes[1].expected.unwrap();
+    assert!((4..=6).contains(&narrow), "{narrow}");
+    for c in &report.changes {
+        assert_eq!((c.missing, c.unexpected), (0, 0), "{}", c.label);
+        assert_eq!(Some(c.reached), c.expected, "{}", c.label);
+        assert!(
+            c.server_build.is_some(),
+            "{}: no reload seen in /metrics",
+            c.label
+        );
+    }
+    assert_eq!(report.nacks, 0.0);
+    assert_eq!(report.failed_at_end, 0);
+    assert!(report.clean());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_mesh_proxies_sync_and_a_route_change_reaches_its_client() {
+    let example =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/examples/apps/cli-json");
+    let tmp = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(&example).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), tmp.path().join(e.file_name())).unwrap();
+    }
+    let nodes = spec_edit::node_arns(tmp.path(), &ArnContext::default()).unwrap();
+    assert_eq!(nodes.len(), 3);
+    let routes = spec_edit::weighted_route_files(tmp.path());
+    assert_eq!(routes.len(), 1);
+    let running = serve(tmp.path().to_path_buf(), 10).await;
+    let target = Target {
+        xds: running.xds_addr,
+        admin: running.admin_addr,
+        pid: std::process::id(),
+    };
+    let mut source = RouteFiles(routes);
+    let report = meshplane_loadgen::run(&config(9, nodes, 1), &target, &mut source)
+        .await
+        .unwrap();
+    println!("{report}");
+    assert_eq!(report.sync.synced, 9, "{:?}", report.errors);
+    // Only serviceA has serviceB's virtual service as a backend: its 3 proxies.
+    assert_eq!(report.changes[0].reached, 3);
+    assert_eq!(report.nacks, 0.0);
+    assert_eq!(report.failed_at_end, 0);
+}
