@@ -30,22 +30,32 @@ enum Interest {
 }
 
 impl Interest {
+    /// Whether an event on `p` may change what the reload reads. Besides the
+    /// file itself, a `..name` entry beside it counts: Kubernetes updates a
+    /// mounted ConfigMap or Secret by swapping the `..data` symlink the
+    /// file's own symlink points through.
     fn matches(&self, p: &Path) -> bool {
         match self {
             Interest::Dir(d) => p.starts_with(d),
-            Interest::File(f) => p == f,
+            Interest::File(f) => {
+                p == f
+                    || (p.parent() == f.parent()
+                        && p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with("..")))
+            }
         }
     }
 }
 
 /// Send on `tx` whenever something under `paths` is created, changed,
 /// renamed or removed. A file is watched through its directory, so editors
-/// that replace the file are seen too.
+/// that replace the file are seen too. Paths are made absolute but symlinks
+/// are not resolved: a symlink's target may be replaced as a whole.
 pub fn watch_paths(paths: &[PathBuf], tx: mpsc::UnboundedSender<()>) -> notify::Result<FileWatch> {
     let mut interests = Vec::new();
     let mut watches: Vec<(PathBuf, RecursiveMode)> = Vec::new();
     for p in paths {
-        let abs = p.canonicalize().unwrap_or_else(|_| absolute(p));
+        let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
         if abs.is_dir() {
             interests.push(Interest::Dir(abs.clone()));
             watches.push((abs, RecursiveMode::Recursive));
@@ -140,8 +150,44 @@ pub async fn sighup(tx: mpsc::UnboundedSender<()>) {
 #[cfg(not(unix))]
 pub async fn sighup(_tx: mpsc::UnboundedSender<()>) {}
 
-fn absolute(p: &Path) -> PathBuf {
-    std::env::current_dir()
-        .map(|d| d.join(p))
-        .unwrap_or_else(|_| p.to_owned())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_interest_sees_the_file_and_kubernetes_symlink_swaps() {
+        let i = Interest::File(PathBuf::from("/etc/meshplane/auth.yaml"));
+        assert!(i.matches(Path::new("/etc/meshplane/auth.yaml")));
+        assert!(i.matches(Path::new("/etc/meshplane/..data")));
+        assert!(i.matches(Path::new("/etc/meshplane/..2026_11_21_12_00_00.123")));
+        assert!(!i.matches(Path::new("/etc/meshplane/other.yaml")));
+        assert!(!i.matches(Path::new("/etc/other/..data")));
+        let d = Interest::Dir(PathBuf::from("/specs"));
+        assert!(d.matches(Path::new("/specs/a/b.json")));
+        assert!(!d.matches(Path::new("/specsx/b.json")));
+    }
+
+    /// What the kubelet does to a mounted ConfigMap: new timestamped
+    /// directory, new `..data_tmp` symlink, renamed over `..data`.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn kubernetes_configmap_update_is_seen_through_the_file_symlink() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("..2026_a")).unwrap();
+        std::fs::write(d.join("..2026_a/auth.yaml"), "a").unwrap();
+        symlink("..2026_a", d.join("..data")).unwrap();
+        symlink("..data/auth.yaml", d.join("auth.yaml")).unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let _w = watch_paths(&[d.join("auth.yaml")], tx).unwrap();
+
+        std::fs::create_dir(d.join("..2026_b")).unwrap();
+        std::fs::write(d.join("..2026_b/auth.yaml"), "b").unwrap();
+        symlink("..2026_b", d.join("..data_tmp")).unwrap();
+        std::fs::rename(d.join("..data_tmp"), d.join("..data")).unwrap();
+        let seen = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await;
+        assert_eq!(seen.ok().flatten(), Some(()), "the swap was not seen");
+        assert_eq!(std::fs::read_to_string(d.join("auth.yaml")).unwrap(), "b");
+    }
 }
