@@ -93,6 +93,15 @@ pub fn translate<'m>(emit: &mut Emit<'m>, gateway: &str, spec: &'m VirtualGatewa
             );
             continue;
         }
+        if port == names::EGRESS_PORT {
+            emit.error(
+                "translate.gateway.reserved-port",
+                &gw_id,
+                &format!("spec.listeners[{i}].portMapping.port"),
+                format!("port {port} is the gateway Envoy's own egress listener (where its routes reach virtual services); choose another port; the listener is not served"),
+            );
+            continue;
+        }
         if !ports.insert(port) {
             emit.warn(
                 "translate.listener.duplicate-port",

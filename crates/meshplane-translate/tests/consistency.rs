@@ -15,11 +15,17 @@ use envoy_types::pb::envoy::extensions::filters::network::http_connection_manage
 };
 use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3::{tcp_proxy, TcpProxy};
 use meshplane_spec::common::{PortMapping, Protocol};
+use meshplane_spec::gateway_route::{
+    GatewayRouteHostnameRewrite, GatewayRouteSpec, GatewayRouteTarget, GatewayRouteVirtualService,
+    GrpcGatewayRoute, GrpcGatewayRouteAction, GrpcGatewayRouteMatch, HttpGatewayRoute,
+    HttpGatewayRouteAction, HttpGatewayRouteMatch, HttpGatewayRouteRewrite,
+};
 use meshplane_spec::mesh::{EgressFilter, EgressFilterType, MeshSpec};
 use meshplane_spec::route::{
     GrpcRoute, GrpcRouteMatch, HttpRoute, HttpRouteMatch, RouteAction, RouteSpec, TcpRoute,
     WeightedTarget,
 };
+use meshplane_spec::virtual_gateway::{VirtualGatewayListener, VirtualGatewaySpec};
 use meshplane_spec::virtual_node::{
     AwsCloudMapServiceDiscovery, Backend, DnsServiceDiscovery, Listener, ServiceDiscovery,
     VirtualNodeSpec, VirtualServiceBackend,
@@ -30,7 +36,9 @@ use meshplane_spec::virtual_service::{
     VirtualServiceSpec,
 };
 use meshplane_spec::MeshGraph;
-use meshplane_translate::{translate_virtual_node, ResourceType, TranslateOptions, Translation};
+use meshplane_translate::{
+    translate_virtual_gateway, translate_virtual_node, ResourceType, TranslateOptions, Translation,
+};
 use proptest::prelude::*;
 use prost::Message;
 
@@ -177,6 +185,81 @@ fn route_spec() -> impl Strategy<Value = RouteSpec> {
         })
 }
 
+/// Gateway listeners (http family only, as validation requires).
+const GATEWAY_PORTS: [(i64, Protocol); 3] = [
+    (1111, Protocol::Http),
+    (2222, Protocol::Http),
+    (9090, Protocol::Grpc),
+];
+
+fn gateway_route() -> impl Strategy<Value = GatewayRouteSpec> {
+    (
+        0..3u8,
+        0..4usize,
+        proptest::option::of(prop_oneof![Just(8080i64), Just(9090), Just(8443)]),
+        proptest::option::of(prop_oneof![Just(1111i64), Just(2222), Just(9090)]),
+        proptest::option::of(0..3i64),
+        proptest::option::of(prop_oneof![Just("/".to_owned()), Just("/a".to_owned())]),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(kind, service, target_port, match_port, priority, prefix, keep_host)| {
+                let target = GatewayRouteTarget {
+                    port: target_port,
+                    virtual_service: GatewayRouteVirtualService {
+                        virtual_service_name: format!("s{service}"),
+                    },
+                };
+                let hostname = keep_host.then(|| GatewayRouteHostnameRewrite {
+                    default_target_hostname: Some(
+                        meshplane_spec::gateway_route::DefaultRewrite::Disabled,
+                    ),
+                });
+                let mut r = GatewayRouteSpec {
+                    priority,
+                    ..GatewayRouteSpec::default()
+                };
+                if kind == 2 {
+                    r.grpc_route = Some(GrpcGatewayRoute {
+                        action: GrpcGatewayRouteAction {
+                            rewrite: hostname.map(|h| {
+                                meshplane_spec::gateway_route::GrpcGatewayRouteRewrite {
+                                    hostname: Some(h),
+                                }
+                            }),
+                            target,
+                        },
+                        match_: GrpcGatewayRouteMatch {
+                            port: match_port,
+                            ..GrpcGatewayRouteMatch::default()
+                        },
+                    });
+                } else {
+                    let http = HttpGatewayRoute {
+                        action: HttpGatewayRouteAction {
+                            rewrite: hostname.map(|h| HttpGatewayRouteRewrite {
+                                hostname: Some(h),
+                                ..HttpGatewayRouteRewrite::default()
+                            }),
+                            target,
+                        },
+                        match_: HttpGatewayRouteMatch {
+                            port: match_port,
+                            prefix,
+                            ..HttpGatewayRouteMatch::default()
+                        },
+                    };
+                    if kind == 0 {
+                        r.http_route = Some(http);
+                    } else {
+                        r.http2_route = Some(http);
+                    }
+                }
+                r
+            },
+        )
+}
+
 fn mesh() -> impl Strategy<Value = MeshGraph> {
     (
         proptest::collection::vec(node(), 4),
@@ -184,49 +267,72 @@ fn mesh() -> impl Strategy<Value = MeshGraph> {
         proptest::collection::vec(proptest::sample::subsequence(PORTS.to_vec(), 0..3), 3),
         proptest::collection::vec(proptest::collection::vec(route_spec(), 0..3), 3),
         any::<bool>(),
+        proptest::sample::subsequence(GATEWAY_PORTS.to_vec(), 0..4),
+        proptest::collection::vec(gateway_route(), 0..5),
     )
-        .prop_map(|(nodes, services, routers, routes, allow_all)| {
-            let mut g = MeshGraph {
-                name: "m".into(),
-                owner: "000000000000".into(),
-                ..MeshGraph::default()
-            };
-            let filter = if allow_all {
-                EgressFilterType::AllowAll
-            } else {
-                EgressFilterType::DropAll
-            };
-            g.spec = Some(MeshSpec {
-                egress_filter: Some(EgressFilter { type_: filter }),
-                service_discovery: None,
-            });
-            for (i, n) in nodes.into_iter().enumerate() {
-                g.virtual_nodes.insert(format!("n{i}"), n);
-            }
-            for (i, s) in services.into_iter().enumerate() {
-                g.virtual_services.insert(format!("s{i}"), s);
-            }
-            for (i, ports) in routers.into_iter().enumerate() {
-                let listeners = ports
+        .prop_map(
+            |(nodes, services, routers, routes, allow_all, gw_ports, gw_routes)| {
+                let mut g = MeshGraph {
+                    name: "m".into(),
+                    owner: "000000000000".into(),
+                    ..MeshGraph::default()
+                };
+                let filter = if allow_all {
+                    EgressFilterType::AllowAll
+                } else {
+                    EgressFilterType::DropAll
+                };
+                g.spec = Some(MeshSpec {
+                    egress_filter: Some(EgressFilter { type_: filter }),
+                    service_discovery: None,
+                });
+                for (i, n) in nodes.into_iter().enumerate() {
+                    g.virtual_nodes.insert(format!("n{i}"), n);
+                }
+                for (i, s) in services.into_iter().enumerate() {
+                    g.virtual_services.insert(format!("s{i}"), s);
+                }
+                for (i, ports) in routers.into_iter().enumerate() {
+                    let listeners = ports
+                        .into_iter()
+                        .map(|(port, protocol)| VirtualRouterListener {
+                            port_mapping: PortMapping { port, protocol },
+                        })
+                        .collect();
+                    g.virtual_routers.insert(
+                        format!("r{i}"),
+                        VirtualRouterSpec {
+                            listeners: Some(listeners),
+                        },
+                    );
+                }
+                for (i, rs) in routes.into_iter().enumerate() {
+                    for (j, r) in rs.into_iter().enumerate() {
+                        g.routes.insert((format!("r{i}"), format!("route{j}")), r);
+                    }
+                }
+                let listeners = gw_ports
                     .into_iter()
-                    .map(|(port, protocol)| VirtualRouterListener {
+                    .map(|(port, protocol)| VirtualGatewayListener {
+                        connection_pool: None,
+                        health_check: None,
                         port_mapping: PortMapping { port, protocol },
+                        tls: None,
                     })
                     .collect();
-                g.virtual_routers.insert(
-                    format!("r{i}"),
-                    VirtualRouterSpec {
+                g.virtual_gateways.insert(
+                    "gw".into(),
+                    VirtualGatewaySpec {
                         listeners: Some(listeners),
+                        ..VirtualGatewaySpec::default()
                     },
                 );
-            }
-            for (i, rs) in routes.into_iter().enumerate() {
-                for (j, r) in rs.into_iter().enumerate() {
-                    g.routes.insert((format!("r{i}"), format!("route{j}")), r);
+                for (i, r) in gw_routes.into_iter().enumerate() {
+                    g.gateway_routes.insert(("gw".into(), format!("gr{i}")), r);
                 }
-            }
-            g
-        })
+                g
+            },
+        )
 }
 
 /// Checks the invariants; returns a description of the first violation.
@@ -357,6 +463,10 @@ proptest! {
                 return Err(TestCaseError::fail(format!("node {name}: {e}")));
             }
         }
+        let t = translate_virtual_gateway(&g, "gw", &TranslateOptions::default());
+        if let Err(e) = check(&t) {
+            return Err(TestCaseError::fail(format!("gateway: {e}")));
+        }
     }
 }
 
@@ -371,6 +481,10 @@ proptest! {
             if let Err(e) = meshplane_envoy::bootstrap_check::check(&t.resources.to_xds()) {
                 return Err(TestCaseError::fail(format!("node {name}: {e}")));
             }
+        }
+        let t = translate_virtual_gateway(&g, "gw", &TranslateOptions::default());
+        if let Err(e) = meshplane_envoy::bootstrap_check::check(&t.resources.to_xds()) {
+            return Err(TestCaseError::fail(format!("gateway: {e}")));
         }
     }
 }
