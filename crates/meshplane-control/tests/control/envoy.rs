@@ -33,7 +33,7 @@ fn envoy_binary() -> PathBuf {
 }
 
 /// Kills Envoy when the test ends, passing or failing.
-struct EnvoyProcess {
+pub struct EnvoyProcess {
     child: Child,
     log: PathBuf,
 }
@@ -85,7 +85,7 @@ fn weights(dump: &Value) -> BTreeMap<String, u64> {
 }
 
 /// Names of dynamic resources in a config dump (listeners, clusters, route configs).
-fn dynamic_names(dump: &Value) -> BTreeSet<String> {
+pub fn dynamic_names(dump: &Value) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for config in dump["configs"].as_array().into_iter().flatten() {
         for (list, field) in [
@@ -114,7 +114,7 @@ async fn config_dump(admin: std::net::SocketAddr) -> Option<Value> {
 }
 
 /// Poll Envoy's config dump until `done` holds (bounded).
-async fn wait_for(
+pub async fn wait_for(
     envoy: &mut EnvoyProcess,
     admin: std::net::SocketAddr,
     what: &str,
@@ -152,36 +152,38 @@ async fn rejected_updates(admin: std::net::SocketAddr) -> BTreeMap<String, u64> 
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_envoy_follows_spec_edits_and_survives_invalid_ones() {
-    let specs = copy_examples();
-    let running = start(serve_config(vec![specs.path().to_owned()])).await;
-    let work = tempfile::tempdir().unwrap();
+/// serviceA's listeners bind 0.0.0.0:15000 and 15001: one Envoy at a time.
+pub static ENVOY_LISTENER_PORTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// Run Envoy as serviceA's proxy with the bootstrap `meshplane-bootstrap`
+/// writes for these variables (plus `extra`); returns it and its admin address.
+pub fn spawn_envoy(
+    work: &Path,
+    xds: std::net::SocketAddr,
+    extra: &[(&str, String)],
+) -> (EnvoyProcess, std::net::SocketAddr) {
     let envoy_admin_port = free_port();
-    let vars: BTreeMap<String, String> = [
+    let mut vars: BTreeMap<String, String> = [
         (
             "APPMESH_RESOURCE_ARN",
             "mesh/apps/virtualNode/serviceA".to_owned(),
         ),
-        (
-            "APPMESH_XDS_ENDPOINT",
-            format!("127.0.0.1:{}", running.xds_addr.port()),
-        ),
+        ("APPMESH_XDS_ENDPOINT", format!("127.0.0.1:{}", xds.port())),
         ("ENVOY_ADMIN_ACCESS_PORT", envoy_admin_port.to_string()),
         (
             "ENVOY_ADMIN_ACCESS_LOG_FILE",
-            work.path().join("admin_access.log").display().to_string(),
+            work.join("admin_access.log").display().to_string(),
         ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
     let bootstrap = bootstrap_from_env(&vars, &LocalFiles).unwrap();
-    let bootstrap_path = work.path().join("envoy.yaml");
+    let bootstrap_path = work.join("envoy.yaml");
     std::fs::write(&bootstrap_path, bootstrap.to_yaml().unwrap()).unwrap();
 
-    let log = work.path().join("envoy.log");
+    let log = work.join("envoy.log");
     let child = Command::new(envoy_binary())
         .arg("-c")
         .arg(&bootstrap_path)
@@ -199,8 +201,17 @@ async fn real_envoy_follows_spec_edits_and_survives_invalid_ones() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut envoy = EnvoyProcess { child, log };
-    let admin: std::net::SocketAddr = format!("127.0.0.1:{envoy_admin_port}").parse().unwrap();
+    let admin = format!("127.0.0.1:{envoy_admin_port}").parse().unwrap();
+    (EnvoyProcess { child, log }, admin)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_envoy_follows_spec_edits_and_survives_invalid_ones() {
+    let specs = copy_examples();
+    let running = start(serve_config(vec![specs.path().to_owned()])).await;
+    let _ports = ENVOY_LISTENER_PORTS.lock().await;
+    let work = tempfile::tempdir().unwrap();
+    let (mut envoy, admin) = spawn_envoy(work.path(), running.xds_addr, &[]);
 
     // The route configurations meshplane serves serviceA.
     let served = running.state.served().unwrap();

@@ -16,6 +16,7 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName}
 use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
 
+use super::envoy::{dynamic_names, spawn_envoy, wait_for, ENVOY_LISTENER_PORTS};
 use super::support::{copy_examples, http_get, node_arn, serve_config, start, Ads, HANG, LDS};
 
 const SPIFFE: &str = "spiffe://example.org/ns/apps/sa/servicea";
@@ -105,6 +106,14 @@ async fn status_of(channel: Channel, node: &str) -> (Code, String) {
     }
 }
 
+/// Certificates of the SPIFFE ID may stream serviceA.
+fn auth_yaml() -> String {
+    format!(
+        "mtls:\n  accept: [uriSan]\n  trustDomains: [example.org]\nprincipals:\n  {SPIFFE}:\n    policies:\n      - inline:\n          Version: \"2012-10-17\"\n          Statement:\n            - Effect: Allow\n              Action: appmesh:StreamAggregatedResources\n              Resource: {}\n",
+        node_arn("serviceA")
+    )
+}
+
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
 }
@@ -121,14 +130,7 @@ async fn client_certificates_authenticate_proxies_and_server_certificates_reload
     write(dir.path(), "server.pem", &server_cert);
     write(dir.path(), "server.key", &server_key);
     write(dir.path(), "client-ca.pem", &ca.pem());
-    write(
-        dir.path(),
-        "auth.yaml",
-        &format!(
-            "mtls:\n  accept: [uriSan]\n  trustDomains: [example.org]\nprincipals:\n  {SPIFFE}:\n    policies:\n      - inline:\n          Version: \"2012-10-17\"\n          Statement:\n            - Effect: Allow\n              Action: appmesh:StreamAggregatedResources\n              Resource: {}\n",
-            node_arn("serviceA")
-        ),
-    );
+    write(dir.path(), "auth.yaml", &auth_yaml());
     let specs = copy_examples();
     let mut config = serve_config(vec![specs.path().to_owned()]);
     config.auth_config = Some(dir.path().join("auth.yaml"));
@@ -189,4 +191,64 @@ async fn client_certificates_authenticate_proxies_and_server_certificates_reload
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The real Envoy, with the bootstrap's TLS variables, authenticates with
+/// its client certificate and gets serviceA's configuration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_envoy_connects_with_a_client_certificate() {
+    let ca = Ca::new("meshplane test CA");
+    let (server_cert, server_key) = ca.leaf(server_sans());
+    let (client_cert, client_key) = ca.leaf(client_sans());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (name, text) in [
+        ("server.pem", &server_cert),
+        ("server.key", &server_key),
+        ("ca.pem", &ca.pem()),
+        ("client.pem", &client_cert),
+        ("client.key", &client_key),
+    ] {
+        write(d, name, text);
+    }
+    write(d, "auth.yaml", &auth_yaml());
+    let specs = copy_examples();
+    let mut config = serve_config(vec![specs.path().to_owned()]);
+    config.auth_config = Some(d.join("auth.yaml"));
+    config.tls = Some(TlsFiles {
+        cert: d.join("server.pem"),
+        key: d.join("server.key"),
+        client_ca: Some(d.join("ca.pem")),
+    });
+    let running = start(config).await;
+
+    let _ports = ENVOY_LISTENER_PORTS.lock().await;
+    let path = |n: &str| d.join(n).display().to_string();
+    let (mut envoy, admin) = spawn_envoy(
+        d,
+        running.xds_addr,
+        &[
+            ("MESHPLANE_XDS_CA", path("ca.pem")),
+            ("MESHPLANE_XDS_CLIENT_CERT", path("client.pem")),
+            ("MESHPLANE_XDS_CLIENT_KEY", path("client.key")),
+        ],
+    );
+    wait_for(
+        &mut envoy,
+        admin,
+        "serviceA's listeners over mutual TLS",
+        |dump| {
+            let names = dynamic_names(dump);
+            names.contains("lds_ingress_0.0.0.0_15000")
+                && names.contains("lds_egress_0.0.0.0_15001")
+        },
+    )
+    .await;
+    let (_, body) = http_get(running.admin_addr, "/debug/proxies").await;
+    let proxies: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(proxies["proxies"][0]["principal"]["id"], SPIFFE, "{body}");
+    assert_eq!(
+        proxies["proxies"][0]["node_id"], "mesh/apps/virtualNode/serviceA",
+        "{body}"
+    );
 }
