@@ -175,3 +175,40 @@ async fn refuses_to_listen_beyond_loopback_without_authentication() {
     let running = start(config).await;
     assert!(running.xds_addr.ip().is_unspecified());
 }
+
+/// The real Envoy sends the token of `MESHPLANE_XDS_TOKEN_FILE` as initial
+/// metadata and is served as the token's principal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_envoy_authenticates_with_a_bearer_token() {
+    use super::envoy::{dynamic_names, spawn_envoy, wait_for, ENVOY_LISTENER_PORTS};
+    let specs = copy_examples();
+    let dir = tempfile::tempdir().unwrap();
+    let auth = dir.path().join("auth.yaml");
+    std::fs::write(&auth, auth_yaml()).unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{WEB_TOKEN}\n")).unwrap();
+    let mut config = serve_config(vec![specs.path().to_owned()]);
+    config.auth_config = Some(auth);
+    let running = start(config).await;
+
+    let _ports = ENVOY_LISTENER_PORTS.lock().await;
+    let (mut envoy, admin) = spawn_envoy(
+        dir.path(),
+        running.xds_addr,
+        &[("MESHPLANE_XDS_TOKEN_FILE", token_file.display().to_string())],
+    );
+    wait_for(
+        &mut envoy,
+        admin,
+        "serviceA's listeners with a token",
+        |dump| dynamic_names(dump).contains("lds_ingress_0.0.0.0_15000"),
+    )
+    .await;
+    let (_, body) = super::support::http_get(running.admin_addr, "/debug/proxies").await;
+    let proxies: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(proxies["proxies"][0]["principal"]["id"], "web", "{body}");
+    assert_eq!(
+        proxies["proxies"][0]["principal"]["source"], "bearer token",
+        "{body}"
+    );
+}
