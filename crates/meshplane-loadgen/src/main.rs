@@ -52,6 +52,17 @@ struct Cli {
     /// Seconds to wait for the initial sync.
     #[arg(long, default_value_t = 300)]
     sync_timeout: u64,
+    /// Seconds to wait between the sync and the first change (e.g. to
+    /// attach a profiler to the server).
+    #[arg(long, default_value_t = 0)]
+    settle: u64,
+    /// The started server's --log filter (its log is in the temp dir; kept
+    /// with --keep-temp or when the run is not clean).
+    #[arg(long, default_value = "warn")]
+    server_log: String,
+    /// Keep the temp dir (specs and server log).
+    #[arg(long)]
+    keep_temp: bool,
 }
 
 fn free_port() -> anyhow::Result<SocketAddr> {
@@ -82,6 +93,7 @@ async fn start_server(
     dir: &Path,
     quota: usize,
     log: &Path,
+    filter: &str,
 ) -> anyhow::Result<(Server, Target)> {
     let xds = free_port()?;
     let admin = free_port()?;
@@ -98,7 +110,7 @@ async fn start_server(
         .arg("--proxy-quota")
         .arg(quota.to_string())
         .arg("--log")
-        .arg("warn")
+        .arg(filter)
         .stdout(Stdio::null())
         .stderr(log_file)
         .spawn()
@@ -215,7 +227,14 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
         (Some(xds), Some(admin), Some(pid)) => (None, Target { xds, admin, pid }),
         _ => {
             let bin = cli.server_bin.clone().unwrap_or_else(default_server_bin);
-            let (s, t) = start_server(&bin, &dir, quota, &tmp.path().join("server.log")).await?;
+            let (s, t) = start_server(
+                &bin,
+                &dir,
+                quota,
+                &tmp.path().join("server.log"),
+                &cli.server_log,
+            )
+            .await?;
             (Some(s), t)
         }
     };
@@ -227,17 +246,19 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
         changes: cli.changes,
         sync_timeout: Duration::from_secs(cli.sync_timeout),
         change_timeout: Duration::from_secs(60),
+        settle: Duration::from_secs(cli.settle),
     };
     let report = meshplane_loadgen::run(&config, &target, source.as_mut()).await?;
     println!("{report}");
-    if !report.clean() {
-        if let Some(_s) = &_server {
-            let log = tmp.keep().join("server.log");
-            eprintln!("server log kept: {}", log.display());
-        }
-        return Ok(ExitCode::FAILURE);
+    let clean = report.clean();
+    if !clean || cli.keep_temp {
+        eprintln!("kept: {}", tmp.keep().display());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn main() -> ExitCode {

@@ -40,6 +40,8 @@ pub struct ChangeFigures {
     pub max: Duration,
     /// Until every expected proxy ACKed (or the quiet period ended).
     pub all_reached: Duration,
+    /// Server: reloads applied (`meshplane_snapshot_build_seconds_count`).
+    pub server_reloads: u64,
     /// Server: snapshot build time of the reload(s) (`meshplane_snapshot_build_seconds`).
     pub server_build: Option<Duration>,
     /// Server: its last successful reload, after the write.
@@ -138,7 +140,7 @@ impl fmt::Display for Report {
             let opt = |d: Option<Duration>| d.map(ms).unwrap_or_else(|| "-".to_owned());
             writeln!(
                 f,
-                "  {:<22} {:>8} {:>8} {:>5} {:>10} {:>10} {:>10} {:>12} {:>12}",
+                "  {:<22} {:>8} {:>8} {:>5} {:>10} {:>10} {:>10} {:>8} {:>12} {:>12}",
                 c.label,
                 c.expected
                     .map(|e| e.to_string())
@@ -148,11 +150,12 @@ impl fmt::Display for Report {
                 ms(c.p50),
                 ms(c.p99),
                 ms(c.max),
+                c.server_reloads,
                 opt(c.server_build),
                 opt(c.server_reloaded_after),
             )?;
         }
-        writeln!(f, "  (odd = unexpected + missing proxies; srv reloaded = last successful reload, after the write)")?;
+        writeln!(f, "  (odd = unexpected + missing proxies; srv build = snapshot build (translate + publish) of the reloads;\n   srv reloaded = end of the last successful reload, after the write)")?;
         writeln!(f)?;
         writeln!(
             f,

@@ -36,6 +36,8 @@ pub struct RunConfig {
     pub changes: usize,
     pub sync_timeout: Duration,
     pub change_timeout: Duration,
+    /// Pause between the sync and the first change.
+    pub settle: Duration,
 }
 
 /// One applied change: what it was and which nodes it should reach (when
@@ -267,6 +269,7 @@ async fn measure_change(
         p99: percentile(&latencies, 99.0),
         max: latencies.last().copied().unwrap_or_default(),
         all_reached,
+        server_reloads: build_count.max(0.0) as u64,
         server_build: (build_count > 0.0).then(|| Duration::from_secs_f64(build_sum.max(0.0))),
         server_reloaded_after: (reload_at > wall0_s)
             .then(|| Duration::from_secs_f64(reload_at - wall0_s)),
@@ -322,6 +325,13 @@ pub async fn run(
         connected_gauge: metric_total(&m, "meshplane_connected_proxies"),
     };
 
+    eprintln!(
+        "synced: {} of {} proxies in {:.2} s",
+        sync.synced,
+        config.proxies,
+        sync_wall.as_secs_f64()
+    );
+    tokio::time::sleep(config.settle).await;
     let mut changes = Vec::new();
     if sync.synced > 0 {
         for k in 0..config.changes {

@@ -56,6 +56,7 @@ fn config(proxies: usize, node_arns: Vec<String>, changes: usize) -> RunConfig {
         changes,
         sync_timeout: Duration::from_secs(60),
         change_timeout: Duration::from_secs(30),
+        settle: Duration::ZERO,
     }
 }
 
