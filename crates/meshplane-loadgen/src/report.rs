@@ -125,7 +125,7 @@ impl fmt::Display for Report {
         writeln!(f, "fan-out: route weights rewritten -> affected proxy ACKed the update (debounce + reload included)")?;
         writeln!(
             f,
-            "  {:<22} {:>8} {:>8} {:>5} {:>10} {:>10} {:>10} {:>12} {:>12}",
+            "  {:<22} {:>8} {:>8} {:>5} {:>10} {:>10} {:>10} {:>8} {:>12} {:>12}",
             "change",
             "expected",
             "reached",
@@ -133,6 +133,7 @@ impl fmt::Display for Report {
             "p50",
             "p99",
             "max",
+            "reloads",
             "srv build",
             "srv reloaded"
         )?;
