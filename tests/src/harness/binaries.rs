@@ -9,7 +9,8 @@ use anyhow::{bail, Context};
 /// Paths of the programs a topology runs.
 #[derive(Debug, Clone)]
 pub struct Binaries {
-    /// `meshplane` (`$MESHPLANE_BIN`, else built with `cargo build -p meshplane`).
+    /// `meshplane` (`$MESHPLANE_BIN`, else `meshplane` next to the test
+    /// binaries, built by `cargo test --workspace`; built here if missing).
     pub meshplane: PathBuf,
     /// The real Envoy (`$MESHPLANE_ENVOY`, else the one `scripts/test.sh` installs).
     pub envoy: PathBuf,
@@ -93,8 +94,23 @@ fn meshplane(backend: &Path) -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("MESHPLANE_BIN").filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(p));
     }
-    // Build it (a no-op when `cargo test --workspace` already did) so a
-    // `cargo test -p meshplane-e2e` never runs a stale binary.
+    let dir = backend
+        .parent()
+        .context("the test binaries have no directory")?;
+    let p = dir.join("meshplane");
+    // `cargo test --workspace` builds it before any test runs. Building it
+    // from here would take the build lock once per test binary and rebuild
+    // whenever a source changed in the meantime.
+    if p.is_file() {
+        if let Some(newer) = newer_source(&p) {
+            eprintln!(
+                "meshplane-e2e: warning: {} is older than {}; run `cargo build -p meshplane` (or set MESHPLANE_BIN) to test the current sources",
+                p.display(),
+                newer.display()
+            );
+        }
+        return Ok(p);
+    }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .args(["build", "--quiet", "-p", "meshplane", "--bin", "meshplane"])
@@ -104,14 +120,32 @@ fn meshplane(backend: &Path) -> anyhow::Result<PathBuf> {
     if !status.success() {
         bail!("cargo build -p meshplane failed");
     }
-    let dir = backend
-        .parent()
-        .context("the test binaries have no directory")?;
-    let p = dir.join("meshplane");
     if !p.is_file() {
         bail!("{} is missing after cargo build -p meshplane", p.display());
     }
     Ok(p)
+}
+
+/// A Rust source or manifest under `crates/` changed after `binary`.
+fn newer_source(binary: &Path) -> Option<PathBuf> {
+    let built = std::fs::metadata(binary).ok()?.modified().ok()?;
+    let mut stack = vec![workspace_root().join("crates")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_dir() {
+                if !path.ends_with("target") {
+                    stack.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs" || e == "toml")
+                && entry.metadata().ok()?.modified().ok()? > built
+            {
+                return Some(path);
+            }
+        }
+    }
+    None
 }
 
 impl Binaries {
