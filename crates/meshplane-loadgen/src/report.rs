@@ -44,6 +44,8 @@ pub struct ChangeFigures {
     pub server_reloads: u64,
     /// Server: snapshot build time of the reload(s) (`meshplane_snapshot_build_seconds`).
     pub server_build: Option<Duration>,
+    /// Server: mean time from a push to its ACK (`meshplane_xds_push_ack_seconds`).
+    pub server_push_ack_mean: Option<Duration>,
     /// Server: its last successful reload, after the write.
     pub server_reloaded_after: Option<Duration>,
 }
@@ -125,7 +127,7 @@ impl fmt::Display for Report {
         writeln!(f, "fan-out: route weights rewritten -> affected proxy ACKed the update (debounce + reload included)")?;
         writeln!(
             f,
-            "  {:<22} {:>8} {:>8} {:>5} {:>10} {:>10} {:>10} {:>8} {:>12} {:>12}",
+            "  {:<22} {:>8} {:>8} {:>5} {:>10} {:>10} {:>10} {:>8} {:>12} {:>12} {:>10}",
             "change",
             "expected",
             "reached",
@@ -135,13 +137,14 @@ impl fmt::Display for Report {
             "max",
             "reloads",
             "srv build",
-            "srv reloaded"
+            "srv reloaded",
+            "push-ack"
         )?;
         for c in &self.changes {
             let opt = |d: Option<Duration>| d.map(ms).unwrap_or_else(|| "-".to_owned());
             writeln!(
                 f,
-                "  {:<22} {:>8} {:>8} {:>5} {:>10} {:>10} {:>10} {:>8} {:>12} {:>12}",
+                "  {:<22} {:>8} {:>8} {:>5} {:>10} {:>10} {:>10} {:>8} {:>12} {:>12} {:>10}",
                 c.label,
                 c.expected
                     .map(|e| e.to_string())
@@ -154,9 +157,10 @@ impl fmt::Display for Report {
                 c.server_reloads,
                 opt(c.server_build),
                 opt(c.server_reloaded_after),
+                opt(c.server_push_ack_mean),
             )?;
         }
-        writeln!(f, "  (odd = unexpected + missing proxies; srv build = snapshot build (translate + publish) of the reloads;\n   srv reloaded = end of the last successful reload, after the write)")?;
+        writeln!(f, "  (odd = unexpected + missing proxies; srv build = snapshot build (translate + publish) of the reloads;\n   srv reloaded = end of the last successful reload, after the write;\n   push-ack = server's mean push-to-ACK time)")?;
         writeln!(f)?;
         writeln!(
             f,

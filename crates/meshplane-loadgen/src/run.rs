@@ -244,6 +244,10 @@ async fn measure_change(
         - metric_total(&before_metrics, "meshplane_snapshot_build_seconds_sum");
     let build_count = metric_total(&after_metrics, "meshplane_snapshot_build_seconds_count")
         - metric_total(&before_metrics, "meshplane_snapshot_build_seconds_count");
+    let delta =
+        |name: &str| metric_total(&after_metrics, name) - metric_total(&before_metrics, name);
+    let ack_sum = delta("meshplane_xds_push_ack_seconds_sum");
+    let ack_count = delta("meshplane_xds_push_ack_seconds_count");
     let reload_at = metric_total(
         &after_metrics,
         "meshplane_last_reload_success_timestamp_seconds",
@@ -270,6 +274,8 @@ async fn measure_change(
         max: latencies.last().copied().unwrap_or_default(),
         all_reached,
         server_reloads: build_count.max(0.0) as u64,
+        server_push_ack_mean: (ack_count > 0.0)
+            .then(|| Duration::from_secs_f64((ack_sum / ack_count).max(0.0))),
         server_build: (build_count > 0.0).then(|| Duration::from_secs_f64(build_sum.max(0.0))),
         server_reloaded_after: (reload_at > wall0_s)
             .then(|| Duration::from_secs_f64(reload_at - wall0_s)),
