@@ -79,9 +79,29 @@ echo "  $(ip -V)"
 
 # --- Tests -------------------------------------------------------------------
 if [ "$#" -gt 0 ]; then
-    step "cargo test --no-fail-fast --all-targets $*"
-    cargo test --no-fail-fast --all-targets "$@"
+    args=(--no-fail-fast --all-targets "$@")
 else
-    step "cargo test --no-fail-fast --workspace --all-targets"
-    cargo test --no-fail-fast --workspace --all-targets
+    args=(--no-fail-fast --workspace --all-targets)
 fi
+step "cargo test ${args[*]}"
+log="$(mktemp "${TMPDIR:-/tmp}/meshplane-test.XXXXXX")"
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test "${args[@]}" 2>&1 | tee "$log" || status=$?
+
+# Benchmarks (harness = false) print figures after the last "test result"
+# line, so close with one summary line over every test binary.
+awk '/^test result:/ {
+        for (i = 1; i <= NF; i++) {
+            if ($(i) ~ /^passed;?$/)  p += $(i - 1)
+            if ($(i) ~ /^failed;?$/)  f += $(i - 1)
+            if ($(i) ~ /^ignored;?$/) s += $(i - 1)
+        }
+        n++
+     }
+     END { printf "\n%d test binaries\n", n
+           printf "summary: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+if [ "$status" -ne 0 ]; then
+    echo "scripts/test.sh: cargo test failed (exit $status)" >&2
+fi
+exit "$status"
