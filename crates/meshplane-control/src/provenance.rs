@@ -5,7 +5,6 @@ use meshplane_spec::ArnContext;
 use meshplane_xds::{ProxyKey, ResourceType};
 use serde::Serialize;
 
-use crate::pipeline::snapshot::envoy_type;
 use crate::state::Served;
 
 /// One App Mesh resource and where it is written.
@@ -34,14 +33,13 @@ pub fn sources(
     let Some(proxy) = served.proxies.get(key) else {
         return Vec::new();
     };
-    let et = envoy_type(t);
     names
         .iter()
         .map(|name| {
             let ids = proxy
                 .translation
                 .provenance
-                .get(&(et, name.clone()))
+                .get(&(t, name.clone()))
                 .cloned()
                 .unwrap_or_default();
             EnvoySource {

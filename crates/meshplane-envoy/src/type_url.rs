@@ -40,17 +40,17 @@ pub enum ResourceType {
 }
 
 impl ResourceType {
-    /// Every type, in the make-before-break order a server pushes updates:
-    /// clusters before their endpoints, both before the listeners and routes
-    /// that point at them, secrets last (CDS, EDS, LDS, RDS, SDS).
-    pub const PUSH_ORDER: [ResourceType; 5] = [
-        ResourceType::Cluster,
-        ResourceType::Endpoint,
+    /// Every type, in declaration order. The order in which a server pushes
+    /// them is the server's decision (meshplane-xds's `PUSH_ORDER`).
+    pub const ALL: [ResourceType; 5] = [
         ResourceType::Listener,
+        ResourceType::Cluster,
         ResourceType::Route,
+        ResourceType::Endpoint,
         ResourceType::Secret,
     ];
 
+    /// The type URL carried in requests, responses and `Any` resources.
     pub const fn type_url(self) -> &'static str {
         match self {
             ResourceType::Listener => LISTENER,
@@ -61,14 +61,14 @@ impl ResourceType {
         }
     }
 
+    /// The type for a type URL, if it is one of the five served.
     pub fn from_type_url(type_url: &str) -> Option<Self> {
-        Self::PUSH_ORDER
-            .into_iter()
-            .find(|t| t.type_url() == type_url)
+        Self::ALL.into_iter().find(|t| t.type_url() == type_url)
     }
 
-    /// Short xDS name: `LDS`, `CDS`, `RDS`, `EDS`, `SDS`.
-    pub const fn xds_name(self) -> &'static str {
+    /// Short discovery-service name used in logs, events and metrics:
+    /// `LDS`, `CDS`, `RDS`, `EDS`, `SDS`.
+    pub const fn short_name(self) -> &'static str {
         match self {
             ResourceType::Listener => "LDS",
             ResourceType::Cluster => "CDS",
@@ -78,27 +78,17 @@ impl ResourceType {
         }
     }
 
-    /// Position in [`ResourceType::PUSH_ORDER`] (0 is pushed first).
-    pub const fn push_rank(self) -> usize {
-        match self {
-            ResourceType::Cluster => 0,
-            ResourceType::Endpoint => 1,
-            ResourceType::Listener => 2,
-            ResourceType::Route => 3,
-            ResourceType::Secret => 4,
-        }
-    }
-
-    /// Listeners and clusters are sent whole (state of the world: a missing
-    /// name means deleted); routes, endpoints and secrets are requested by name.
-    pub const fn is_wildcard_by_default(self) -> bool {
+    /// Whether a state-of-the-world response carries every resource of the
+    /// type: listeners and clusters are sent whole (a name missing from a
+    /// response is deleted); routes, endpoints and secrets are requested by name.
+    pub const fn is_full_state(self) -> bool {
         matches!(self, ResourceType::Listener | ResourceType::Cluster)
     }
 }
 
 impl fmt::Display for ResourceType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.xds_name())
+        f.write_str(self.short_name())
     }
 }
 
@@ -119,17 +109,19 @@ mod tests {
     }
 
     #[test]
-    fn type_url_round_trips_and_order_is_make_before_break() {
-        for t in ResourceType::PUSH_ORDER {
+    fn type_url_round_trips() {
+        for t in ResourceType::ALL {
             assert_eq!(ResourceType::from_type_url(t.type_url()), Some(t));
-            assert_eq!(ResourceType::PUSH_ORDER[t.push_rank()], t);
         }
-        let names: Vec<_> = ResourceType::PUSH_ORDER
-            .iter()
-            .map(|t| t.xds_name())
+        let names: Vec<_> = ResourceType::ALL.iter().map(|t| t.short_name()).collect();
+        assert_eq!(names, ["LDS", "CDS", "RDS", "EDS", "SDS"]);
+        let full: Vec<_> = ResourceType::ALL
+            .into_iter()
+            .filter(|t| t.is_full_state())
             .collect();
-        assert_eq!(names, ["CDS", "EDS", "LDS", "RDS", "SDS"]);
+        assert_eq!(full, [ResourceType::Listener, ResourceType::Cluster]);
         assert_eq!(ResourceType::from_type_url("type.googleapis.com/x.Y"), None);
+        assert_eq!(ResourceType::from_type_url(""), None);
     }
 
     #[test]

@@ -17,9 +17,9 @@
 //!   not the latest sent for its type; delta applies its subscription changes
 //!   anyway and only ignores it as an ACK/NACK.
 //! - The node is read from the first request only.
-//! - Push order: SDS, CDS, EDS, LDS, RDS ([`ResourceType::PUSH_ORDER`]).
+//! - Push order: SDS, CDS, EDS, LDS, RDS ([`PUSH_ORDER`]).
 //!   Secrets go first because clusters and listeners warm until the secrets
-//!   they reference arrive. Removals go last ([`ResourceType::REMOVAL_ORDER`]:
+//!   they reference arrive. Removals go last ([`REMOVAL_ORDER`]:
 //!   LDS, RDS, CDS, EDS, SDS), once the proxy answered every response sent:
 //!   in SotW a listener or cluster that left the snapshot stays in the LDS/CDS
 //!   responses until then; in delta `removed_resources` waits until then.
@@ -48,13 +48,15 @@
 pub mod auth;
 pub mod cache;
 pub mod events;
+pub mod push_order;
 pub mod registry;
-mod resource_type;
 pub mod server;
 
 pub use auth::{Authorizer, NodeIdAuthorizer, PeerInfo, TlsPeer};
 pub use cache::{ProxyKey, Resource, ResourceInterner, SetOutcome, Snapshot, SnapshotCache};
 pub use events::{StreamId, Variant, XdsEvent};
+/// The resource types served; meshplane-envoy owns them (type URLs, names).
+pub use meshplane_envoy::ResourceType;
+pub use push_order::{PUSH_ORDER, REMOVAL_ORDER};
 pub use registry::{ProxyRegistry, StreamInfo, TypeStatus};
-pub use resource_type::ResourceType;
 pub use server::{ServerConfig, XdsServer};

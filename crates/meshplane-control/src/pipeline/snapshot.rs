@@ -24,14 +24,3 @@ pub fn build(interner: &ResourceInterner, r: &ProxyResources) -> Result<Snapshot
     }
     Ok(b.build())
 }
-
-/// The translator's name for an xDS resource type (provenance is keyed by it).
-pub fn envoy_type(t: ResourceType) -> meshplane_envoy::ResourceType {
-    match t {
-        ResourceType::Secret => meshplane_envoy::ResourceType::Secret,
-        ResourceType::Cluster => meshplane_envoy::ResourceType::Cluster,
-        ResourceType::Endpoint => meshplane_envoy::ResourceType::Endpoint,
-        ResourceType::Listener => meshplane_envoy::ResourceType::Listener,
-        ResourceType::Route => meshplane_envoy::ResourceType::Route,
-    }
-}

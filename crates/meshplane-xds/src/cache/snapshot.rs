@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::intern::ResourceInterner;
 use super::resource::{Resource, ResourceError};
+use crate::push_order::PUSH_ORDER;
 use crate::ResourceType;
 
 /// The resources of one type and the type's version (a hash of every name and
@@ -80,7 +81,7 @@ impl Snapshot {
     /// Whether both snapshots serve exactly the same resources.
     pub fn same_content(&self, other: &Snapshot) -> bool {
         Arc::ptr_eq(&self.types, &other.types)
-            || ResourceType::PUSH_ORDER
+            || PUSH_ORDER
                 .iter()
                 .all(|t| self.of_type(*t).version == other.of_type(*t).version)
     }
@@ -152,7 +153,7 @@ impl SnapshotBuilder {
     }
 
     pub fn build(mut self) -> Snapshot {
-        let types = ResourceType::PUSH_ORDER
+        let types = PUSH_ORDER
             .into_iter()
             .map(|t| {
                 (

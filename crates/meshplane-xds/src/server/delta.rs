@@ -3,8 +3,8 @@
 //! Per type the stream remembers each resource version the proxy holds
 //! (`known`, seeded from `initial_resource_versions` on reconnect). On a
 //! change it sends only resources whose version differs, in
-//! [`ResourceType::PUSH_ORDER`]; `removed_resources` go out last, in
-//! [`ResourceType::REMOVAL_ORDER`], once every response was answered.
+//! [`PUSH_ORDER`]; `removed_resources` go out last, in
+//! [`REMOVAL_ORDER`], once every response was answered.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -17,6 +17,7 @@ use tonic::Status;
 use super::stream_loop::Protocol;
 use super::stream_state::{StreamCtx, Subscription, Tracking};
 use crate::cache::{Resource, Snapshot, TypeResources};
+use crate::push_order::{PUSH_ORDER, REMOVAL_ORDER};
 use crate::ResourceType;
 
 pub(crate) struct DeltaStream {
@@ -246,7 +247,7 @@ impl Protocol for DeltaStream {
     }
 
     fn next_response(&mut self) -> Option<DeltaDiscoveryResponse> {
-        for t in ResourceType::PUSH_ORDER {
+        for t in PUSH_ORDER {
             if self.types.get(&t).is_some_and(|s| s.dirty) {
                 if let Some(r) = self.make(t) {
                     return Some(r);
@@ -256,8 +257,6 @@ impl Protocol for DeltaStream {
         if self.types.values().any(|s| s.track.awaiting || s.dirty) {
             return None;
         }
-        ResourceType::REMOVAL_ORDER
-            .into_iter()
-            .find_map(|t| self.remove(t))
+        REMOVAL_ORDER.into_iter().find_map(|t| self.remove(t))
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Per type the stream remembers what the proxy was given (`sent`, shared
 //! resource handles, no copies). On a change it sends, in
-//! [`ResourceType::PUSH_ORDER`], every LDS/CDS resource (full state) or the
+//! [`PUSH_ORDER`], every LDS/CDS resource (full state) or the
 //! changed and newly requested RDS/EDS/SDS resources. An LDS/CDS resource
 //! that left the snapshot is kept in those responses ("make before break")
 //! and dropped by a final response once every type's response was answered.
@@ -16,6 +16,7 @@ use tonic::Status;
 use super::stream_loop::Protocol;
 use super::stream_state::{StreamCtx, Subscription, Tracking};
 use crate::cache::{Resource, Snapshot, TypeResources};
+use crate::push_order::{PUSH_ORDER, REMOVAL_ORDER};
 use crate::ResourceType;
 
 pub(crate) struct SotwStream {
@@ -268,7 +269,7 @@ impl Protocol for SotwStream {
     }
 
     fn next_response(&mut self) -> Option<DiscoveryResponse> {
-        for t in ResourceType::PUSH_ORDER {
+        for t in PUSH_ORDER {
             if self.types.get(&t).is_some_and(|s| s.dirty) {
                 if let Some(r) = self.make(t) {
                     return Some(r);
@@ -278,8 +279,6 @@ impl Protocol for SotwStream {
         if self.types.values().any(|s| s.track.awaiting || s.dirty) {
             return None;
         }
-        ResourceType::REMOVAL_ORDER
-            .into_iter()
-            .find_map(|t| self.break_(t))
+        REMOVAL_ORDER.into_iter().find_map(|t| self.break_(t))
     }
 }
