@@ -77,6 +77,14 @@ impl Watch {
         self.outcomes.lock().map(|v| v.clone()).unwrap_or_default()
     }
 
+    /// Take the outcomes that arrived since the last call (for long runs).
+    pub fn take_new(&self) -> Vec<Outcome> {
+        self.outcomes
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
+    }
+
     /// How many outcomes so far.
     pub fn count(&self) -> usize {
         self.outcomes.lock().map(|v| v.len()).unwrap_or(0)
