@@ -35,6 +35,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/debug/proxies", get(proxies))
         .route("/debug/config", get(config))
         .route("/debug/reload", get(reload))
+        .route("/debug/cloudmap", get(cloud_map))
         .with_state(state)
 }
 
@@ -56,10 +57,13 @@ async fn readyz(State(s): State<AdminState>) -> Response {
 }
 
 async fn metrics(State(s): State<AdminState>) -> Response {
-    let text = s
+    let mut text = s
         .control
         .metrics
         .render(s.server.registry(), &s.control.arn);
+    if let Some(feed) = s.control.cloud_map() {
+        text.push_str(&crate::cloud_map::admin::render_metrics(feed));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
@@ -87,5 +91,12 @@ async fn reload(State(s): State<AdminState>) -> Response {
             "no reload has finished yet\n",
         )
             .into_response(),
+    }
+}
+
+async fn cloud_map(State(s): State<AdminState>) -> Response {
+    match s.control.cloud_map() {
+        Some(feed) => Json(crate::cloud_map::admin::debug_json(feed)).into_response(),
+        None => (StatusCode::NOT_FOUND, "Cloud Map discovery is not enabled\n").into_response(),
     }
 }

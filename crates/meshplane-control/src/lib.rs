@@ -14,6 +14,8 @@
 //! - [`admin`]: the admin HTTP server (`/healthz`, `/readyz`, `/metrics`,
 //!   `/debug/*`).
 //! - [`tls`]: TLS and mutual TLS on the xDS port, certificates reloaded.
+//! - [`cloud_map`]: AWS Cloud Map instances as the endpoints of the EDS
+//!   clusters that name them, pushed when they change.
 //! - [`watch`]: reload on file changes (debounced) and on SIGHUP.
 //! - [`serve`]: everything above started together.
 //!
@@ -24,6 +26,7 @@
 
 pub mod admin;
 pub mod authorizer;
+pub mod cloud_map;
 pub mod events;
 pub mod metrics;
 pub mod pipeline;
@@ -35,7 +38,8 @@ pub mod tls;
 pub mod watch;
 
 pub use authorizer::AppMeshAuthorizer;
+pub use cloud_map::{CloudMapFeed, CloudMapSettings};
 pub use pipeline::Pipeline;
-pub use serve::{start, Running, ServeConfig, ServeError};
+pub use serve::{start, start_with_cloud_map, Running, ServeConfig, ServeError};
 pub use settings::{PipelineSettings, QuotaConfig};
 pub use state::{ControlState, ReloadReport, Served, ServedProxy};

@@ -9,6 +9,7 @@
 //! changed. A node deleted from the specs loses its key: its streams end
 //! with NOT_FOUND and the proxies keep their last configuration.
 
+mod cloud_map;
 pub mod snapshot;
 
 use std::collections::BTreeMap;
@@ -97,6 +98,7 @@ impl Pipeline {
                 .observe_snapshot_build(build_started.elapsed());
             diagnostics.extend(found);
             self.state.set_served(Arc::new(served));
+            self.cloud_map_queries_changed();
             (true, None, changes)
         };
         sort_dedup(&mut diagnostics);
@@ -180,7 +182,8 @@ impl Pipeline {
                 let translation =
                     translate_virtual_node(graph, node_name, &self.settings.translate);
                 found.extend(translation.diagnostics.iter().cloned());
-                let published = snapshot::build(self.cache.interner(), &translation.resources)
+                let resources = self.served_resources(&key, &translation);
+                let published = snapshot::build(self.cache.interner(), &resources)
                     .map_err(|e| e.to_string())
                     .and_then(|s| self.cache.set(key.clone(), s).map_err(|e| e.to_string()));
                 match published {

@@ -15,6 +15,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::admin::{self, AdminState};
 use crate::authorizer::AppMeshAuthorizer;
+use crate::cloud_map::{CloudMapFeed, CloudMapSettings};
 use crate::events;
 use crate::pipeline::Pipeline;
 use crate::settings::{PipelineSettings, QuotaConfig};
@@ -133,7 +134,16 @@ async fn bind(addr: SocketAddr, what: &'static str) -> Result<TcpListener, Serve
 
 /// Start serving. The first reload has finished when this returns (the
 /// server is ready if it succeeded; otherwise `/readyz` says why not).
+/// Cloud Map, if a node uses it, is reached with the default settings.
 pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
+    start_with_cloud_map(config, CloudMapSettings::default()).await
+}
+
+/// [`start`], with these Cloud Map settings (endpoint, interval).
+pub async fn start_with_cloud_map(
+    config: ServeConfig,
+    cloud_map: CloudMapSettings,
+) -> Result<Running, ServeError> {
     let access = access_control(&config)?;
     let tls = match &config.tls {
         Some(files) => Some(Arc::new(ReloadableTls::load(files.clone())?)),
@@ -144,6 +154,8 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
             as meshplane_xds::server::TlsPeerFn
     });
     let state = ControlState::new(config.pipeline.load.arn.clone(), access);
+    let feed = CloudMapFeed::new(cloud_map);
+    state.set_cloud_map(feed.clone());
     let cache = SnapshotCache::new();
     let authorizer = AppMeshAuthorizer::new(state.clone(), config.quota.clone());
     let principals = authorizer.principals().clone();
@@ -195,6 +207,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
 
     let mut tasks = vec![
         events::spawn_consumer(&server, state.clone(), principals.clone()),
+        tokio::spawn(crate::cloud_map::run(feed, pipeline.clone())),
         tokio::spawn(reload_loop(
             pipeline.clone(),
             tls.clone(),

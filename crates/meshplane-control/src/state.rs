@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::SystemTime;
 
 use meshplane_authz::AccessControl;
@@ -13,6 +13,7 @@ use meshplane_translate::Translation;
 use meshplane_xds::ProxyKey;
 use serde::Serialize;
 
+use crate::cloud_map::CloudMapFeed;
 use crate::events::NackStore;
 use crate::metrics::Metrics;
 
@@ -74,6 +75,7 @@ pub struct ControlState {
     access: RwLock<Arc<AccessControl>>,
     pub metrics: Metrics,
     pub nacks: NackStore,
+    cloud_map: OnceLock<Arc<CloudMapFeed>>,
 }
 
 impl ControlState {
@@ -85,6 +87,7 @@ impl ControlState {
             access: RwLock::new(Arc::new(access)),
             metrics: Metrics::default(),
             nacks: NackStore::default(),
+            cloud_map: OnceLock::new(),
         })
     }
 
@@ -108,6 +111,16 @@ impl ControlState {
 
     pub(crate) fn set_last_reload(&self, report: Arc<ReloadReport>) {
         *write(&self.last_reload) = Some(report);
+    }
+
+    /// Cloud Map discovery, when serving with it (set once, at start).
+    pub fn cloud_map(&self) -> Option<&Arc<CloudMapFeed>> {
+        self.cloud_map.get()
+    }
+
+    /// Serve Cloud Map endpoints through `feed` (only the first call counts).
+    pub fn set_cloud_map(&self, feed: Arc<CloudMapFeed>) {
+        let _ = self.cloud_map.set(feed);
     }
 
     pub fn access(&self) -> Arc<AccessControl> {

@@ -46,13 +46,13 @@ impl Drop for EnvoyProcess {
 }
 
 impl EnvoyProcess {
-    fn log(&self) -> String {
+    pub fn log(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let skip = text.chars().count().saturating_sub(4000);
         text.chars().skip(skip).collect()
     }
 
-    fn assert_running(&mut self) {
+    pub fn assert_running(&mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {
             panic!("Envoy exited ({status}):\n{}", self.log());
         }

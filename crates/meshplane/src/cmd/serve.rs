@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 use meshplane_control::tls::TlsFiles;
-use meshplane_control::{PipelineSettings, QuotaConfig, ServeConfig};
+use meshplane_control::{CloudMapSettings, PipelineSettings, QuotaConfig, ServeConfig};
 use meshplane_load::LoadOptions;
 use meshplane_translate::TranslateOptions;
 
@@ -66,6 +66,14 @@ pub struct ServeArgs {
     /// Leave out App Mesh's default route retry policy.
     #[arg(long, env = "MESHPLANE_NO_DEFAULT_RETRY_POLICY")]
     pub no_default_retry_policy: bool,
+    /// Send AWS Cloud Map calls to this AWS-API-compatible URL instead of
+    /// AWS (e.g. a VPC endpoint or a local test server). Credentials and
+    /// region come from the default AWS chain either way.
+    #[arg(long, env = "MESHPLANE_CLOUD_MAP_ENDPOINT")]
+    pub cloud_map_endpoint: Option<String>,
+    /// Time between two Cloud Map polls of a service (± 20 % jitter).
+    #[arg(long, env = "MESHPLANE_CLOUD_MAP_INTERVAL", value_parser = parse_duration, default_value = "5s")]
+    pub cloud_map_interval: Duration,
     /// Log filter: a level, or `target=level` pairs (e.g. `info,meshplane_xds=debug`).
     #[arg(long, env = "MESHPLANE_LOG", default_value = "info")]
     pub log: String,
@@ -134,12 +142,22 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         debounce: Duration::from_millis(200),
         reload_on_sighup: true,
     };
+    if let Some(url) = &args.cloud_map_endpoint {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("--cloud-map-endpoint '{url}': expected an http:// or https:// URL");
+        }
+    }
+    let cloud_map = CloudMapSettings {
+        endpoint: args.cloud_map_endpoint,
+        ..CloudMapSettings::default()
+    }
+    .with_interval(args.cloud_map_interval);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let running = meshplane_control::start(config).await?;
+        let running = meshplane_control::start_with_cloud_map(config, cloud_map).await?;
         stopped().await;
         tracing::info!("shutting down");
         running.stop();

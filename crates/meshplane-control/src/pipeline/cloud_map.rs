@@ -1,0 +1,88 @@
+//! Cloud Map answers into the served snapshots: the resources of a proxy
+//! with Cloud Map clusters are its translation's with those clusters'
+//! endpoints filled in (see [`crate::cloud_map`]).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use meshplane_cloudmap::{QueryKey, QueryStates};
+use meshplane_translate::{ProxyResources, Translation};
+use meshplane_xds::{ProxyKey, SetOutcome};
+
+use super::{snapshot, Pipeline};
+
+impl Pipeline {
+    /// The resources to serve for a freshly translated proxy: the
+    /// translation's, with Cloud Map endpoints as currently known. Reads
+    /// the last published states; never waits for Cloud Map.
+    pub(crate) fn served_resources<'a>(
+        &self,
+        key: &ProxyKey,
+        translation: &'a Translation,
+    ) -> std::borrow::Cow<'a, ProxyResources> {
+        let filled = self
+            .state
+            .cloud_map()
+            .and_then(|feed| feed.fill(key, translation, &feed.states()));
+        match filled {
+            Some(r) => std::borrow::Cow::Owned(r),
+            None => std::borrow::Cow::Borrowed(&translation.resources),
+        }
+    }
+
+    /// After an applied reload: ask Cloud Map for the queries now served.
+    pub(crate) fn cloud_map_queries_changed(&self) {
+        if let (Some(feed), Some(served)) = (self.state.cloud_map(), self.state.served()) {
+            feed.set_served(&served);
+        }
+    }
+
+    /// Rebuild the snapshots of the proxies with an EDS cluster fed by a
+    /// query whose instances changed since the last rebuild; returns how
+    /// many proxies' resources changed. Serialized with reloads.
+    pub fn refresh_cloud_map(&self, states: &Arc<QueryStates>) -> usize {
+        let _one = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let (Some(feed), Some(served)) = (self.state.cloud_map(), self.state.served()) else {
+            return 0;
+        };
+        let changed: BTreeSet<QueryKey> = feed.changed_since_applied(states);
+        if changed.is_empty() {
+            return 0;
+        }
+        let mut updated = 0;
+        for (key, proxy) in &served.proxies {
+            let t = &proxy.translation;
+            if !t
+                .cloud_map
+                .values()
+                .any(|q| changed.contains(&QueryKey::of(q)))
+            {
+                continue;
+            }
+            let Some(resources) = feed.fill(key, t, states) else {
+                continue;
+            };
+            let published = snapshot::build(self.cache.interner(), &resources)
+                .map_err(|e| e.to_string())
+                .and_then(|s| self.cache.set(key.clone(), s).map_err(|e| e.to_string()));
+            match published {
+                Ok(SetOutcome::Updated | SetOutcome::Created) => {
+                    updated += 1;
+                    tracing::debug!(proxy = %key, "Cloud Map endpoints updated");
+                }
+                Ok(SetOutcome::Unchanged) => {}
+                Err(message) => {
+                    tracing::error!(proxy = %key, error = %message, "Cloud Map endpoints not published; the proxy keeps its last ones");
+                }
+            }
+        }
+        if updated > 0 {
+            tracing::info!(
+                proxies = updated,
+                queries = changed.len(),
+                "Cloud Map endpoints pushed"
+            );
+        }
+        updated
+    }
+}

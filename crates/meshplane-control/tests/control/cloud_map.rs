@@ -1,0 +1,378 @@
+//! Cloud Map feeding EDS end to end: a real moto_server as Cloud Map, the
+//! control layer in-process with `--cloud-map-endpoint` set to it, and a
+//! real Envoy bootstrapped as virtual node `client`, whose backend is a
+//! virtual service provided by the Cloud Map-discovered node `backend`.
+//! Registrations, deregistrations, an attribute filter, a Cloud Map outage
+//! and its restart are followed on Envoy's `/clusters` and by the backends
+//! that answer requests sent through Envoy's egress listener.
+
+mod backends;
+#[allow(dead_code)]
+#[path = "../../../meshplane-cloudmap/tests/moto/server.rs"]
+mod moto;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use meshplane_cloudmap::{client_from_env, Client, CloudMapConfig};
+use meshplane_control::{start_with_cloud_map, CloudMapSettings};
+use serde_json::Value;
+
+use backends::{get_through, Backend};
+use moto::MotoServer;
+
+use super::envoy::{spawn_envoy, EnvoyProcess, ENVOY_LISTENER_PORTS};
+use super::support::{edit, http_get, serve_config, try_http_get, HANG};
+
+/// Bounded waits (Envoy and moto on two busy cores); never a timing assert.
+const LIMIT: Duration = Duration::from_secs(60);
+/// The backend node's listener port: the client's egress filter chain
+/// matches it, so plain HTTP sent to 127.0.0.1:15001 (no iptables) is
+/// routed on its Host header.
+const PORT: u16 = 15001;
+const VS: &str = "backend.cm.local";
+const CLUSTER: &str = "cds_egress_cm_backend_http_15001";
+
+fn specs(dir: &Path) {
+    let write = |name: &str, v: Value| {
+        std::fs::write(dir.join(name), serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    };
+    write("mesh.json", serde_json::json!({ "meshName": "cm" }));
+    write(
+        "client.json",
+        serde_json::json!({
+            "meshName": "cm",
+            "virtualNodeName": "client",
+            "spec": {
+                "backends": [{ "virtualService": { "virtualServiceName": VS } }],
+                "serviceDiscovery": { "dns": { "hostname": "client.cm.local" } }
+            }
+        }),
+    );
+    write(
+        "backend.json",
+        serde_json::json!({
+            "meshName": "cm",
+            "virtualNodeName": "backend",
+            "spec": {
+                "listeners": [{ "portMapping": { "port": PORT, "protocol": "http" } }],
+                "serviceDiscovery": {
+                    "awsCloudMap": {
+                        "namespaceName": "cm.local",
+                        "serviceName": "backend",
+                        "attributes": []
+                    }
+                }
+            }
+        }),
+    );
+    write(
+        "service.json",
+        serde_json::json!({
+            "meshName": "cm",
+            "virtualServiceName": VS,
+            "spec": { "provider": { "virtualNode": { "virtualNodeName": "backend" } } }
+        }),
+    );
+}
+
+fn aws_env() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+        std::env::set_var("AWS_REGION", "us-east-1");
+        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+        std::env::remove_var("AWS_PROFILE");
+        std::env::remove_var("AWS_SESSION_TOKEN");
+    });
+}
+
+/// The test's side of Cloud Map: namespace `cm.local`, service `backend`.
+struct CloudMap {
+    client: Client,
+    service_id: String,
+}
+
+impl CloudMap {
+    async fn create(url: &str) -> CloudMap {
+        let client = client_from_env(Some(url.to_owned())).await;
+        client
+            .create_http_namespace()
+            .name("cm.local")
+            .send()
+            .await
+            .expect("CreateHttpNamespace");
+        let namespaces = client
+            .list_namespaces()
+            .send()
+            .await
+            .expect("ListNamespaces");
+        let ns = namespaces
+            .namespaces()
+            .iter()
+            .find(|n| n.name() == Some("cm.local"))
+            .and_then(|n| n.id())
+            .expect("namespace id")
+            .to_owned();
+        let out = client
+            .create_service()
+            .name("backend")
+            .namespace_id(ns)
+            .send()
+            .await
+            .expect("CreateService");
+        let service_id = out
+            .service()
+            .and_then(|s| s.id())
+            .expect("service id")
+            .to_owned();
+        CloudMap { client, service_id }
+    }
+
+    async fn register(&self, b: &Backend, version: &str) {
+        self.client
+            .register_instance()
+            .service_id(&self.service_id)
+            .instance_id(&b.name)
+            .attributes("AWS_INSTANCE_IPV4", "127.0.0.1")
+            .attributes("AWS_INSTANCE_PORT", b.port.to_string())
+            .attributes("version", version)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("RegisterInstance {}: {e:?}", b.name));
+    }
+
+    async fn deregister(&self, b: &Backend) {
+        self.client
+            .deregister_instance()
+            .service_id(&self.service_id)
+            .instance_id(&b.name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DeregisterInstance {}: {e:?}", b.name));
+    }
+}
+
+/// The endpoint ports Envoy holds for the cluster (`None`: no such cluster).
+async fn envoy_ports(admin: SocketAddr) -> Option<BTreeSet<u16>> {
+    let (code, text) = try_http_get(admin, "/clusters").await?;
+    if code != 200 {
+        return None;
+    }
+    let prefix = format!("{CLUSTER}::");
+    let mut seen_cluster = false;
+    let mut ports = BTreeSet::new();
+    for line in text.lines().filter_map(|l| l.strip_prefix(&prefix)) {
+        seen_cluster = true;
+        // <host>:<port>::health_flags::<flags>
+        if let Some((addr, rest)) = line.split_once("::") {
+            if rest.starts_with("health_flags::") {
+                if let Some(p) = addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok()) {
+                    ports.insert(p);
+                }
+            }
+        }
+    }
+    seen_cluster.then_some(ports)
+}
+
+fn ports_of(backends: &[&Backend]) -> BTreeSet<u16> {
+    backends.iter().map(|b| b.port).collect()
+}
+
+/// Wait until Envoy's endpoints of the cluster are those of `want`.
+async fn wait_endpoints(
+    envoy: &mut EnvoyProcess,
+    admin: SocketAddr,
+    want: &[&Backend],
+    what: &str,
+) -> Duration {
+    let want = ports_of(want);
+    let start = Instant::now();
+    let mut last = None;
+    loop {
+        envoy.assert_running();
+        let now = envoy_ports(admin).await;
+        if now.as_ref() == Some(&want) {
+            return start.elapsed();
+        }
+        last = now.or(last);
+        assert!(
+            start.elapsed() < LIMIT,
+            "{what}: Envoy's endpoints of {CLUSTER} never became {want:?} (last {last:?})\n{}",
+            envoy.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Send requests through Envoy's egress listener until every backend of
+/// `want` answered; any other answer fails.
+async fn traffic_reaches(want: &[&Backend], by_port: &BTreeMap<String, u16>) {
+    let egress = SocketAddr::from(([127, 0, 0, 1], 15001));
+    let names: BTreeSet<&str> = want.iter().map(|b| b.name.as_str()).collect();
+    let mut answered = BTreeSet::new();
+    for _ in 0..200 {
+        let (code, body) = get_through(egress, VS).await.unwrap();
+        assert_eq!(code, 200, "through Envoy: {body}");
+        assert!(
+            names.contains(body.as_str()),
+            "{body} (port {:?}) answered; only {names:?} should",
+            by_port.get(&body)
+        );
+        answered.insert(body);
+        if answered.len() == names.len() {
+            return;
+        }
+    }
+    panic!("200 requests reached only {answered:?} of {names:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_map_instances_flow_to_envoy_and_outages_keep_them() {
+    aws_env();
+    let mut moto = MotoServer::start();
+    let cm = CloudMap::create(&moto.url()).await;
+    let b1 = Backend::start("b1").await;
+    let b2 = Backend::start("b2").await;
+    let b3 = Backend::start("b3").await;
+    let by_port: BTreeMap<String, u16> = [&b1, &b2, &b3]
+        .iter()
+        .map(|b| (b.name.clone(), b.port))
+        .collect();
+
+    let dir = tempfile::tempdir().unwrap();
+    specs(dir.path());
+    let settings = CloudMapSettings {
+        endpoint: Some(moto.url()),
+        config: CloudMapConfig {
+            interval: Duration::from_millis(300),
+            max_backoff: Duration::from_millis(1200),
+            ..CloudMapConfig::default()
+        },
+    };
+    let running = tokio::time::timeout(
+        HANG,
+        start_with_cloud_map(serve_config(vec![dir.path().to_owned()]), settings),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let served = running.state.served().expect("specs valid");
+    let queries: Vec<&String> = served
+        .proxies
+        .values()
+        .flat_map(|p| p.translation.cloud_map.keys())
+        .collect();
+    assert_eq!(queries, vec![CLUSTER], "the EDS cluster fed by Cloud Map");
+
+    let _ports = ENVOY_LISTENER_PORTS.lock().await;
+    let work = tempfile::tempdir().unwrap();
+    let (mut envoy, admin) = spawn_envoy(
+        work.path(),
+        running.xds_addr,
+        &[(
+            "APPMESH_RESOURCE_ARN",
+            "mesh/cm/virtualNode/client".to_owned(),
+        )],
+    );
+
+    // Cloud Map answered with no instance: the cluster has no endpoint.
+    wait_endpoints(&mut envoy, admin, &[], "empty service").await;
+
+    cm.register(&b1, "v1").await;
+    cm.register(&b2, "v2").await;
+    let t = wait_endpoints(&mut envoy, admin, &[&b1, &b2], "two registered").await;
+    println!(
+        "figure: registration -> Envoy holds the endpoints in {t:?} (poll interval 300 ms ± 20 %)"
+    );
+    traffic_reaches(&[&b1, &b2], &by_port).await;
+
+    cm.deregister(&b1).await;
+    let t = wait_endpoints(&mut envoy, admin, &[&b2], "b1 deregistered").await;
+    println!("figure: deregistration -> Envoy drops the endpoint in {t:?}");
+    traffic_reaches(&[&b2], &by_port).await;
+
+    // An attribute filter in the spec (a reload) selects instances.
+    cm.register(&b1, "v1").await;
+    cm.register(&b3, "v2").await;
+    wait_endpoints(&mut envoy, admin, &[&b1, &b2, &b3], "three registered").await;
+    edit(
+        &dir.path().join("backend.json"),
+        "\"attributes\": []",
+        "\"attributes\": [{ \"key\": \"version\", \"value\": \"v2\" }]",
+    );
+    let t = wait_endpoints(&mut envoy, admin, &[&b2, &b3], "version=v2 filter").await;
+    println!("figure: attribute filter edit -> Envoy holds the filtered endpoints in {t:?}");
+    traffic_reaches(&[&b2, &b3], &by_port).await;
+
+    // /metrics and /debug/cloudmap show the query.
+    let (code, metrics) = http_get(running.admin_addr, "/metrics").await;
+    assert_eq!(code, 200);
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("meshplane_cloudmap_instances{"))
+        .unwrap_or_else(|| panic!("no instance gauge:\n{metrics}"));
+    assert_eq!(
+        line,
+        "meshplane_cloudmap_instances{namespace=\"cm.local\",service=\"backend\",attributes=\"version=v2\"} 2"
+    );
+    for name in [
+        "meshplane_cloudmap_last_success_timestamp_seconds{",
+        "meshplane_cloudmap_discover_calls_total{",
+        "meshplane_cloudmap_revision{",
+        "meshplane_cloudmap_failing{",
+    ] {
+        assert!(metrics.contains(name), "{name} missing:\n{metrics}");
+    }
+    let (code, debug) = http_get(running.admin_addr, "/debug/cloudmap").await;
+    assert_eq!(code, 200);
+    let debug: Value = serde_json::from_str(&debug).unwrap();
+    assert_eq!(debug["started"], true);
+    assert_eq!(
+        debug["queries"].as_array().map(Vec::len),
+        Some(1),
+        "{debug:#}"
+    );
+    let ids: Vec<&str> = debug["queries"][0]["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["id"].as_str())
+        .collect();
+    assert_eq!(ids, vec!["b2", "b3"], "{debug:#}");
+
+    // Cloud Map down: the last endpoints stay in Envoy and keep serving.
+    moto.stop();
+    let start = Instant::now();
+    loop {
+        let (_, body) = http_get(running.admin_addr, "/debug/cloudmap").await;
+        let d: Value = serde_json::from_str(&body).unwrap();
+        if d["queries"][0]["consecutive_errors"].as_u64().unwrap_or(0) >= 2 {
+            assert!(d["queries"][0]["last_error"].is_string(), "{d:#}");
+            break;
+        }
+        assert!(start.elapsed() < LIMIT, "errors never recorded: {d:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(envoy_ports(admin).await, Some(ports_of(&[&b2, &b3])));
+    traffic_reaches(&[&b2, &b3], &by_port).await;
+    let (_, metrics) = http_get(running.admin_addr, "/metrics").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("meshplane_cloudmap_failing{") && l.ends_with(" 1")),
+        "{metrics}"
+    );
+
+    // Cloud Map back (empty, as moto restarts) with new registrations.
+    moto.restart();
+    let cm = CloudMap::create(&moto.url()).await;
+    cm.register(&b1, "v2").await;
+    let t = wait_endpoints(&mut envoy, admin, &[&b1], "after the restart").await;
+    println!("figure: after the outage, new registration -> Envoy in {t:?} (backoff up to 1.2 s)");
+    traffic_reaches(&[&b1], &by_port).await;
+}
