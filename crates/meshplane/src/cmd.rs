@@ -6,6 +6,7 @@
 pub mod bootstrap;
 pub mod envoy;
 pub mod export;
+pub mod hash_token;
 pub mod render;
 pub mod serve;
 pub mod validate;
@@ -66,6 +67,9 @@ pub enum Command {
     /// Serve every virtual node's Envoy configuration over xDS (ADS),
     /// reloading on spec changes and SIGHUP, with an admin HTTP server.
     Serve(Box<serve::ServeArgs>),
+    /// Read a bearer token on standard input (or --token-file) and print the
+    /// `tokens:` entry (principal and SHA-256) for the auth config.
+    HashToken(hash_token::HashTokenArgs),
 }
 
 impl Command {
@@ -77,6 +81,7 @@ impl Command {
             Command::Export(args) => export::run(global, args),
             Command::Render(args) => render::run(global, args),
             Command::Serve(args) => serve::run(global, *args),
+            Command::HashToken(args) => hash_token::run(global, args),
         }
     }
 }
