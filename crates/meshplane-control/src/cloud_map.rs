@@ -217,10 +217,10 @@ pub async fn run(feed: Arc<CloudMapFeed>, pipeline: Arc<Pipeline>) {
                 if changed.is_err() {
                     return;
                 }
-                let now = states.borrow_and_update().clone();
+                states.borrow_and_update();
                 let p = pipeline.clone();
                 // Snapshot building is CPU work under the pipeline's lock.
-                let _ = tokio::task::spawn_blocking(move || p.refresh_cloud_map(&now)).await;
+                let _ = tokio::task::spawn_blocking(move || p.refresh_cloud_map()).await;
             }
         }
     }

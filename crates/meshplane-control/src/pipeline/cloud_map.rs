@@ -39,12 +39,16 @@ impl Pipeline {
 
     /// Rebuild the snapshots of the proxies with an EDS cluster fed by a
     /// query whose instances changed since the last rebuild; returns how
-    /// many proxies' resources changed. Serialized with reloads.
-    pub fn refresh_cloud_map(&self, states: &Arc<QueryStates>) -> usize {
+    /// many proxies' resources changed. Serialized with reloads, and reads
+    /// the newest states once it holds the lock (a reload that ran first may
+    /// have served newer ones than those that woke the caller).
+    pub fn refresh_cloud_map(&self) -> usize {
         let _one = self.running.lock().unwrap_or_else(|p| p.into_inner());
         let (Some(feed), Some(served)) = (self.state.cloud_map(), self.state.served()) else {
             return 0;
         };
+        let states: Arc<QueryStates> = feed.states();
+        let states = &states;
         let changed: BTreeSet<QueryKey> = feed.changed_since_applied(states);
         if changed.is_empty() {
             return 0;

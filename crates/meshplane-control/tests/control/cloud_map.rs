@@ -24,7 +24,7 @@ use backends::{get_through, Backend};
 use moto::MotoServer;
 
 use super::envoy::{spawn_envoy, EnvoyProcess, ENVOY_LISTENER_PORTS};
-use super::support::{edit, http_get, serve_config, try_http_get, HANG};
+use super::support::{copy_examples, edit, http_get, serve_config, start, try_http_get, HANG};
 
 /// Bounded waits (Envoy and moto on two busy cores); never a timing assert.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -375,4 +375,58 @@ async fn cloud_map_instances_flow_to_envoy_and_outages_keep_them() {
     let t = wait_endpoints(&mut envoy, admin, &[&b1], "after the restart").await;
     println!("figure: after the outage, new registration -> Envoy in {t:?} (backoff up to 1.2 s)");
     traffic_reaches(&[&b1], &by_port).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_cloud_map_nodes_no_client_starts() {
+    // The apps example uses DNS only: no AWS call, no credentials needed.
+    let specs = copy_examples();
+    let running = start(serve_config(vec![specs.path().to_owned()])).await;
+    let (code, body) = http_get(running.admin_addr, "/debug/cloudmap").await;
+    assert_eq!(code, 200);
+    let d: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(d["started"], false, "{d:#}");
+    assert_eq!(d["queries"], serde_json::json!([]));
+    let (_, metrics) = http_get(running.admin_addr, "/metrics").await;
+    assert!(!metrics.contains("meshplane_cloudmap_"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_cloud_map_never_delays_serving() {
+    aws_env();
+    let port = super::support::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    specs(dir.path());
+    let settings = CloudMapSettings {
+        endpoint: Some(format!("http://127.0.0.1:{port}")),
+        config: CloudMapConfig {
+            interval: Duration::from_millis(300),
+            ..CloudMapConfig::default()
+        },
+    };
+    let running = tokio::time::timeout(
+        HANG,
+        start_with_cloud_map(serve_config(vec![dir.path().to_owned()]), settings),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(running.state.is_ready());
+    let start = Instant::now();
+    loop {
+        let (_, body) = http_get(running.admin_addr, "/debug/cloudmap").await;
+        let d: Value = serde_json::from_str(&body).unwrap();
+        let q = &d["queries"][0];
+        if q["last_error"].is_string() {
+            assert_eq!(d["started"], true);
+            assert_eq!(q["known"], false, "{d:#}");
+            assert_eq!(q["instances"], Value::Null, "{d:#}");
+            break;
+        }
+        assert!(start.elapsed() < LIMIT, "no error recorded: {d:#}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A reload goes through while Cloud Map is down.
+    let report = running.pipeline.reload();
+    assert!(report.applied, "{:?}", report.error);
 }
