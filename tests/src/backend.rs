@@ -7,9 +7,13 @@
 //!   503 to the first request carrying KEY and 200 to the later ones (a
 //!   retry of the same request carries the same key); with
 //!   `x-fail-times: N`, to the first N.
+//! - [`grpc`]: on the same port, requests with content type
+//!   `application/grpc` get a gRPC answer (message = the name, `grpc-status`
+//!   trailer; `x-grpc-status: N` asks for a status).
 //! - [`tcp`]: sends `<name>\n` on connect, then echoes.
 //! - [`tls`]: the same over TLS, with a certificate for its server name.
 
+pub mod grpc;
 pub mod http;
 pub mod tcp;
 pub mod tls;

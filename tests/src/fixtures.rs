@@ -125,3 +125,30 @@ impl TcpMesh {
         Ok(TcpMesh { t, specs, pki })
     }
 }
+
+/// The gRPC virtual service the gRPC scenario calls from `client`.
+pub const GREETER_URL: &str = "http://greeter.grpc.local:50051";
+
+/// `tests/specs/grpc`: `client` calls `greeter.grpc.local:50051`, whose
+/// router picks g1 or g2 (gRPC backends on 50051) by service, method and
+/// metadata.
+pub fn grpc(label: &str, bins: Binaries) -> anyhow::Result<Topology> {
+    let mut t = Topology::new(label, bins)?;
+    let specs = t.path("specs");
+    copy_dir(&workspace_root().join("tests/specs/grpc"), &specs)?;
+    t.start_control(std::slice::from_ref(&specs))?;
+    t.add_app("client")?;
+    for g in ["g1", "g2"] {
+        let ip = t.add_app(g)?;
+        t.add_host(&format!("{g}.grpc.local"), ip)?;
+    }
+    let g1 = t.app("g1")?.ip;
+    t.add_host("greeter.grpc.local", g1)?;
+    for g in ["g1", "g2"] {
+        t.start_http_backend(g, g, 50051)?;
+        t.start_envoy(g, &Sidecar::node("grpc", g, &[50051]))?;
+    }
+    t.start_envoy("client", &Sidecar::node("grpc", "client", &[]))?;
+    t.wait_envoys_ready()?;
+    Ok(t)
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -52,13 +53,15 @@ fn header<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(state: &State, req: Request<Incoming>) -> Response<BoxBody<Bytes, Infallible>> {
     let delay = header(&req, "x-delay-ms").and_then(|v| v.parse::<u64>().ok());
     let status = header(&req, "x-status").and_then(|v| v.parse::<u16>().ok());
     let fail_first = header(&req, "x-fail-first").map(str::to_owned);
     let fail_times = header(&req, "x-fail-times")
         .and_then(|v| v.parse::<u32>().ok())
         .unwrap_or(1);
+    let grpc = header(&req, "content-type").is_some_and(|c| c.starts_with("application/grpc"));
+    let grpc_status = header(&req, "x-grpc-status").and_then(|v| v.parse::<u32>().ok());
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
@@ -85,6 +88,23 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
             code = StatusCode::SERVICE_UNAVAILABLE;
         }
     }
+    if grpc {
+        let status = if code == StatusCode::SERVICE_UNAVAILABLE {
+            super::grpc::UNAVAILABLE
+        } else {
+            grpc_status.unwrap_or(0)
+        };
+        let mut resp =
+            Response::new(super::grpc::response_body(state.name.as_bytes(), status).boxed());
+        resp.headers_mut().insert(
+            "content-type",
+            http::HeaderValue::from_static("application/grpc"),
+        );
+        if let Ok(v) = http::HeaderValue::from_str(&state.name) {
+            resp.headers_mut().insert(BACKEND_HEADER, v);
+        }
+        return resp;
+    }
     let body = serde_json::json!({
         "backend": state.name,
         "method": method,
@@ -92,7 +112,7 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
         "query": query,
         "version": version,
     });
-    let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
+    let mut resp = Response::new(Full::new(Bytes::from(body.to_string())).boxed());
     *resp.status_mut() = code;
     if let Ok(v) = http::HeaderValue::from_str(&state.name) {
         resp.headers_mut().insert(BACKEND_HEADER, v);

@@ -76,6 +76,16 @@ enum Mode {
         #[arg(short = 'n', default_value_t = 1)]
         count: u64,
     },
+    /// gRPC calls: `grpc http://host:port /pkg.Service/Method -n N`.
+    Grpc {
+        base: String,
+        path: String,
+        /// `name: value` request metadata, repeatable.
+        #[arg(long = "header", short = 'H')]
+        headers: Vec<String>,
+        #[arg(short = 'n', default_value_t = 1)]
+        count: u64,
+    },
     Get {
         url: Uri,
     },
@@ -170,6 +180,26 @@ async fn main() -> anyhow::Result<()> {
                 all.push(connect_once(&addr, Some(&tls), i, Duration::from_secs(10)).await);
             }
             println!("{}", serde_json::to_string(&Summary::of(&all, true))?);
+        }
+        Mode::Grpc {
+            base,
+            path,
+            headers,
+            count,
+        } => {
+            let mut meta = Vec::new();
+            for h in &headers {
+                let (k, v) = h
+                    .split_once(':')
+                    .with_context(|| format!("header {h:?} is not `name: value`"))?;
+                meta.push((k.trim().to_owned(), v.trim().to_owned()));
+            }
+            let client = meshplane_e2e::traffic::grpc::client();
+            let mut all = Vec::new();
+            for i in 0..count {
+                all.push(meshplane_e2e::traffic::grpc::call(&client, &base, &path, &meta, i).await);
+            }
+            println!("{}", serde_json::to_string(&Summary::of(&all, false))?);
         }
         Mode::Get { url } => {
             use http_body_util::{BodyExt, Empty};

@@ -133,6 +133,29 @@ impl Topology {
         )
     }
 
+    /// `count` gRPC calls from `app` to `base` (`http://host:port`) +
+    /// `path` (`/pkg.Service/Method`), with `metadata` (`name: value`).
+    pub fn grpc(
+        &self,
+        app: &str,
+        base: &str,
+        path: &str,
+        metadata: &[&str],
+        count: u64,
+    ) -> anyhow::Result<Summary> {
+        let mut args = vec![
+            "grpc".to_string(),
+            base.to_string(),
+            path.to_string(),
+            "-n".into(),
+            count.to_string(),
+        ];
+        for m in metadata {
+            args.extend(["--header".to_string(), (*m).to_string()]);
+        }
+        self.client_summary(app, &args)
+    }
+
     /// One GET from inside `app`'s namespace: (status, body).
     pub fn get(&self, app: &str, url: &str) -> anyhow::Result<(u16, String)> {
         let out = self.app(app)?.ns.exec(&self.bins.client, &["get", url])?;

@@ -61,6 +61,7 @@ pub async fn send(client: &HttpClient, spec: &HttpRequestSpec, i: u64, run: &str
         i,
         t_ms,
         status: None,
+        grpc_status: None,
         backend: None,
         error: None,
         latency_ms: 0.0,

@@ -15,6 +15,9 @@ pub struct Outcome {
     pub t_ms: u64,
     /// HTTP status, when a response came back.
     pub status: Option<u16>,
+    /// gRPC status (`grpc-status` trailer or header), for gRPC calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grpc_status: Option<u32>,
     /// The backend that answered (its `x-backend` header or greeting).
     pub backend: Option<String>,
     /// Transport error, when no response came back.
@@ -25,7 +28,9 @@ pub struct Outcome {
 impl Outcome {
     /// A 2xx response (or, for TCP/TLS, a greeting).
     pub fn ok(&self) -> bool {
-        self.error.is_none() && self.status.is_none_or(|s| (200..300).contains(&s))
+        self.error.is_none()
+            && self.status.is_none_or(|s| (200..300).contains(&s))
+            && self.grpc_status.is_none_or(|g| g == 0)
     }
 }
 
@@ -64,6 +69,9 @@ impl Summary {
             *s.by_backend.entry(backend).or_default() += 1;
             let status = match (o.status, &o.error) {
                 (_, Some(_)) => "error".to_string(),
+                (Some(_), None) if o.grpc_status.is_some() => {
+                    format!("grpc-{}", o.grpc_status.unwrap_or_default())
+                }
                 (Some(code), None) => code.to_string(),
                 (None, None) => "ok".to_string(),
             };

@@ -59,6 +59,7 @@ pub async fn connect_once(addr: &str, tls: Option<&TlsSpec>, i: u64, timeout: Du
         i,
         t_ms,
         status: None,
+        grpc_status: None,
         backend,
         error,
         latency_ms,
