@@ -4,7 +4,8 @@
 //! with no change (mesh skipped), and of a one-route change (mesh
 //! re-translated; only the proxies calling that route are woken).
 //!
-//! `cargo bench -p meshplane-control --bench reload` (MESHPLANE_BENCH_NODES, default 1000)
+//! `cargo bench -p meshplane-control --bench reload` (MESHPLANE_BENCH_NODES,
+//! default 1000). `cargo test` runs it at a smoke size (10 nodes by default).
 
 use std::path::Path;
 use std::time::Instant;
@@ -17,6 +18,12 @@ use meshplane_xds::SnapshotCache;
 use serde_json::json;
 
 const BACKENDS: usize = 10;
+
+/// `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary
+/// too, without it: then a smoke size proves the bench still works, quickly.
+fn full_size() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
 
 fn write(dir: &Path, name: &str, v: serde_json::Value) {
     std::fs::write(dir.join(name), serde_json::to_vec_pretty(&v).expect("json")).expect("write");
@@ -62,7 +69,7 @@ fn main() {
     let n: usize = std::env::var("MESHPLANE_BENCH_NODES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+        .unwrap_or(if full_size() { 1000 } else { 10 });
     let dir = tempfile::tempdir().expect("tempdir");
     generate(dir.path(), n);
     let cache = SnapshotCache::new();

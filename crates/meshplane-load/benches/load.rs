@@ -1,8 +1,7 @@
 //! Load and export throughput on a generated mesh, printed as figures.
 //!
-//! `cargo bench -p meshplane-load --bench load` (or, without a release
-//! build, `cargo test -p meshplane-load --bench load`; debug figures are
-//! several times slower).
+//! `cargo bench -p meshplane-load --bench load`. `cargo test` runs it at a
+//! smoke size (20 nodes, debug build): those figures only show it works.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -10,29 +9,42 @@ use std::time::Instant;
 
 use meshplane_load::{export, load_str, ExportFormat, LoadOptions};
 
-const NODES: usize = 2_000;
+/// Virtual nodes generated: 2,000 under `cargo bench`, 20 under `cargo test`.
+fn nodes() -> usize {
+    if full_size() {
+        2_000
+    } else {
+        20
+    }
+}
 
-/// CLI input documents: NODES virtual nodes (each with a backend), a virtual
+/// `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary
+/// too, without it: then a smoke size proves the bench still works, quickly.
+fn full_size() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+/// CLI input documents: `nodes()` virtual nodes (each with a backend), a virtual
 /// service per node, and a router with a route per 10 nodes.
 fn cli_json() -> String {
     let mut docs = Vec::new();
     docs.push(
         r#"{"meshName": "bench", "spec": {"egressFilter": {"type": "DROP_ALL"}}}"#.to_owned(),
     );
-    for i in 0..NODES {
+    for i in 0..nodes() {
         docs.push(format!(
             r#"{{"meshName": "bench", "virtualNodeName": "node-{i}", "spec": {{
   "listeners": [{{"portMapping": {{"port": 8080, "protocol": "http"}},
     "healthCheck": {{"protocol": "http", "path": "/ping", "healthyThreshold": 2, "unhealthyThreshold": 3, "timeoutMillis": 2000, "intervalMillis": 5000}}}}],
   "backends": [{{"virtualService": {{"virtualServiceName": "svc-{}.local"}}}}],
   "serviceDiscovery": {{"dns": {{"hostname": "node-{i}.bench.local"}}}}}}}}"#,
-            (i + 1) % NODES
+            (i + 1) % nodes()
         ));
         docs.push(format!(
             r#"{{"meshName": "bench", "virtualServiceName": "svc-{i}.local", "spec": {{"provider": {{"virtualNode": {{"virtualNodeName": "node-{i}"}}}}}}}}"#
         ));
     }
-    for r in 0..NODES / 10 {
+    for r in 0..nodes() / 10 {
         docs.push(format!(
             r#"{{"meshName": "bench", "virtualRouterName": "router-{r}", "spec": {{"listeners": [{{"portMapping": {{"port": 8080, "protocol": "http"}}}}]}}}}"#
         ));
@@ -49,7 +61,7 @@ fn cli_json() -> String {
 /// The same nodes as a CloudFormation template with intrinsics.
 fn cloudformation() -> String {
     let mut t = String::from("Parameters:\n  Domain: {Type: String, Default: bench.local}\nResources:\n  Mesh:\n    Type: AWS::AppMesh::Mesh\n    Properties: {MeshName: bench}\n");
-    for i in 0..NODES {
+    for i in 0..nodes() {
         let _ = write!(
             t,
             "  Node{i}:\n    Type: AWS::AppMesh::VirtualNode\n    Properties:\n      MeshName: !GetAtt Mesh.MeshName\n      VirtualNodeName: node-{i}\n      Spec:\n        Listeners:\n          - PortMapping: {{Port: 8080, Protocol: http}}\n        ServiceDiscovery:\n          DNS: {{Hostname: !Sub 'node-{i}.${{Domain}}'}}\n  Service{i}:\n    Type: AWS::AppMesh::VirtualService\n    Properties:\n      MeshName: !GetAtt Mesh.MeshName\n      VirtualServiceName: svc-{i}.local\n      Spec:\n        Provider:\n          VirtualNode: {{VirtualNodeName: !GetAtt Node{i}.VirtualNodeName}}\n"

@@ -4,7 +4,8 @@
 //! change to reach every stream, and the memory per stream (server and
 //! clients share this process, so it is an upper bound for the server).
 //!
-//! `cargo bench -p meshplane-xds --bench fanout` (FANOUT_STREAMS=N, default 2000).
+//! `cargo bench -p meshplane-xds --bench fanout` (FANOUT_STREAMS=N, default
+//! 2000). `cargo test` runs it at a smoke size (20 streams by default).
 #![allow(clippy::unwrap_used)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,6 +27,12 @@ use tonic::transport::{Channel, Server};
 
 const CLUSTERS: usize = 50;
 const STREAMS_PER_CONNECTION: usize = 100;
+
+/// `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary
+/// too, without it: then a smoke size proves the bench still works, quickly.
+fn full_size() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
 
 fn snapshot(cache: &SnapshotCache, endpoint_generation: u32, proxy: usize) -> Snapshot {
     let mut b = Snapshot::builder(cache.interner());
@@ -186,7 +193,7 @@ fn main() {
     let streams: usize = std::env::var("FANOUT_STREAMS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
+        .unwrap_or(if full_size() { 2000 } else { 20 });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
