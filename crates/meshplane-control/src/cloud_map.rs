@@ -14,6 +14,8 @@
 //!   keeps the last instances (the source never clears them on errors).
 
 pub mod admin;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, OnceLock};
