@@ -59,8 +59,10 @@ pub(crate) fn tcp_port_conflict(s: &mut Sink, g: &MeshGraph, node: &VirtualNodeS
     }
 }
 
-/// With ALLOW_ALL, a node that lists any backend loses the pass-through for
-/// everything it does not list.
+/// With ALLOW_ALL, App Mesh dropped the pass-through for everything a node
+/// with backends did not list (user guide, mesh egress filter note); meshplane
+/// keeps passing it through. Either way the behaviour differs from what a
+/// user migrating from App Mesh may rely on, so it is worth a warning.
 pub(crate) fn allow_all_backends(s: &mut Sink, g: &MeshGraph, node: &VirtualNodeSpec) {
     let allow_all = g
         .spec
@@ -71,7 +73,7 @@ pub(crate) fn allow_all_backends(s: &mut Sink, g: &MeshGraph, node: &VirtualNode
             "warn.allow_all_backends",
             &Path::root().field("backends"),
             format!(
-                "mesh '{}' allows all egress (ALLOW_ALL), but this node defines backends: once a node has any backend, every egress destination of the node must be listed as a backend, otherwise ALLOW_ALL no longer applies to it",
+                "mesh '{}' allows all egress (ALLOW_ALL) and this node defines backends: under App Mesh, ALLOW_ALL stopped applying to a node with backends unless every egress destination was listed as a backend; meshplane keeps sending unlisted destinations to their original address, so egress that failed under App Mesh now succeeds. List every destination as a backend to keep App Mesh's behaviour explicit",
                 g.name
             ),
         );
