@@ -16,7 +16,6 @@ use axum::{Json, Router};
 use meshplane_xds::XdsServer;
 use serde::Deserialize;
 
-use crate::authorizer::PrincipalLog;
 use crate::state::ControlState;
 
 /// What the handlers read.
@@ -24,7 +23,6 @@ use crate::state::ControlState;
 pub struct AdminState {
     pub control: Arc<ControlState>,
     pub server: XdsServer,
-    pub principals: PrincipalLog,
 }
 
 pub fn router(state: AdminState) -> Router {

@@ -9,13 +9,12 @@
 //! exists. The quota (RESOURCE_EXHAUSTED) is counted by the server with
 //! [`AppMeshAuthorizer::max_streams`].
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use envoy_types::pb::envoy::config::core::v3::Node;
 use meshplane_authz::{AuthError, PeerCredentials, Principal, STREAM_AGGREGATED_RESOURCES};
 use meshplane_spec::{ResourceId, ResourceKind};
-use meshplane_xds::{Authorizer, PeerInfo, ProxyKey};
+use meshplane_xds::{Admission, Authorizer, PeerInfo, ProxyKey};
 use tonic::Status;
 
 use crate::settings::QuotaConfig;
@@ -26,48 +25,11 @@ use crate::state::ControlState;
 pub struct AppMeshAuthorizer {
     state: Arc<ControlState>,
     quota: QuotaConfig,
-    principals: PrincipalLog,
-}
-
-/// The principal each admitted stream authenticated as, by proxy key and
-/// remote address (the server's registry only knows certificate names).
-#[derive(Debug, Clone, Default)]
-pub struct PrincipalLog {
-    inner: Arc<Mutex<BTreeMap<(String, String), Principal>>>,
-}
-
-impl PrincipalLog {
-    pub fn get(&self, key: &ProxyKey, remote: Option<std::net::SocketAddr>) -> Option<Principal> {
-        lock(&self.inner)
-            .get(&(key.to_string(), addr(remote)))
-            .cloned()
-    }
-
-    fn record(&self, key: &ProxyKey, remote: Option<std::net::SocketAddr>, p: Principal) {
-        lock(&self.inner).insert((key.to_string(), addr(remote)), p);
-    }
-
-    /// Keep only entries of streams still open.
-    pub fn retain_open(&self, open: &[(ProxyKey, Option<std::net::SocketAddr>)]) {
-        let open: Vec<(String, String)> = open
-            .iter()
-            .map(|(k, a)| (k.to_string(), addr(*a)))
-            .collect();
-        lock(&self.inner).retain(|k, _| open.contains(k));
-    }
 }
 
 impl AppMeshAuthorizer {
     pub fn new(state: Arc<ControlState>, quota: QuotaConfig) -> Self {
-        AppMeshAuthorizer {
-            state,
-            quota,
-            principals: PrincipalLog::default(),
-        }
-    }
-
-    pub fn principals(&self) -> &PrincipalLog {
-        &self.principals
+        AppMeshAuthorizer { state, quota }
     }
 
     fn check(&self, node: &Node, peer: &PeerInfo) -> Result<(ProxyKey, Principal), Status> {
@@ -125,10 +87,9 @@ impl AppMeshAuthorizer {
 }
 
 impl Authorizer for AppMeshAuthorizer {
-    fn authorize(&self, node: &Node, peer: &PeerInfo) -> Result<ProxyKey, Status> {
+    fn authorize(&self, node: &Node, peer: &PeerInfo) -> Result<Admission, Status> {
         let (key, principal) = self.check(node, peer)?;
-        self.principals.record(&key, peer.remote_addr, principal);
-        Ok(key)
+        Ok(Admission::key(key).with_principal(principal.id, principal.source.to_string()))
     }
 
     fn max_streams(&self, key: &ProxyKey) -> Option<usize> {
@@ -161,12 +122,4 @@ fn status(e: AuthError) -> Status {
         AuthError::Unauthenticated(_) => Status::unauthenticated(e.to_string()),
         AuthError::PermissionDenied(_) => Status::permission_denied(e.to_string()),
     }
-}
-
-fn addr(a: Option<std::net::SocketAddr>) -> String {
-    a.map(|a| a.to_string()).unwrap_or_default()
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }

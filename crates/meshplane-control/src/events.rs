@@ -8,7 +8,6 @@ use meshplane_xds::{ResourceType, StreamId, XdsEvent, XdsServer};
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::authorizer::PrincipalLog;
 use crate::provenance::{describe, sources, EnvoySource};
 use crate::state::ControlState;
 
@@ -54,11 +53,7 @@ impl NackStore {
 const PUSH_SAMPLE_PERIOD: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Handle events until the server is dropped.
-pub fn spawn_consumer(
-    server: &XdsServer,
-    state: Arc<ControlState>,
-    principals: PrincipalLog,
-) -> tokio::task::JoinHandle<()> {
+pub fn spawn_consumer(server: &XdsServer, state: Arc<ControlState>) -> tokio::task::JoinHandle<()> {
     let mut rx = server.subscribe_events();
     let registry = server.registry().clone();
     tokio::spawn(async move {
@@ -73,18 +68,7 @@ pub fn spawn_consumer(
                 }
             };
             match received {
-                Ok(event) => {
-                    let closed = matches!(event, XdsEvent::Disconnected { .. });
-                    handle(&state, &registry, event);
-                    if closed {
-                        let open: Vec<_> = registry
-                            .streams()
-                            .into_iter()
-                            .map(|s| (s.key, s.remote_addr))
-                            .collect();
-                        principals.retain_open(&open);
-                    }
-                }
+                Ok(event) => handle(&state, &registry, event),
                 Err(RecvError::Lagged(n)) => {
                     tracing::warn!(
                         missed = n,

@@ -158,7 +158,6 @@ pub async fn start_with_cloud_map(
     state.set_cloud_map(feed.clone());
     let cache = SnapshotCache::new();
     let authorizer = AppMeshAuthorizer::new(state.clone(), config.quota.clone());
-    let principals = authorizer.principals().clone();
     let server = XdsServer::new(
         cache.clone(),
         authorizer,
@@ -206,7 +205,7 @@ pub async fn start_with_cloud_map(
     let _ = tokio::task::spawn_blocking(move || first.reload()).await;
 
     let mut tasks = vec![
-        events::spawn_consumer(&server, state.clone(), principals.clone()),
+        events::spawn_consumer(&server, state.clone()),
         tokio::spawn(crate::cloud_map::run(feed, pipeline.clone())),
         tokio::spawn(reload_loop(
             pipeline.clone(),
@@ -223,7 +222,6 @@ pub async fn start_with_cloud_map(
     let admin_router = admin::router(AdminState {
         control: state.clone(),
         server: server.clone(),
-        principals,
     });
     let mut admin_stop = shutdown_rx.clone();
     tasks.push(tokio::spawn(async move {

@@ -1,5 +1,6 @@
 //! Who is connecting: the peer's credentials, the [`Authorizer`] hook that
-//! maps a proxy to its [`ProxyKey`], and the per-key stream quota.
+//! admits a proxy ([`Admission`]: its [`ProxyKey`] and principal), and the
+//! per-key stream quota.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -49,8 +50,8 @@ impl PeerInfo {
         }
     }
 
-    /// The authenticated name shown in the registry: the first certificate
-    /// SAN, else its common name.
+    /// The client certificate's first name: its first SAN, else its common
+    /// name (what [`NodeIdAuthorizer`] reports as the principal).
     pub fn principal(&self) -> Option<String> {
         let tls = self.tls.as_ref()?;
         tls.sans
@@ -60,13 +61,49 @@ impl PeerInfo {
     }
 }
 
+/// Who a stream authenticated as, in the authorizer's own terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamPrincipal {
+    /// The name policies are attached to (a SPIFFE ID, a token's name, ...).
+    pub id: String,
+    /// Where the name came from ("bearer token", "certificate URI SAN", ...).
+    pub source: String,
+}
+
+/// An admitted stream: the snapshot it is served and who it authenticated as.
+/// The principal is kept in the stream's [`crate::StreamInfo`] and sent on
+/// [`crate::XdsEvent::Connected`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admission {
+    pub key: ProxyKey,
+    pub principal: Option<StreamPrincipal>,
+}
+
+impl Admission {
+    /// Admitted as `key`, no principal known.
+    pub fn key(key: ProxyKey) -> Self {
+        Admission {
+            key,
+            principal: None,
+        }
+    }
+
+    pub fn with_principal(mut self, id: impl Into<String>, source: impl Into<String>) -> Self {
+        self.principal = Some(StreamPrincipal {
+            id: id.into(),
+            source: source.into(),
+        });
+        self
+    }
+}
+
 /// Decides, on a stream's first request, which snapshot the proxy gets.
 ///
 /// Return NOT_FOUND (3) for an identity the server does not know,
 /// PERMISSION_DENIED (7) when the credentials may not act as that identity and
 /// UNAUTHENTICATED (16) when there are no valid credentials.
 pub trait Authorizer: Send + Sync + 'static {
-    fn authorize(&self, node: &Node, peer: &PeerInfo) -> Result<ProxyKey, Status>;
+    fn authorize(&self, node: &Node, peer: &PeerInfo) -> Result<Admission, Status>;
 
     /// Concurrent streams allowed for `key`; `None` uses the server default.
     fn max_streams(&self, _key: &ProxyKey) -> Option<usize> {
@@ -75,13 +112,18 @@ pub trait Authorizer: Send + Sync + 'static {
 }
 
 /// Takes `node.id` as the key without checking credentials. Only for a
-/// transport that is already trusted (loopback, a private socket).
+/// transport that is already trusted (loopback, a private socket). The
+/// principal is the client certificate's first name, if one was presented.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NodeIdAuthorizer;
 
 impl Authorizer for NodeIdAuthorizer {
-    fn authorize(&self, node: &Node, _peer: &PeerInfo) -> Result<ProxyKey, Status> {
-        Ok(ProxyKey::new(node.id.as_str()))
+    fn authorize(&self, node: &Node, peer: &PeerInfo) -> Result<Admission, Status> {
+        let admission = Admission::key(ProxyKey::new(node.id.as_str()));
+        Ok(match peer.principal() {
+            Some(name) => admission.with_principal(name, "client certificate"),
+            None => admission,
+        })
     }
 }
 

@@ -4,6 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::broadcast;
 
+use crate::auth::StreamPrincipal;
 use crate::cache::ProxyKey;
 use crate::ResourceType;
 
@@ -26,6 +27,8 @@ pub enum XdsEvent {
         stream: StreamId,
         key: ProxyKey,
         node_id: String,
+        /// Who the stream authenticated as (from the [`crate::Authorizer`]).
+        principal: Option<StreamPrincipal>,
         variant: Variant,
         at: SystemTime,
     },

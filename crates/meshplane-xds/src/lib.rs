@@ -6,7 +6,7 @@
 //!
 //! Architecture invariant: this crate never sees App Mesh types. Translation
 //! builds [`Snapshot`]s and sets them in the [`SnapshotCache`]; an
-//! [`Authorizer`] maps a connecting proxy to its [`ProxyKey`].
+//! [`Authorizer`] maps a connecting proxy to its [`ProxyKey`] and principal.
 //!
 //! # Protocol decisions (Envoy's `xds_protocol` spec)
 //!
@@ -52,7 +52,7 @@ pub mod push_order;
 pub mod registry;
 pub mod server;
 
-pub use auth::{Authorizer, NodeIdAuthorizer, PeerInfo, TlsPeer};
+pub use auth::{Admission, Authorizer, NodeIdAuthorizer, PeerInfo, StreamPrincipal, TlsPeer};
 pub use cache::{ProxyKey, Resource, ResourceInterner, SetOutcome, Snapshot, SnapshotCache};
 pub use events::{StreamId, Variant, XdsEvent};
 /// The resource types served; meshplane-envoy owns them (type URLs, names).

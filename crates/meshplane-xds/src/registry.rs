@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use crate::auth::StreamPrincipal;
 use crate::cache::ProxyKey;
 use crate::events::{StreamId, Variant};
 use crate::ResourceType;
@@ -28,7 +29,8 @@ pub struct StreamInfo {
     pub key: ProxyKey,
     pub node_id: String,
     pub node_cluster: String,
-    pub principal: Option<String>,
+    /// Who the stream authenticated as (from the [`crate::Authorizer`]).
+    pub principal: Option<StreamPrincipal>,
     pub remote_addr: Option<SocketAddr>,
     pub variant: Variant,
     pub connected_since: SystemTime,

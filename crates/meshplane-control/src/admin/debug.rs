@@ -29,11 +29,10 @@ pub fn proxies(s: &AdminState) -> Value {
                 }),
             );
         }
-        let principal = s
-            .principals
-            .get(&st.key, st.remote_addr)
-            .map(|p| json!({ "id": p.id, "source": p.source.to_string() }))
-            .or_else(|| st.principal.as_ref().map(|p| json!({ "id": p })));
+        let principal = st
+            .principal
+            .as_ref()
+            .map(|p| json!({ "id": p.id, "source": p.source }));
         out.push(json!({
             "stream": st.stream,
             "identity": st.key.as_str(),

@@ -75,7 +75,8 @@ where
             "the first request of a stream must carry node.id (the proxy's identity)",
         )));
     }
-    let key = inner.authorizer.authorize(&node, &peer).map_err(refuse)?;
+    let admission = inner.authorizer.authorize(&node, &peer).map_err(refuse)?;
+    let key = admission.key;
     let unknown = |key: &ProxyKey| {
         Status::not_found(format!(
             "no configuration for proxy `{key}` (node.id `{}`): the identity is unknown or was deleted",
@@ -103,7 +104,7 @@ where
         key: key.clone(),
         node_id: node.id.clone(),
         node_cluster: node.cluster.clone(),
-        principal: peer.principal(),
+        principal: admission.principal.clone(),
         remote_addr: peer.remote_addr,
         variant,
         connected_since: connected_at,
@@ -113,6 +114,7 @@ where
         stream: id,
         key: key.clone(),
         node_id: node.id.clone(),
+        principal: admission.principal,
         variant,
         at: connected_at,
     });

@@ -1,10 +1,13 @@
 //! Who may open a stream, how many, and what happens when the identity goes.
 
+use envoy_types::pb::envoy::config::core::v3::Node;
 use envoy_types::pb::envoy::service::cluster::v3::cluster_discovery_service_client::ClusterDiscoveryServiceClient;
 use envoy_types::pb::envoy::service::discovery::v3::DiscoveryRequest;
-use meshplane_xds::{ProxyKey, ServerConfig, XdsEvent};
+use meshplane_xds::{
+    Admission, Authorizer, PeerInfo, ProxyKey, ServerConfig, StreamPrincipal, XdsEvent,
+};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::Code;
+use tonic::{Code, Status};
 
 use super::resources::Mesh;
 use super::support::*;
@@ -144,4 +147,47 @@ async fn a_stuck_proxy_does_not_hold_back_others() {
     mesh.clusters.insert("a".into(), 5);
     srv.set("p1", &mesh);
     c.expect(CDS, &["a", "b"]).await;
+}
+
+/// Admits `node.id`, authenticated as the node's cluster name.
+struct ClusterIsPrincipal;
+
+impl Authorizer for ClusterIsPrincipal {
+    fn authorize(&self, node: &Node, _peer: &PeerInfo) -> Result<Admission, Status> {
+        Ok(Admission::key(ProxyKey::new(node.id.as_str()))
+            .with_principal(&node.cluster, "node cluster"))
+    }
+}
+
+#[tokio::test]
+async fn the_authorizers_principal_is_in_the_registry_and_the_connected_event() {
+    let srv = TestServer::with_authorizer(ClusterIsPrincipal, ServerConfig::default()).await;
+    srv.set("p1", &Mesh::basic());
+    let mut events = srv.server.subscribe_events();
+    let mut c = srv.sotw("p1", CDS, &[]).await.unwrap();
+    c.expect(CDS, &["a", "b"]).await;
+    let expected = Some(StreamPrincipal {
+        id: "p1-cluster".into(),
+        source: "node cluster".into(),
+    });
+    let streams = srv.server.registry().streams_of(&ProxyKey::new("p1"));
+    assert_eq!(streams.len(), 1);
+    assert_eq!(streams[0].principal, expected);
+    match events.recv().await.unwrap() {
+        XdsEvent::Connected { key, principal, .. } => {
+            assert_eq!(key, ProxyKey::new("p1"));
+            assert_eq!(principal, expected);
+        }
+        other => panic!("expected Connected, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn node_id_authorizer_has_no_principal_without_a_certificate() {
+    let srv = TestServer::start().await;
+    srv.set("p1", &Mesh::basic());
+    let mut c = srv.sotw("p1", CDS, &[]).await.unwrap();
+    c.expect(CDS, &["a", "b"]).await;
+    let streams = srv.server.registry().streams_of(&ProxyKey::new("p1"));
+    assert_eq!(streams[0].principal, None);
 }

@@ -12,7 +12,7 @@ use envoy_types::pb::envoy::service::discovery::v3::{
 };
 use envoy_types::pb::google::rpc::Status as RpcStatus;
 use meshplane_xds::{
-    NodeIdAuthorizer, ProxyKey, ResourceType, ServerConfig, SnapshotCache, XdsServer,
+    Authorizer, NodeIdAuthorizer, ProxyKey, ResourceType, ServerConfig, SnapshotCache, XdsServer,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
@@ -43,8 +43,12 @@ impl TestServer {
     }
 
     pub async fn with_config(config: ServerConfig) -> TestServer {
+        Self::with_authorizer(NodeIdAuthorizer, config).await
+    }
+
+    pub async fn with_authorizer(authorizer: impl Authorizer, config: ServerConfig) -> TestServer {
         let cache = SnapshotCache::new();
-        let server = XdsServer::new(cache.clone(), NodeIdAuthorizer, config);
+        let server = XdsServer::new(cache.clone(), authorizer, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
