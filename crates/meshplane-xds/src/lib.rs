@@ -20,9 +20,19 @@
 //! - Push order: SDS, CDS, EDS, LDS, RDS ([`PUSH_ORDER`]).
 //!   Secrets go first because clusters and listeners warm until the secrets
 //!   they reference arrive. Removals go last ([`REMOVAL_ORDER`]:
-//!   LDS, RDS, CDS, EDS, SDS), once the proxy answered every response sent:
-//!   in SotW a listener or cluster that left the snapshot stays in the LDS/CDS
-//!   responses until then; in delta `removed_resources` waits until then.
+//!   LDS, RDS, CDS, EDS, SDS), once the proxy ACKed the latest response of
+//!   every type it subscribes to: in SotW a listener or cluster that left the
+//!   snapshot stays in the LDS/CDS responses until then; in delta
+//!   `removed_resources` waits until then.
+//! - A NACK defers every removal. The proxy that rejects a response keeps
+//!   running its previous version of that type, which may use resources
+//!   that left the snapshot (routes naming a cluster, clusters their
+//!   endpoints and secrets, listeners their route configurations and
+//!   secrets): taking those away would break its last good configuration.
+//!   So while any type's latest response is NACKed, removed resources keep
+//!   being served (additions still flow), and they go only once a later
+//!   snapshot is ACKed for every type. A proxy that keeps rejecting a type
+//!   keeps the removed resources; it never loses working configuration.
 //! - A cluster that is new or changed gets its ClusterLoadAssignment re-sent
 //!   (if subscribed) so it leaves warming.
 //! - Names that do not exist are remembered and sent when they appear (delta

@@ -4,7 +4,8 @@
 //! (`known`, seeded from `initial_resource_versions` on reconnect). On a
 //! change it sends only resources whose version differs, in
 //! [`PUSH_ORDER`]; `removed_resources` go out last, in
-//! [`REMOVAL_ORDER`], once every response was answered.
+//! [`REMOVAL_ORDER`], once every type's latest response was ACKed: while
+//! a NACK is outstanding the proxy keeps what it holds.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -243,7 +244,7 @@ impl Protocol for DeltaStream {
     fn has_work(&self) -> bool {
         self.types.values().any(|s| s.dirty)
             || (self.types.values().any(|s| s.removals_pending)
-                && !self.types.values().any(|s| s.track.awaiting))
+                && self.types.values().all(|s| s.track.in_sync()))
     }
 
     fn next_response(&mut self) -> Option<DeltaDiscoveryResponse> {
@@ -254,7 +255,7 @@ impl Protocol for DeltaStream {
                 }
             }
         }
-        if self.types.values().any(|s| s.track.awaiting || s.dirty) {
+        if self.types.values().any(|s| s.dirty || !s.track.in_sync()) {
             return None;
         }
         REMOVAL_ORDER.into_iter().find_map(|t| self.remove(t))

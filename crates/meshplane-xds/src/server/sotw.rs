@@ -5,7 +5,9 @@
 //! [`PUSH_ORDER`], every LDS/CDS resource (full state) or the
 //! changed and newly requested RDS/EDS/SDS resources. An LDS/CDS resource
 //! that left the snapshot is kept in those responses ("make before break")
-//! and dropped by a final response once every type's response was answered.
+//! and dropped by a final response once every type's latest response was
+//! ACKed. While a NACK is outstanding (the proxy still runs an older
+//! version of some type, which may use them) they stay in every response.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -265,7 +267,7 @@ impl Protocol for SotwStream {
     fn has_work(&self) -> bool {
         self.types.values().any(|s| s.dirty)
             || (self.types.values().any(|s| s.break_pending)
-                && !self.types.values().any(|s| s.track.awaiting))
+                && self.types.values().all(|s| s.track.in_sync()))
     }
 
     fn next_response(&mut self) -> Option<DiscoveryResponse> {
@@ -276,7 +278,7 @@ impl Protocol for SotwStream {
                 }
             }
         }
-        if self.types.values().any(|s| s.track.awaiting || s.dirty) {
+        if self.types.values().any(|s| s.dirty || !s.track.in_sync()) {
             return None;
         }
         REMOVAL_ORDER.into_iter().find_map(|t| self.break_(t))

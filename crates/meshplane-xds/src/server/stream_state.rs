@@ -103,6 +103,10 @@ pub(crate) struct Tracking {
     pub(crate) last_nonce: Option<Arc<str>>,
     /// A response was sent and its ACK/NACK has not arrived yet.
     pub(crate) awaiting: bool,
+    /// The proxy's answer to the latest response was a NACK: it still runs
+    /// an older version of this type, which may use resources that left the
+    /// snapshot.
+    rejected: bool,
     last_names: Box<[Arc<str>]>,
     last_version: Option<Arc<str>>,
     last_acked: Option<String>,
@@ -113,6 +117,14 @@ impl Tracking {
     /// Whether `nonce` answers the latest response of this type.
     pub(crate) fn is_current(&self, nonce: &str) -> bool {
         self.last_nonce.as_deref() == Some(nonce)
+    }
+
+    /// The proxy answered the latest response of this type with an ACK (or
+    /// was never sent one): what it runs is what it was last sent. Removals
+    /// wait until every type is in sync, so that nothing an older, still
+    /// running version uses (after a NACK) is taken away.
+    pub(crate) fn in_sync(&self) -> bool {
+        !self.awaiting && !self.rejected
     }
 }
 
@@ -178,6 +190,7 @@ impl StreamCtx {
         error_detail: Option<&RpcStatus>,
     ) {
         track.awaiting = false;
+        track.rejected = error_detail.is_some();
         let nonce = track.last_nonce.as_deref().unwrap_or_default().to_owned();
         let version_info = match (version_info, error_detail) {
             (Some(v), _) => v.to_owned(),

@@ -255,3 +255,57 @@ async fn per_type_delta_service_serves_its_type() {
         (EDS, vec!["b".to_string()])
     );
 }
+
+/// A change that moves route `rt` from cluster a to a new cluster c and drops
+/// a, with the routes NACKed: the proxy still routes to a, so neither a nor
+/// its endpoints are reported removed (and the NACKed routes are not re-sent)
+/// until a later change is ACKed for every type.
+#[tokio::test]
+async fn removals_wait_while_a_nack_is_outstanding() {
+    let srv = TestServer::start().await;
+    let mut events = srv.server.subscribe_events();
+    let mut mesh = Mesh::basic();
+    let (mut c, _) = synced(&srv, "p1", &mesh).await;
+    mesh.remove_cluster("a");
+    mesh.add_cluster("c", 7000);
+    mesh.routes.insert("rt".into(), "c".into());
+    srv.set("p1", &mesh);
+    let cds = c.expect(CDS, &["c"], &[]).await;
+    let rds = c.expect(RDS, &["rt"], &[]).await;
+    c.ack(&cds).await;
+    c.subscribe(EDS, &["c"], &[]).await;
+    let eds = c.expect(EDS, &["c"], &[]).await;
+    c.ack(&eds).await;
+    c.nack(&rds, "route rt: invalid regex").await;
+    processed(&mut events, &rds.nonce).await;
+    // Barrier: an unrelated change. The next responses are its upserts with
+    // nothing removed, and the rejected routes are not re-sent.
+    mesh.clusters.insert("b".into(), 2);
+    srv.set("p1", &mesh);
+    let cds = c.expect(CDS, &["b"], &[]).await;
+    let eds = c.expect(EDS, &["b"], &[]).await;
+    c.ack(&cds).await;
+    c.ack(&eds).await;
+    processed(&mut events, &eds.nonce).await;
+    // A good change of the routes, ACKed: now everything is in sync and a goes.
+    mesh.routes.insert("rt".into(), "b".into());
+    srv.set("p1", &mesh);
+    let rds = c.expect(RDS, &["rt"], &[]).await;
+    c.ack(&rds).await;
+    let r = c.expect(CDS, &[], &["a"]).await;
+    c.ack(&r).await;
+    c.expect(EDS, &[], &["a"]).await;
+}
+
+/// Wait until the server processed the proxy's answer to the response with
+/// `nonce` (a barrier: no timing involved).
+async fn processed(events: &mut tokio::sync::broadcast::Receiver<XdsEvent>, nonce: &str) {
+    loop {
+        match events.recv().await.unwrap() {
+            XdsEvent::Ack { nonce: n, .. } | XdsEvent::Nack { nonce: n, .. } if n == nonce => {
+                return
+            }
+            _ => {}
+        }
+    }
+}

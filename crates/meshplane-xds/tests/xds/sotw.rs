@@ -304,3 +304,57 @@ async fn secrets_are_pushed_before_the_clusters_that_use_them() {
     c.expect(SDS, &["cert2"]).await;
     c.expect(CDS, &["a", "b"]).await;
 }
+
+/// A change that moves route `rt` from cluster a to a new cluster c and drops
+/// a, with the routes NACKed: the proxy still routes to a, so a stays in CDS
+/// (and the NACKed routes are not re-sent) until a later change is ACKed for
+/// every type.
+#[tokio::test]
+async fn removals_wait_while_a_nack_is_outstanding() {
+    let srv = TestServer::start().await;
+    let mut events = srv.server.subscribe_events();
+    let mut mesh = Mesh::basic();
+    let mut c = synced(&srv, "p1", &mesh).await;
+    mesh.remove_cluster("a");
+    mesh.add_cluster("c", 7000);
+    mesh.routes.insert("rt".into(), "c".into());
+    srv.set("p1", &mesh);
+    let cds = c.expect(CDS, &["a", "b", "c"]).await;
+    let rds = c.expect(RDS, &["rt"]).await;
+    c.ack(&cds).await;
+    c.subscribe(EDS, &["a", "b", "c"]).await;
+    let eds = c.expect(EDS, &["c"]).await;
+    c.ack(&eds).await;
+    c.nack(&rds, "route rt: invalid regex").await;
+    processed(&mut events, &rds.nonce).await;
+    // Barrier: an unrelated change. The next response is its CDS, still
+    // holding a: neither a removal nor a re-send of the rejected routes.
+    mesh.clusters.insert("b".into(), 2);
+    srv.set("p1", &mesh);
+    let cds = c.expect(CDS, &["a", "b", "c"]).await;
+    let eds = c.expect(EDS, &["b"]).await;
+    c.ack(&cds).await;
+    c.ack(&eds).await;
+    processed(&mut events, &eds.nonce).await;
+    // A good change of the routes, ACKed: now everything is in sync and a goes.
+    mesh.routes.insert("rt".into(), "b".into());
+    srv.set("p1", &mesh);
+    let rds = c.expect(RDS, &["rt"]).await;
+    c.ack(&rds).await;
+    let final_cds = c.expect(CDS, &["b", "c"]).await;
+    let snapshot = srv.cache.get(&ProxyKey::new("p1")).unwrap();
+    assert_eq!(final_cds.version_info, &**snapshot.of_type(CDS).version());
+}
+
+/// Wait until the server processed the proxy's answer to the response with
+/// `nonce` (a barrier: no timing involved).
+async fn processed(events: &mut tokio::sync::broadcast::Receiver<XdsEvent>, nonce: &str) {
+    loop {
+        match events.recv().await.unwrap() {
+            XdsEvent::Ack { nonce: n, .. } | XdsEvent::Nack { nonce: n, .. } if n == nonce => {
+                return
+            }
+            _ => {}
+        }
+    }
+}
