@@ -97,21 +97,15 @@ impl Authorizer for AppMeshAuthorizer {
     }
 }
 
-/// The transport's view of the peer in meshplane-authz's terms. Certificate
-/// SANs that look like URIs (`scheme://`) are URI SANs, the rest DNS SANs.
+/// The transport's view of the peer in meshplane-authz's terms.
 fn credentials(peer: &PeerInfo) -> PeerCredentials {
     let mut c = PeerCredentials {
         bearer_token: peer.bearer_token.clone(),
         ..PeerCredentials::default()
     };
     if let Some(tls) = &peer.tls {
-        for san in &tls.sans {
-            if san.contains("://") {
-                c.tls_uri_sans.push(san.clone());
-            } else {
-                c.tls_dns_sans.push(san.clone());
-            }
-        }
+        c.tls_uri_sans = tls.uri_sans.clone();
+        c.tls_dns_sans = tls.dns_sans.clone();
         c.tls_subject_cn = tls.common_name.clone();
     }
     c

@@ -22,11 +22,14 @@ pub struct PeerInfo {
     pub tls: Option<TlsPeer>,
 }
 
-/// Names from a verified client certificate.
+/// Names from a verified client certificate, each kind in certificate order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsPeer {
-    /// Subject alternative names (URIs such as SPIFFE IDs, then DNS names).
-    pub sans: Vec<String>,
+    /// URI subject alternative names (SPIFFE IDs).
+    pub uri_sans: Vec<String>,
+    /// DNS subject alternative names.
+    pub dns_sans: Vec<String>,
+    /// The subject's common name.
     pub common_name: Option<String>,
 }
 
@@ -50,14 +53,16 @@ impl PeerInfo {
         }
     }
 
-    /// The client certificate's first name: its first SAN, else its common
-    /// name (what [`NodeIdAuthorizer`] reports as the principal).
+    /// The client certificate's strongest name: its first URI SAN, else its
+    /// first DNS SAN, else its common name (what [`NodeIdAuthorizer`] reports
+    /// as the principal).
     pub fn principal(&self) -> Option<String> {
         let tls = self.tls.as_ref()?;
-        tls.sans
+        tls.uri_sans
             .first()
+            .or(tls.dns_sans.first())
+            .or(tls.common_name.as_ref())
             .cloned()
-            .or_else(|| tls.common_name.clone())
     }
 }
 
@@ -186,6 +191,37 @@ mod tests {
         assert!(err.message().contains("mesh/m/virtualNode/a"));
         drop(a);
         assert!(q.acquire(&k, 2).is_ok());
+    }
+
+    #[test]
+    fn certificate_principal_prefers_uri_then_dns_then_cn() {
+        let peer = |uri: &[&str], dns: &[&str], cn: Option<&str>| PeerInfo {
+            tls: Some(TlsPeer {
+                uri_sans: uri.iter().map(|s| s.to_string()).collect(),
+                dns_sans: dns.iter().map(|s| s.to_string()).collect(),
+                common_name: cn.map(str::to_owned),
+            }),
+            ..PeerInfo::default()
+        };
+        let spiffe = "spiffe://example.org/ns/a/sa/b";
+        assert_eq!(
+            peer(&[spiffe], &["b.a.svc"], Some("cn"))
+                .principal()
+                .as_deref(),
+            Some(spiffe)
+        );
+        assert_eq!(
+            peer(&[], &["b.a.svc", "c"], Some("cn"))
+                .principal()
+                .as_deref(),
+            Some("b.a.svc")
+        );
+        assert_eq!(
+            peer(&[], &[], Some("cn")).principal().as_deref(),
+            Some("cn")
+        );
+        assert_eq!(peer(&[], &[], None).principal(), None);
+        assert_eq!(PeerInfo::default().principal(), None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use meshplane_xds::TlsPeer;
 use x509_parser::extensions::GeneralName;
 
-/// URI SANs, then DNS SANs, and the subject CN of a DER certificate.
+/// The URI SANs, DNS SANs and subject CN of a DER certificate.
 pub fn tls_peer_of(der: &[u8]) -> Option<TlsPeer> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let mut uris = Vec::new();
@@ -23,9 +23,43 @@ pub fn tls_peer_of(der: &[u8]) -> Option<TlsPeer> {
         .next()
         .and_then(|cn| cn.as_str().ok())
         .map(str::to_owned);
-    uris.extend(dns);
     Some(TlsPeer {
-        sans: uris,
+        uri_sans: uris,
+        dns_sans: dns,
         common_name,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use rcgen::{CertificateParams, DnType, KeyPair, SanType};
+
+    #[test]
+    fn uri_and_dns_sans_are_kept_apart_in_certificate_order() {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.subject_alt_names = vec![
+            SanType::DnsName("b.apps.svc".try_into().unwrap()),
+            // A URI SAN without `//` is still a URI SAN.
+            SanType::URI("urn:example:proxy-1".try_into().unwrap()),
+            SanType::URI("spiffe://example.org/ns/apps/sa/b".try_into().unwrap()),
+            SanType::DnsName("b".try_into().unwrap()),
+        ];
+        p.distinguished_name.push(DnType::CommonName, "proxy b");
+        let cert = p.self_signed(&KeyPair::generate().unwrap()).unwrap();
+        let peer = tls_peer_of(cert.der()).unwrap();
+        assert_eq!(
+            peer,
+            TlsPeer {
+                uri_sans: vec![
+                    "urn:example:proxy-1".into(),
+                    "spiffe://example.org/ns/apps/sa/b".into()
+                ],
+                dns_sans: vec!["b.apps.svc".into(), "b".into()],
+                common_name: Some("proxy b".into()),
+            }
+        );
+        assert_eq!(tls_peer_of(b"not DER"), None);
+    }
 }
