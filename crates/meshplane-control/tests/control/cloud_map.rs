@@ -430,3 +430,193 @@ async fn unreachable_cloud_map_never_delays_serving() {
     let report = running.pipeline.reload();
     assert!(report.applied, "{:?}", report.error);
 }
+
+/// The endpoint count of an EDS resource in a proxy's served snapshot, and
+/// the proxy's (EDS, LDS) versions.
+fn served_endpoints(
+    running: &meshplane_control::Running,
+    node: &str,
+    cluster: &str,
+) -> (Option<usize>, String, String) {
+    use meshplane_xds::{ProxyKey, ResourceType};
+    use prost::Message;
+    let key = ProxyKey::new(format!(
+        "arn:aws:appmesh:us-west-2:111122223333:mesh/cm2/virtualNode/{node}"
+    ));
+    let snapshot = running.server.cache().get(&key).expect("proxy served");
+    let eds = snapshot.of_type(ResourceType::Endpoint);
+    let count = eds.get(cluster).map(|r| {
+        let cla = envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment::decode(
+            r.any().value.as_slice(),
+        )
+        .unwrap();
+        cla.endpoints.iter().map(|l| l.lb_endpoints.len()).sum()
+    });
+    (
+        count,
+        eds.version().to_string(),
+        snapshot
+            .of_type(ResourceType::Listener)
+            .version()
+            .to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_reaches_every_proxy_of_its_query_and_only_their_endpoints() {
+    aws_env();
+    let moto = MotoServer::start();
+    let client = client_from_env(Some(moto.url())).await;
+    client
+        .create_http_namespace()
+        .name("cm2.local")
+        .send()
+        .await
+        .expect("CreateHttpNamespace");
+    let list = client
+        .list_namespaces()
+        .send()
+        .await
+        .expect("ListNamespaces");
+    let ns = list
+        .namespaces()
+        .iter()
+        .find(|n| n.name() == Some("cm2.local"))
+        .and_then(|n| n.id())
+        .expect("namespace")
+        .to_owned();
+    let mut service_ids = BTreeMap::new();
+    for svc in ["one", "two"] {
+        let out = client
+            .create_service()
+            .name(svc)
+            .namespace_id(&ns)
+            .send()
+            .await
+            .expect("CreateService");
+        service_ids.insert(svc, out.service().and_then(|s| s.id()).unwrap().to_owned());
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut docs = vec![serde_json::json!({ "meshName": "cm2" })];
+    for svc in ["one", "two"] {
+        docs.push(serde_json::json!({
+            "meshName": "cm2", "virtualNodeName": svc,
+            "spec": {
+                "listeners": [{ "portMapping": { "port": 8080, "protocol": "http" } }],
+                "serviceDiscovery": { "awsCloudMap": { "namespaceName": "cm2.local", "serviceName": svc } }
+            }
+        }));
+        docs.push(serde_json::json!({
+            "meshName": "cm2", "virtualServiceName": format!("{svc}.cm2.local"),
+            "spec": { "provider": { "virtualNode": { "virtualNodeName": svc } } }
+        }));
+    }
+    for (client_node, backends) in [
+        ("c1", &["one"][..]),
+        ("c2", &["two"]),
+        ("c3", &["one", "two"]),
+    ] {
+        let backends: Vec<Value> = backends
+            .iter()
+            .map(|b| serde_json::json!({ "virtualService": { "virtualServiceName": format!("{b}.cm2.local") } }))
+            .collect();
+        docs.push(serde_json::json!({
+            "meshName": "cm2", "virtualNodeName": client_node,
+            "spec": { "backends": backends }
+        }));
+    }
+    std::fs::write(
+        dir.path().join("specs.json"),
+        serde_json::to_string_pretty(&Value::Array(docs)).unwrap(),
+    )
+    .unwrap();
+    let settings = CloudMapSettings {
+        endpoint: Some(moto.url()),
+        config: CloudMapConfig {
+            interval: Duration::from_millis(300),
+            ..CloudMapConfig::default()
+        },
+    };
+    let running = tokio::time::timeout(
+        HANG,
+        start_with_cloud_map(serve_config(vec![dir.path().to_owned()]), settings),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        running.state.is_ready(),
+        "{:?}",
+        running.state.last_reload()
+    );
+    let one = "cds_egress_cm2_one_http_8080";
+    let two = "cds_egress_cm2_two_http_8080";
+
+    let wait = |what: &'static str, done: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        while !done() {
+            assert!(start.elapsed() < LIMIT, "{what}: not within {LIMIT:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // Known and empty everywhere first (both queries answered).
+    let known = || {
+        let d = crate::cloud_map::debug_of(&running);
+        d["queries"]
+            .as_array()
+            .is_some_and(|q| q.len() == 2 && q.iter().all(|q| q["known"] == true))
+    };
+    tokio::task::block_in_place(|| wait("both queries answered", &known));
+    let before: BTreeMap<&str, (Option<usize>, String, String)> =
+        [("c1", one), ("c2", two), ("c3", one)]
+            .into_iter()
+            .map(|(n, c)| (n, served_endpoints(&running, n, c)))
+            .collect();
+    assert_eq!(before["c1"].0, Some(0));
+
+    let register = |svc: &str, id: &str, ip: &str| {
+        let req = client
+            .register_instance()
+            .service_id(&service_ids[svc])
+            .instance_id(id)
+            .attributes("AWS_INSTANCE_IPV4", ip);
+        async move { req.send().await.expect("RegisterInstance") }
+    };
+    register("one", "o1", "10.9.0.1").await;
+    tokio::task::block_in_place(|| {
+        wait("c1 and c3 get one's instance", &|| {
+            served_endpoints(&running, "c1", one).0 == Some(1)
+                && served_endpoints(&running, "c3", one).0 == Some(1)
+        })
+    });
+    let after_one = served_endpoints(&running, "c2", two);
+    assert_eq!(after_one.1, before["c2"].1, "c2 does not use service one");
+    let c1 = served_endpoints(&running, "c1", one);
+    assert_ne!(c1.1, before["c1"].1, "c1's EDS version moved");
+    assert_eq!(
+        c1.2, before["c1"].2,
+        "only endpoints changed, not listeners"
+    );
+
+    register("two", "t1", "10.9.0.2").await;
+    register("two", "t2", "10.9.0.3").await;
+    tokio::task::block_in_place(|| {
+        wait("c2 and c3 get two's instances", &|| {
+            served_endpoints(&running, "c2", two).0 == Some(2)
+                && served_endpoints(&running, "c3", two).0 == Some(2)
+        })
+    });
+    assert_eq!(
+        served_endpoints(&running, "c1", one).1,
+        c1.1,
+        "c1 does not use service two"
+    );
+    assert_eq!(served_endpoints(&running, "c3", one).0, Some(1));
+}
+
+/// `/debug/cloudmap` without the admin server.
+fn debug_of(running: &meshplane_control::Running) -> Value {
+    let feed = running.state.cloud_map().expect("feed");
+    meshplane_control::cloud_map::admin::debug_json(feed)
+}
