@@ -90,14 +90,18 @@ impl Running {
         }
     }
 
-    /// Close the listeners gracefully (open streams end with status OK).
+    /// End every open xDS stream with status OK (proxies reconnect at once,
+    /// to another replica), refuse new ones, and close the listeners.
+    /// [`Running::wait`] then returns without waiting for proxies to hang up.
     pub fn stop(&self) {
+        self.server.close_all();
         let _ = self.shutdown.send(true);
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
+        self.server.close_all();
         let _ = self.shutdown.send(true);
         for t in &self.tasks {
             t.abort();

@@ -13,7 +13,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tonic::Status;
 
 use crate::auth::{Authorizer, StreamQuota, TlsPeer};
@@ -84,6 +84,8 @@ struct Inner {
     events: EventSink,
     registry: ProxyRegistry,
     quota: StreamQuota,
+    /// Set by [`XdsServer::close_all`]: every stream ends, none starts.
+    closing: watch::Sender<bool>,
 }
 
 impl fmt::Debug for XdsServer {
@@ -105,6 +107,7 @@ impl XdsServer {
                 events,
                 registry: ProxyRegistry::default(),
                 quota: StreamQuota::default(),
+                closing: watch::Sender::new(false),
             }),
         }
     }
@@ -120,6 +123,20 @@ impl XdsServer {
     /// Events from now on (connections, ACKs, NACKs, refusals).
     pub fn subscribe_events(&self) -> broadcast::Receiver<XdsEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// End every open stream with status OK and refuse new ones with
+    /// UNAVAILABLE, for a shutdown: proxies then reconnect (to another
+    /// replica) at once, and a graceful transport shutdown does not wait
+    /// for long-lived streams. Streams end as soon as their tasks notice;
+    /// [`XdsEvent::Disconnected`] reports each one.
+    pub fn close_all(&self) {
+        self.inner.closing.send_replace(true);
+    }
+
+    /// Whether [`XdsServer::close_all`] was called.
+    pub fn is_closing(&self) -> bool {
+        *self.inner.closing.borrow()
     }
 
     /// ADS and the five per-type services, ready for `Server::add_routes`.

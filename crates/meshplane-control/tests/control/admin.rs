@@ -140,3 +140,30 @@ async fn not_ready_while_no_valid_spec_set_was_loaded() {
     let (code, _) = http_get(running.admin_addr, "/metrics").await;
     assert_eq!(code, 200);
 }
+
+#[tokio::test]
+async fn stop_ends_open_streams_with_ok_and_the_server_returns() {
+    let specs = copy_examples();
+    let running = start(serve_config(vec![specs.path().to_owned()])).await;
+    let mut ads = Ads::open(running.xds_addr, "mesh/apps/virtualNode/serviceA", None)
+        .await
+        .unwrap();
+    ads.next().await.unwrap();
+    running.stop();
+    // The proxy still holds its side open: the server ends the stream.
+    let end = loop {
+        match tokio::time::timeout(HANG, ads.rx.message())
+            .await
+            .expect("stream not ended (hang guard)")
+        {
+            Ok(Some(_)) => continue,
+            other => break other,
+        }
+    };
+    assert!(matches!(end, Ok(None)), "status OK expected, got {end:?}");
+    tokio::time::timeout(HANG, running.wait())
+        .await
+        .expect("server did not return after stop (hang guard)")
+        .unwrap();
+    drop(ads);
+}

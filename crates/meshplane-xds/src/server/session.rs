@@ -70,6 +70,13 @@ where
         tracing::info!(node_id = node.id, code = ?status.code(), message = status.message(), "xDS stream refused");
         status
     };
+    // Subscribe before checking, so that a close_all after the check is seen.
+    let closing = inner.closing.subscribe();
+    if *closing.borrow() {
+        return Err(refuse(Status::unavailable(
+            "the xDS server is shutting down; reconnect to another replica or retry",
+        )));
+    }
     if node.id.is_empty() {
         return Err(refuse(Status::invalid_argument(
             "the first request of a stream must carry node.id (the proxy's identity)",
@@ -130,7 +137,7 @@ where
     let started = Instant::now();
     tokio::spawn(async move {
         let end = match protocol.on_request(first) {
-            Ok(()) => run(protocol, inbound, watch, tx, max_age, not_found).await,
+            Ok(()) => run(protocol, inbound, watch, closing, tx, max_age, not_found).await,
             Err(status) => {
                 let _ = tx.send(Err(status.clone())).await;
                 EndReason::Protocol(status)

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tonic::{Status, Streaming};
 
@@ -35,6 +35,7 @@ pub(crate) enum EndReason {
     ClientClosed,
     ClientError(Status),
     MaxAge,
+    ServerClosing,
     KeyRemoved,
     Protocol(Status),
 }
@@ -45,18 +46,20 @@ impl EndReason {
             EndReason::ClientClosed => "client closed the stream".into(),
             EndReason::ClientError(s) => format!("client stream error: {}", s.message()),
             EndReason::MaxAge => "maximum stream age reached".into(),
+            EndReason::ServerClosing => "server closing".into(),
             EndReason::KeyRemoved => "proxy identity removed".into(),
             EndReason::Protocol(s) => format!("protocol error: {}", s.message()),
         }
     }
 }
 
-/// Drive `p` until the stream ends. A graceful end drops `tx` (status OK);
-/// an error end sends the status first.
+/// Drive `p` until the stream ends. A graceful end (max age, `closing` set)
+/// drops `tx` (status OK); an error end sends the status first.
 pub(crate) async fn run<P: Protocol>(
     mut p: P,
     mut inbound: Streaming<P::Request>,
     mut watch: SnapshotWatch,
+    mut closing: watch::Receiver<bool>,
     tx: mpsc::Sender<Result<P::Response, Status>>,
     max_age: Option<Duration>,
     not_found_message: String,
@@ -70,6 +73,7 @@ pub(crate) async fn run<P: Protocol>(
             let permit = tokio::select! {
                 biased;
                 _ = &mut sleep, if deadline.is_some() => return EndReason::MaxAge,
+                _ = closed(&mut closing) => return EndReason::ServerClosing,
                 permit = tx.reserve() => match permit {
                     Ok(permit) => permit,
                     Err(_) => return EndReason::ClientClosed,
@@ -83,6 +87,7 @@ pub(crate) async fn run<P: Protocol>(
         tokio::select! {
             biased;
             _ = &mut sleep, if deadline.is_some() => return EndReason::MaxAge,
+            _ = closed(&mut closing) => return EndReason::ServerClosing,
             changed = watch.changed() => {
                 let current = match changed {
                     Ok(()) => watch.borrow_and_update().clone(),
@@ -137,6 +142,11 @@ async fn handle<P: Protocol>(
         Ok(None) => Some(EndReason::ClientClosed),
         Err(status) => Some(EndReason::ClientError(status)),
     }
+}
+
+/// Resolves once `closing` is set (or its server is gone).
+async fn closed(closing: &mut watch::Receiver<bool>) {
+    let _ = closing.wait_for(|c| *c).await.is_ok();
 }
 
 fn far_future() -> Instant {

@@ -191,3 +191,43 @@ async fn node_id_authorizer_has_no_principal_without_a_certificate() {
     let streams = srv.server.registry().streams_of(&ProxyKey::new("p1"));
     assert_eq!(streams[0].principal, None);
 }
+
+#[tokio::test]
+async fn close_all_ends_every_stream_with_ok_and_refuses_new_ones() {
+    let srv = TestServer::start().await;
+    srv.set("p1", &Mesh::basic());
+    srv.set("p2", &Mesh::basic());
+    let mut sotw = srv.sotw("p1", CDS, &[]).await.unwrap();
+    sotw.expect(CDS, &["a", "b"]).await;
+    let mut delta = srv
+        .delta("p2", CDS, &[], std::collections::BTreeMap::new())
+        .await
+        .unwrap();
+    delta.expect(CDS, &["a", "b"], &[]).await;
+    let mut events = srv.server.subscribe_events();
+    assert!(!srv.server.is_closing());
+
+    srv.server.close_all();
+    assert!(srv.server.is_closing());
+    assert!(sotw.end().await.is_ok(), "SotW: status OK");
+    assert!(delta.end().await.is_ok(), "delta: status OK");
+    let mut closed = Vec::new();
+    while closed.len() < 2 {
+        if let XdsEvent::Disconnected { key, reason, .. } = events.recv().await.unwrap() {
+            closed.push((key.to_string(), reason));
+        }
+    }
+    closed.sort();
+    assert_eq!(
+        closed,
+        [
+            ("p1".to_owned(), "server closing".to_owned()),
+            ("p2".to_owned(), "server closing".to_owned())
+        ]
+    );
+    assert!(srv.server.registry().streams().is_empty());
+
+    let err = srv.sotw("p1", CDS, &[]).await.err().unwrap();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert!(err.message().contains("shutting down"), "{}", err.message());
+}
