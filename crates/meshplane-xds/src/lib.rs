@@ -29,10 +29,14 @@
 //!   that left the snapshot (routes naming a cluster, clusters their
 //!   endpoints and secrets, listeners their route configurations and
 //!   secrets): taking those away would break its last good configuration.
-//!   So while any type's latest response is NACKed, removed resources keep
-//!   being served (additions still flow), and they go only once a later
-//!   snapshot is ACKed for every type. A proxy that keeps rejecting a type
-//!   keeps the removed resources; it never loses working configuration.
+//!   So while the proxy runs an older version of any resource it still uses
+//!   (its latest version sent was NACKed and no later one ACKed; an ACK of a
+//!   response holding other names of the type does not count), removed
+//!   resources keep being served (additions still flow), and they go only
+//!   once a later version is ACKed for every such name. A rejected name that
+//!   leaves the snapshot or the subscription stops holding removals back. A
+//!   proxy that keeps rejecting a resource keeps the removed resources; it
+//!   never loses working configuration.
 //! - A cluster that is new or changed gets its ClusterLoadAssignment re-sent
 //!   (if subscribed) so it leaves warming.
 //! - Names that do not exist are remembered and sent when they appear (delta

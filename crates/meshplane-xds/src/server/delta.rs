@@ -4,8 +4,8 @@
 //! (`known`, seeded from `initial_resource_versions` on reconnect). On a
 //! change it sends only resources whose version differs, in
 //! [`PUSH_ORDER`]; `removed_resources` go out last, in
-//! [`REMOVAL_ORDER`], once every type's latest response was ACKed: while
-//! a NACK is outstanding the proxy keeps what it holds.
+//! [`REMOVAL_ORDER`], once every response was answered and no NACK is
+//! outstanding: until then the proxy keeps what it holds.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -44,6 +44,15 @@ struct DeltaType {
     /// while a wildcard is active).
     tell_removed: BTreeSet<String>,
     track: Tracking,
+}
+
+impl DeltaType {
+    /// No response awaits an answer and no NACKed version is outstanding.
+    fn in_sync(&self, snapshot: &Snapshot, t: ResourceType) -> bool {
+        let current = snapshot.of_type(t);
+        self.track
+            .in_sync(|n| self.sub.covers(n) && current.get(n).is_some())
+    }
 }
 
 impl DeltaStream {
@@ -244,7 +253,10 @@ impl Protocol for DeltaStream {
     fn has_work(&self) -> bool {
         self.types.values().any(|s| s.dirty)
             || (self.types.values().any(|s| s.removals_pending)
-                && self.types.values().all(|s| s.track.in_sync()))
+                && self
+                    .types
+                    .iter()
+                    .all(|(t, s)| s.in_sync(&self.snapshot, *t)))
     }
 
     fn next_response(&mut self) -> Option<DeltaDiscoveryResponse> {
@@ -255,7 +267,19 @@ impl Protocol for DeltaStream {
                 }
             }
         }
-        if self.types.values().any(|s| s.dirty || !s.track.in_sync()) {
+        if self.types.values().any(|s| s.dirty) {
+            return None;
+        }
+        for (t, st) in &mut self.types {
+            let current = self.snapshot.of_type(*t);
+            let DeltaType { sub, track, .. } = st;
+            track.prune_rejected(|n| sub.covers(n) && current.get(n).is_some());
+        }
+        if !self
+            .types
+            .iter()
+            .all(|(t, s)| s.in_sync(&self.snapshot, *t))
+        {
             return None;
         }
         REMOVAL_ORDER.into_iter().find_map(|t| self.remove(t))

@@ -5,9 +5,9 @@
 //! [`PUSH_ORDER`], every LDS/CDS resource (full state) or the
 //! changed and newly requested RDS/EDS/SDS resources. An LDS/CDS resource
 //! that left the snapshot is kept in those responses ("make before break")
-//! and dropped by a final response once every type's latest response was
-//! ACKed. While a NACK is outstanding (the proxy still runs an older
-//! version of some type, which may use them) they stay in every response.
+//! and dropped by a final response once every response was answered and no
+//! NACK is outstanding: while the proxy still runs an older version of a
+//! resource (which may use them) they stay in every response.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -48,6 +48,15 @@ struct SotwType {
     track: Tracking,
 }
 
+impl SotwType {
+    /// No response awaits an answer and no NACKed version is outstanding.
+    fn in_sync(&self, snapshot: &Snapshot, t: ResourceType) -> bool {
+        let current = snapshot.of_type(t);
+        self.track
+            .in_sync(|n| self.sub.covers(n) && current.get(n).is_some())
+    }
+}
+
 impl SotwStream {
     pub(crate) fn new(ctx: StreamCtx, snapshot: Snapshot, only: Option<ResourceType>) -> Self {
         SotwStream {
@@ -66,6 +75,7 @@ impl SotwStream {
     ) -> DiscoveryResponse {
         let st = self.types.entry(t).or_default();
         let names = resources.iter().map(|r| r.name().clone()).collect();
+        st.track.full_state = t.is_full_state();
         let nonce = self.ctx.sent(t, &mut st.track, &version, names);
         DiscoveryResponse {
             version_info: version.to_string(),
@@ -267,7 +277,10 @@ impl Protocol for SotwStream {
     fn has_work(&self) -> bool {
         self.types.values().any(|s| s.dirty)
             || (self.types.values().any(|s| s.break_pending)
-                && self.types.values().all(|s| s.track.in_sync()))
+                && self
+                    .types
+                    .iter()
+                    .all(|(t, s)| s.in_sync(&self.snapshot, *t)))
     }
 
     fn next_response(&mut self) -> Option<DiscoveryResponse> {
@@ -278,7 +291,19 @@ impl Protocol for SotwStream {
                 }
             }
         }
-        if self.types.values().any(|s| s.dirty || !s.track.in_sync()) {
+        if self.types.values().any(|s| s.dirty) {
+            return None;
+        }
+        for (t, st) in &mut self.types {
+            let current = self.snapshot.of_type(*t);
+            let SotwType { sub, track, .. } = st;
+            track.prune_rejected(|n| sub.covers(n) && current.get(n).is_some());
+        }
+        if !self
+            .types
+            .iter()
+            .all(|(t, s)| s.in_sync(&self.snapshot, *t))
+        {
             return None;
         }
         REMOVAL_ORDER.into_iter().find_map(|t| self.break_(t))

@@ -103,10 +103,13 @@ pub(crate) struct Tracking {
     pub(crate) last_nonce: Option<Arc<str>>,
     /// A response was sent and its ACK/NACK has not arrived yet.
     pub(crate) awaiting: bool,
-    /// The proxy's answer to the latest response was a NACK: it still runs
-    /// an older version of this type, which may use resources that left the
-    /// snapshot.
-    rejected: bool,
+    /// The latest response replaces everything the proxy holds of the type
+    /// (state-of-the-world LDS/CDS): its ACK confirms every name.
+    pub(crate) full_state: bool,
+    /// Names whose latest version sent was NACKed and not since ACKed: the
+    /// proxy still runs an older version of them, which may use resources
+    /// that left the snapshot.
+    rejected: BTreeSet<Arc<str>>,
     last_names: Box<[Arc<str>]>,
     last_version: Option<Arc<str>>,
     last_acked: Option<String>,
@@ -119,12 +122,19 @@ impl Tracking {
         self.last_nonce.as_deref() == Some(nonce)
     }
 
-    /// The proxy answered the latest response of this type with an ACK (or
-    /// was never sent one): what it runs is what it was last sent. Removals
-    /// wait until every type is in sync, so that nothing an older, still
-    /// running version uses (after a NACK) is taken away.
-    pub(crate) fn in_sync(&self) -> bool {
-        !self.awaiting && !self.rejected
+    /// The proxy answered every response of this type and runs what it was
+    /// sent of every name it still uses (`in_use`: subscribed and in the
+    /// snapshot): no NACKed version is outstanding. Removals wait until every
+    /// type is in sync, so that nothing an older, still running version uses
+    /// is taken away.
+    pub(crate) fn in_sync(&self, in_use: impl Fn(&str) -> bool) -> bool {
+        !self.awaiting && !self.rejected.iter().any(|n| in_use(n))
+    }
+
+    /// Forget rejected names the proxy no longer uses (unsubscribed, or gone
+    /// from the snapshot): no later version of them can ever be ACKed.
+    pub(crate) fn prune_rejected(&mut self, in_use: impl Fn(&str) -> bool) {
+        self.rejected.retain(|n| in_use(n));
     }
 }
 
@@ -190,7 +200,15 @@ impl StreamCtx {
         error_detail: Option<&RpcStatus>,
     ) {
         track.awaiting = false;
-        track.rejected = error_detail.is_some();
+        if error_detail.is_some() {
+            track.rejected.extend(track.last_names.iter().cloned());
+        } else if track.full_state {
+            track.rejected.clear();
+        } else {
+            for n in track.last_names.iter() {
+                track.rejected.remove(n);
+            }
+        }
         let nonce = track.last_nonce.as_deref().unwrap_or_default().to_owned();
         let version_info = match (version_info, error_detail) {
             (Some(v), _) => v.to_owned(),

@@ -258,8 +258,8 @@ async fn per_type_delta_service_serves_its_type() {
 
 /// A change that moves route `rt` from cluster a to a new cluster c and drops
 /// a, with the routes NACKed: the proxy still routes to a, so neither a nor
-/// its endpoints are reported removed (and the NACKed routes are not re-sent)
-/// until a later change is ACKed for every type.
+/// its endpoints are reported removed (and the NACKed routes are not re-sent),
+/// even after other routes are ACKed, until a later version of rt is ACKed.
 #[tokio::test]
 async fn removals_wait_while_a_nack_is_outstanding() {
     let srv = TestServer::start().await;
@@ -278,6 +278,17 @@ async fn removals_wait_while_a_nack_is_outstanding() {
     c.ack(&eds).await;
     c.nack(&rds, "route rt: invalid regex").await;
     processed(&mut events, &rds.nonce).await;
+    // A new listener and its routes, ACKed: the proxy still runs the old rt,
+    // so this partial ACK of RDS does not settle it.
+    mesh.listeners.insert("l2".into(), "rt2".into());
+    mesh.routes.insert("rt2".into(), "b".into());
+    srv.set("p1", &mesh);
+    let lds = c.expect(LDS, &["l2"], &[]).await;
+    c.ack(&lds).await;
+    c.subscribe(RDS, &["rt2"], &[]).await;
+    let rds2 = c.expect(RDS, &["rt2"], &[]).await;
+    c.ack(&rds2).await;
+    processed(&mut events, &rds2.nonce).await;
     // Barrier: an unrelated change. The next responses are its upserts with
     // nothing removed, and the rejected routes are not re-sent.
     mesh.clusters.insert("b".into(), 2);
@@ -295,6 +306,29 @@ async fn removals_wait_while_a_nack_is_outstanding() {
     let r = c.expect(CDS, &[], &["a"]).await;
     c.ack(&r).await;
     c.expect(EDS, &[], &["a"]).await;
+}
+
+/// A NACKed route that then leaves the snapshot (with the listener using it)
+/// no longer holds removals back: no later version of it can be ACKed.
+#[tokio::test]
+async fn a_rejected_name_that_leaves_the_snapshot_no_longer_holds_removals() {
+    let srv = TestServer::start().await;
+    let mut events = srv.server.subscribe_events();
+    let mut mesh = Mesh::basic();
+    let (mut c, _) = synced(&srv, "p1", &mesh).await;
+    mesh.remove_cluster("a");
+    mesh.routes.insert("rt".into(), "b".into());
+    srv.set("p1", &mesh);
+    let rds = c.expect(RDS, &["rt"], &[]).await;
+    c.nack(&rds, "route rt: invalid regex").await;
+    processed(&mut events, &rds.nonce).await;
+    mesh.listeners.remove("ingress");
+    mesh.routes.remove("rt");
+    srv.set("p1", &mesh);
+    for (t, gone) in [(LDS, "ingress"), (RDS, "rt"), (CDS, "a"), (EDS, "a")] {
+        let r = c.expect(t, &[], &[gone]).await;
+        c.ack(&r).await;
+    }
 }
 
 /// Wait until the server processed the proxy's answer to the response with

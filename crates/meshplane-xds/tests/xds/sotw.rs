@@ -307,8 +307,8 @@ async fn secrets_are_pushed_before_the_clusters_that_use_them() {
 
 /// A change that moves route `rt` from cluster a to a new cluster c and drops
 /// a, with the routes NACKed: the proxy still routes to a, so a stays in CDS
-/// (and the NACKed routes are not re-sent) until a later change is ACKed for
-/// every type.
+/// (and the NACKed routes are not re-sent), even after other routes are
+/// ACKed, until a later version of rt is ACKed.
 #[tokio::test]
 async fn removals_wait_while_a_nack_is_outstanding() {
     let srv = TestServer::start().await;
@@ -327,6 +327,17 @@ async fn removals_wait_while_a_nack_is_outstanding() {
     c.ack(&eds).await;
     c.nack(&rds, "route rt: invalid regex").await;
     processed(&mut events, &rds.nonce).await;
+    // A new listener and its routes, ACKed: the proxy still runs the old rt,
+    // so this partial ACK of RDS does not settle it.
+    mesh.listeners.insert("l2".into(), "rt2".into());
+    mesh.routes.insert("rt2".into(), "b".into());
+    srv.set("p1", &mesh);
+    let lds = c.expect(LDS, &["ingress", "l2"]).await;
+    c.ack(&lds).await;
+    c.subscribe(RDS, &["rt", "rt2"]).await;
+    let rds2 = c.expect(RDS, &["rt2"]).await;
+    c.ack(&rds2).await;
+    processed(&mut events, &rds2.nonce).await;
     // Barrier: an unrelated change. The next response is its CDS, still
     // holding a: neither a removal nor a re-send of the rejected routes.
     mesh.clusters.insert("b".into(), 2);
