@@ -64,7 +64,6 @@ fn get(t: &Topology, url: &str) -> anyhow::Result<(u16, String, String, String)>
 }
 
 #[test]
-#[ignore = "needs meshplane serve to serve virtual gateways (meshplane-control pipeline + authorizer); passes with that change applied"]
 fn gateway_routes_outside_traffic_into_the_mesh() -> anyhow::Result<()> {
     let start_at = Instant::now();
     let (t, specs) = start("gateway")?;

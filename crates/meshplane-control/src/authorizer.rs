@@ -73,10 +73,7 @@ impl AppMeshAuthorizer {
             ResourceKind::VirtualGateway if !graph.virtual_gateways.contains_key(&id.name) => Err(Status::not_found(
                 format!("virtual gateway '{}' is not defined in mesh '{}'", id.name, id.mesh),
             )),
-            ResourceKind::VirtualGateway => Err(Status::not_found(format!(
-                "virtual gateway '{}' of mesh '{}' is defined, but meshplane does not serve virtual gateways yet",
-                id.name, id.mesh
-            ))),
+            ResourceKind::VirtualGateway => Ok((key, principal)),
             _ if !graph.virtual_nodes.contains_key(&id.name) => Err(Status::not_found(format!(
                 "virtual node '{}' is not defined in mesh '{}'",
                 id.name, id.mesh

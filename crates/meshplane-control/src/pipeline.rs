@@ -2,8 +2,8 @@
 //!
 //! A reload that finds any error in loading or validation changes nothing:
 //! the last good snapshots stay served and the errors are reported (log and
-//! `/debug/reload`). Otherwise every virtual node is a proxy key (its full
-//! ARN). A mesh whose specs are equal to the last good ones is not
+//! `/debug/reload`). Otherwise every virtual node and virtual gateway is a
+//! proxy key (its full ARN). A mesh whose specs are equal to the last good ones is not
 //! translated again; inside a changed mesh every node is re-translated and
 //! the cache's content comparison wakes only proxies whose resources
 //! changed. A node deleted from the specs loses its key: its streams end
@@ -21,7 +21,7 @@ use meshplane_authz::AccessControl;
 use meshplane_authz::AuthConfig;
 use meshplane_load::load_paths;
 use meshplane_spec::{validate, Diagnostic, MeshModel, Origins, ResourceKind};
-use meshplane_translate::translate_virtual_node;
+use meshplane_translate::{translate_virtual_gateway, translate_virtual_node};
 use meshplane_xds::{ProxyKey, SetOutcome, SnapshotCache};
 
 use crate::settings::PipelineSettings;
@@ -169,8 +169,10 @@ impl Pipeline {
                 .as_ref()
                 .and_then(|p| p.model.mesh(mesh_name))
                 .is_some_and(|old| old == graph);
-            for node_name in graph.virtual_nodes.keys() {
-                let id = graph.id(ResourceKind::VirtualNode, node_name);
+            let nodes = graph.virtual_nodes.keys().map(|n| (ResourceKind::VirtualNode, n));
+            let gateways = graph.virtual_gateways.keys().map(|n| (ResourceKind::VirtualGateway, n));
+            for (kind, node_name) in nodes.chain(gateways) {
+                let id = graph.id(kind, node_name);
                 let key = ProxyKey::new(id.arn(arn));
                 let old = previous.as_ref().and_then(|p| p.proxies.get(&key));
                 if let (true, Some(old)) = (same_mesh, old) {
@@ -179,8 +181,11 @@ impl Pipeline {
                     changes.skipped += 1;
                     continue;
                 }
-                let translation =
-                    translate_virtual_node(graph, node_name, &self.settings.translate);
+                let translation = if kind == ResourceKind::VirtualGateway {
+                    translate_virtual_gateway(graph, node_name, &self.settings.translate)
+                } else {
+                    translate_virtual_node(graph, node_name, &self.settings.translate)
+                };
                 found.extend(translation.diagnostics.iter().cloned());
                 let resources = self.served_resources(&key, &translation);
                 let published = snapshot::build(self.cache.interner(), &resources)
