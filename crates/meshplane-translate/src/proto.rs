@@ -55,6 +55,18 @@ pub fn socket_address(host: &str, port: u32) -> Address {
     }
 }
 
+/// A listening address; `ipv4_compat` lets an IPv6 socket accept IPv4 too.
+pub fn listen_address(host: &str, port: u32, ipv4_compat: bool) -> Address {
+    Address {
+        address: Some(address::Address::SocketAddress(SocketAddress {
+            address: host.to_owned(),
+            port_specifier: Some(socket_address::PortSpecifier::PortValue(port)),
+            ipv4_compat,
+            ..Default::default()
+        })),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,17 +96,5 @@ mod tests {
         );
         assert_eq!(clamp_u32(-1), 0);
         assert_eq!(clamp_u32(i64::MAX), u32::MAX);
-    }
-}
-
-/// A listening address; `ipv4_compat` lets an IPv6 socket accept IPv4 too.
-pub fn listen_address(host: &str, port: u32, ipv4_compat: bool) -> Address {
-    Address {
-        address: Some(address::Address::SocketAddress(SocketAddress {
-            address: host.to_owned(),
-            port_specifier: Some(socket_address::PortSpecifier::PortValue(port)),
-            ipv4_compat,
-            ..Default::default()
-        })),
     }
 }

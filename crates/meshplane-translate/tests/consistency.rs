@@ -210,7 +210,7 @@ fn gateway_route() -> impl Strategy<Value = GatewayRouteSpec> {
                         virtual_service_name: format!("s{service}"),
                     },
                 };
-                let hostname = keep_host.then(|| GatewayRouteHostnameRewrite {
+                let hostname = keep_host.then_some(GatewayRouteHostnameRewrite {
                     default_target_hostname: Some(
                         meshplane_spec::gateway_route::DefaultRewrite::Disabled,
                     ),
