@@ -47,27 +47,13 @@ impl NackStore {
     }
 }
 
-/// How often the push counts of open streams are sampled (also on every
-/// `/metrics` scrape); a stream that closes keeps the counts of its last
-/// sample, so pushes in its last moments may go uncounted.
-const PUSH_SAMPLE_PERIOD: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// Handle events until the server is dropped.
 pub fn spawn_consumer(server: &XdsServer, state: Arc<ControlState>) -> tokio::task::JoinHandle<()> {
     let mut rx = server.subscribe_events();
     let registry = server.registry().clone();
     tokio::spawn(async move {
-        let mut sample = tokio::time::interval(PUSH_SAMPLE_PERIOD);
-        sample.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let received = tokio::select! {
-                r = rx.recv() => r,
-                _ = sample.tick() => {
-                    state.metrics.sample_pushes(&registry);
-                    continue;
-                }
-            };
-            match received {
+            match rx.recv().await {
                 Ok(event) => handle(&state, &registry, event),
                 Err(RecvError::Lagged(n)) => {
                     tracing::warn!(
@@ -98,7 +84,6 @@ fn handle(state: &ControlState, registry: &meshplane_xds::ProxyRegistry, event: 
             connected_for,
             ..
         } => {
-            state.metrics.stream_closed(stream);
             state.nacks.forget(stream);
             tracing::info!(proxy = %key, reason, seconds = connected_for.as_secs_f64(), "proxy disconnected");
         }
@@ -118,6 +103,9 @@ fn handle(state: &ControlState, registry: &meshplane_xds::ProxyRegistry, event: 
         } => {
             state.metrics.ack(resource_type.short_name(), latency);
             state.nacks.clear(stream, resource_type);
+        }
+        XdsEvent::Sent { resource_type, .. } => {
+            state.metrics.pushed(resource_type.short_name());
         }
         XdsEvent::Nack {
             stream,

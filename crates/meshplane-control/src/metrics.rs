@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use meshplane_spec::{ArnContext, ResourceId};
-use meshplane_xds::{ProxyRegistry, StreamId};
+use meshplane_xds::ProxyRegistry;
 
 pub use histogram::Histogram;
 
@@ -20,8 +20,8 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 const BUILD_BUCKETS: &[f64] = &[0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
-/// Process-wide counters. Connected proxies and pushes are read from the
-/// server's registry when scraped.
+/// Process-wide counters, fed by the server's events. Connected proxies are
+/// read from the server's registry when scraped.
 #[derive(Debug)]
 pub struct Metrics {
     reload_errors: AtomicU64,
@@ -31,15 +31,8 @@ pub struct Metrics {
     acks: Mutex<BTreeMap<&'static str, u64>>,
     nacks: Mutex<BTreeMap<&'static str, u64>>,
     refused: Mutex<BTreeMap<String, u64>>,
-    pushes: Mutex<Pushes>,
-}
-
-/// Responses sent: totals of closed streams plus the last count seen of
-/// each open one.
-#[derive(Debug, Default)]
-struct Pushes {
-    closed: BTreeMap<&'static str, u64>,
-    open: BTreeMap<StreamId, BTreeMap<&'static str, u64>>,
+    /// Responses sent, by type (one `Sent` event each).
+    pushes: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Default for Metrics {
@@ -91,32 +84,13 @@ impl Metrics {
         *lock(&self.refused).entry(format!("{code:?}")).or_default() += 1;
     }
 
-    /// Remember the push counts of the open streams.
-    pub fn sample_pushes(&self, registry: &ProxyRegistry) {
-        let mut p = lock(&self.pushes);
-        for s in registry.streams() {
-            let counts = s
-                .types
-                .iter()
-                .map(|(t, st)| (t.short_name(), st.responses_sent))
-                .collect();
-            p.open.insert(s.stream, counts);
-        }
-    }
-
-    /// A stream ended: its last seen counts move to the closed totals.
-    pub fn stream_closed(&self, stream: StreamId) {
-        let mut p = lock(&self.pushes);
-        if let Some(counts) = p.open.remove(&stream) {
-            for (t, n) in counts {
-                *p.closed.entry(t).or_default() += n;
-            }
-        }
+    /// A response of this type was sent.
+    pub fn pushed(&self, type_name: &'static str) {
+        *lock(&self.pushes).entry(type_name).or_default() += 1;
     }
 
     /// The Prometheus text exposition.
     pub fn render(&self, registry: &ProxyRegistry, arn: &ArnContext) -> String {
-        self.sample_pushes(registry);
         let mut out = String::new();
 
         let mut connected: BTreeMap<(String, String), u64> = BTreeMap::new();
@@ -142,21 +116,11 @@ impl Metrics {
             );
         }
 
-        let pushes = {
-            let p = lock(&self.pushes);
-            let mut total = p.closed.clone();
-            for counts in p.open.values() {
-                for (t, n) in counts {
-                    *total.entry(t).or_default() += n;
-                }
-            }
-            total
-        };
         by_type(
             &mut out,
             "meshplane_xds_pushes_total",
             "xDS responses sent, by type.",
-            &pushes,
+            &lock(&self.pushes),
         );
         by_type(
             &mut out,

@@ -46,6 +46,17 @@ pub enum XdsEvent {
         code: tonic::Code,
         message: String,
     },
+    /// A response left for the proxy (every response, both variants).
+    Sent {
+        stream: StreamId,
+        key: ProxyKey,
+        resource_type: ResourceType,
+        version: String,
+        nonce: String,
+        /// Resources named in the response: those sent, plus (delta) the
+        /// names in `removed_resources`.
+        resources: usize,
+    },
     Ack {
         stream: StreamId,
         key: ProxyKey,

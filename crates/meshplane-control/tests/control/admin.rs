@@ -167,3 +167,42 @@ async fn stop_ends_open_streams_with_ok_and_the_server_returns() {
         .unwrap();
     drop(ads);
 }
+
+#[tokio::test]
+async fn pushes_are_counted_exactly_even_for_streams_already_closed() {
+    let specs = copy_examples();
+    let running = start(serve_config(vec![specs.path().to_owned()])).await;
+    let admin = running.admin_addr;
+    let mut ads = Ads::open(running.xds_addr, "mesh/apps/virtualNode/serviceA", None)
+        .await
+        .unwrap();
+    ads.next().await.unwrap();
+    drop(ads);
+    // Nothing is scraped while the stream is open.
+    let deadline = tokio::time::Instant::now() + HANG;
+    loop {
+        let (_, body) = http_get(admin, "/debug/proxies").await;
+        let v: Value = serde_json::from_str(&body).unwrap();
+        if v["proxies"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "stream never closed: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Events are handled asynchronously: poll (bounded) for the count.
+    let expected = "meshplane_xds_pushes_total{type=\"LDS\"} 1";
+    loop {
+        let (_, metrics) = http_get(admin, "/metrics").await;
+        if metrics.lines().any(|l| l == expected) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "missing {expected:?} in\n{metrics}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -184,6 +184,14 @@ impl StreamCtx {
             s.last_sent_nonce = Some(nonce.to_string());
             s.responses_sent += 1;
         });
+        self.events.emit(XdsEvent::Sent {
+            stream: self.id,
+            key: self.key.clone(),
+            resource_type: t,
+            version: version.to_string(),
+            nonce: nonce.to_string(),
+            resources: track.last_names.len(),
+        });
         nonce
     }
 

@@ -5,6 +5,7 @@
 mod admission;
 mod delta;
 mod envoy;
+mod events;
 mod resources;
 mod sotw;
 mod support;
