@@ -74,3 +74,21 @@ fn yaml_output_and_errors() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--node"));
 }
+
+#[test]
+fn a_virtual_gateway_renders_its_listeners_and_self_redirect_cluster() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/specs/gateway");
+    let dir = dir.to_str().unwrap();
+    let out = meshplane(&["render", "--config", dir, "--node", "mesh/gw/virtualGateway/gw"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listeners = names(&v, "listeners");
+    assert!(listeners.contains(&"lds_egress_0.0.0.0_15001".to_owned()), "{listeners:?}");
+    assert!(listeners.iter().any(|l| l.starts_with("lds_ingress_0.0.0.0_") && l != "lds_ingress_0.0.0.0_15000"), "{listeners:?}");
+    let clusters = names(&v, "clusters");
+    assert!(clusters.iter().any(|c| c.starts_with("cds_ingress_gw_gw_self_redirect_")), "{clusters:?}");
+
+    let out = meshplane(&["render", "--config", dir, "--node", "mesh/gw/virtualGateway/nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("virtual gateway 'nope' is not defined in mesh 'gw'"));
+}

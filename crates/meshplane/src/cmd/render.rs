@@ -12,7 +12,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use meshplane_load::{load_paths, LoadOptions};
 use meshplane_spec::{validate, Diagnostic, Origins, ResourceId, ResourceKind};
-use meshplane_translate::{render, translate_virtual_node, TranslateOptions};
+use meshplane_translate::{render, translate_virtual_gateway, translate_virtual_node, TranslateOptions};
 use serde_json::Value;
 use yaml_rust2::{Yaml, YamlEmitter};
 
@@ -23,7 +23,8 @@ pub struct RenderArgs {
     /// Spec files or directories (repeatable).
     #[arg(long = "config", required = true)]
     pub config: Vec<PathBuf>,
-    /// The proxy's resource: a full ARN or `mesh/<mesh>/virtualNode/<name>`.
+    /// The proxy's resource: a full ARN or `mesh/<mesh>/virtualNode/<name>`
+    /// (or `mesh/<mesh>/virtualGateway/<name>`).
     #[arg(long)]
     pub node: String,
     /// Output format.
@@ -44,8 +45,8 @@ pub enum Format {
 pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
     let ctx = global.arn_context();
     let id = ResourceId::parse(&args.node, &ctx).context("--node")?;
-    if id.kind != ResourceKind::VirtualNode {
-        bail!("--node {}: only virtual nodes can be rendered so far (got a {})", args.node, id.kind);
+    if !matches!(id.kind, ResourceKind::VirtualNode | ResourceKind::VirtualGateway) {
+        bail!("--node {}: a proxy is a virtual node or a virtual gateway (got a {})", args.node, id.kind);
     }
     let loaded = load_paths(&args.config, &LoadOptions { arn: ctx.clone(), params: Default::default() });
     let mut diagnostics = loaded.diagnostics;
@@ -59,12 +60,23 @@ pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
     if graph.owner != id.owner {
         bail!("mesh '{}' is owned by account {}, not {} as --node says", id.mesh, graph.owner, id.owner);
     }
-    if !graph.virtual_nodes.contains_key(&id.name) {
+    let gateway = id.kind == ResourceKind::VirtualGateway;
+    let defined = if gateway {
+        graph.virtual_gateways.contains_key(&id.name)
+    } else {
+        graph.virtual_nodes.contains_key(&id.name)
+    };
+    if !defined {
         print_diagnostics(&diagnostics)?;
-        bail!("virtual node '{}' is not defined in mesh '{}'", id.name, id.mesh);
+        let kind = if gateway { "virtual gateway" } else { "virtual node" };
+        bail!("{kind} '{}' is not defined in mesh '{}'", id.name, id.mesh);
     }
     let opts = TranslateOptions { default_retry_policy: !args.no_default_retry_policy, arn: ctx };
-    let translation = translate_virtual_node(graph, &id.name, &opts);
+    let translation = if gateway {
+        translate_virtual_gateway(graph, &id.name, &opts)
+    } else {
+        translate_virtual_node(graph, &id.name, &opts)
+    };
     diagnostics.extend(translation.diagnostics.into_iter().map(|d| located(d, &loaded.origins, &opts.arn)));
     print_diagnostics(&diagnostics)?;
 
