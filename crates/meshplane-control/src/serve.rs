@@ -130,10 +130,23 @@ fn access_control(config: &ServeConfig) -> Result<AccessControl, ServeError> {
     }
 }
 
+/// Backlog of the listening sockets: thousands of Envoys reconnect at once
+/// after a restart, and a full accept queue makes each refused one wait a
+/// second before retrying (the kernel caps it at `net.core.somaxconn`).
+const LISTEN_BACKLOG: u32 = 4096;
+
 async fn bind(addr: SocketAddr, what: &'static str) -> Result<TcpListener, ServeError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Bind { addr, what, source })
+    let bind = || {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }?;
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        socket.listen(LISTEN_BACKLOG)
+    };
+    bind().map_err(|source| ServeError::Bind { addr, what, source })
 }
 
 /// Start serving. The first reload has finished when this returns (the
