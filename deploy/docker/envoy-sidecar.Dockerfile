@@ -1,0 +1,36 @@
+# Envoy sidecar for meshplane: stock Envoy 1.40 started by `meshplane envoy`,
+# which reads App Mesh's environment variables (APPMESH_RESOURCE_ARN,
+# APPMESH_XDS_ENDPOINT, ENVOY_ADMIN_ACCESS_PORT, ...), writes the bootstrap and
+# runs Envoy. Runs as UID 1337 like App Mesh's Envoy image, so the iptables
+# rules that exempt that UID (ECS proxyConfiguration IgnoredUID, the proxy-init
+# container) keep working.
+# Build from the repository root:
+#   docker build -f deploy/docker/envoy-sidecar.Dockerfile -t meshplane-envoy:dev .
+
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked -p meshplane \
+    && install -m 0755 target/release/meshplane /usr/local/bin/meshplane
+
+FROM envoyproxy/envoy:v1.40.0 AS envoy
+
+FROM debian:bookworm-slim
+# curl: the health check App Mesh's docs use (Envoy admin /server_info).
+# iptables: lets the same image serve as the Kubernetes proxy-init container.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl iptables \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 1337 envoy \
+    && useradd --system --uid 1337 --gid envoy --no-create-home --shell /usr/sbin/nologin envoy
+COPY --from=envoy /usr/local/bin/envoy /usr/local/bin/envoy
+COPY --from=build /usr/local/bin/meshplane /usr/local/bin/meshplane
+COPY deploy/docker/proxy-init.sh /usr/local/bin/proxy-init.sh
+ENV MESHPLANE_ENVOY=/usr/local/bin/envoy \
+    ENVOY_ADMIN_ACCESS_PORT=9901 \
+    APPMESH_XDS_ENDPOINT=meshplane:15010
+USER 1337:1337
+EXPOSE 15000 15001 9901
+HEALTHCHECK --interval=5s --timeout=2s --start-period=10s --retries=3 \
+    CMD ["sh", "-c", "curl -s http://localhost:9901/server_info | grep state | grep -q LIVE"]
+ENTRYPOINT ["meshplane", "envoy"]
