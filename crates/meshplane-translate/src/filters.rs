@@ -83,6 +83,11 @@ pub fn http_connection_manager_with(
         path_with_escaped_slashes_action:
             http_connection_manager::PathWithEscapedSlashesAction::KeepUnchanged as i32,
         access_log,
+        // App Mesh served `"tracing": {}` on every HCM: tracing is on, with
+        // the provider from the bootstrap (X-Ray, Jaeger, Datadog or a
+        // tracing config file, as `meshplane bootstrap` writes it). Without
+        // a bootstrap tracer Envoy traces nothing.
+        tracing: Some(http_connection_manager::Tracing::default()),
         ..Default::default()
     };
     network_filter(HTTP_CONNECTION_MANAGER, &hcm)
