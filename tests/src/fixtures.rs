@@ -1,5 +1,7 @@
 //! Topologies several scenarios (and the demo) share.
 
+pub mod tls;
+
 use std::path::PathBuf;
 
 use crate::harness::binaries::workspace_root;
