@@ -13,6 +13,8 @@
 //!   Mesh resources and spec files, counters for `/metrics`.
 //! - [`admin`]: the admin HTTP server (`/healthz`, `/readyz`, `/metrics`,
 //!   `/debug/*`).
+//! - [`certificates`]: the ACM certificates and Private CAs meshplane holds,
+//!   served as SDS secrets over ADS to the proxies that use them.
 //! - [`tls`]: TLS and mutual TLS on the xDS port, certificates reloaded.
 //! - [`cloud_map`]: AWS Cloud Map instances as the endpoints of the EDS
 //!   clusters that name them, pushed when they change.
@@ -26,6 +28,7 @@
 
 pub mod admin;
 pub mod authorizer;
+pub mod certificates;
 pub mod cloud_map;
 pub mod events;
 pub mod metrics;

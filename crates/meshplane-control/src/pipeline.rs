@@ -8,6 +8,10 @@
 //! the cache's content comparison wakes only proxies whose resources
 //! changed. A node deleted from the specs loses its key: its streams end
 //! with NOT_FOUND and the proxies keep their last configuration.
+//!
+//! With `--certificates`, the ACM material is re-read on every reload; a
+//! change in it (a rotation) re-translates every mesh, and each proxy's
+//! snapshot carries exactly the secrets its own translation requests.
 
 mod cloud_map;
 pub mod snapshot;
@@ -24,6 +28,7 @@ use meshplane_spec::{validate, Diagnostic, MeshModel, Origins, ResourceKind};
 use meshplane_translate::{translate_virtual_gateway, translate_virtual_node};
 use meshplane_xds::{ProxyKey, SetOutcome, SnapshotCache};
 
+use crate::certificates::CertificateStore;
 use crate::settings::PipelineSettings;
 use crate::state::{unix_seconds, ControlState, ReloadChanges, ReloadReport, Served, ServedProxy};
 
@@ -35,6 +40,10 @@ pub struct Pipeline {
     state: Arc<ControlState>,
     /// Reloaded with the specs; `None` when serving without authentication.
     auth_config: Option<PathBuf>,
+    /// The `--certificates` directory, re-read on every reload.
+    certificates: Option<PathBuf>,
+    /// The ACM material last read successfully.
+    held: Mutex<Arc<CertificateStore>>,
     /// One reload at a time.
     running: Mutex<()>,
 }
@@ -46,6 +55,8 @@ impl Pipeline {
             cache,
             state,
             auth_config: None,
+            certificates: None,
+            held: Mutex::new(Arc::new(CertificateStore::default())),
             running: Mutex::new(()),
         }
     }
@@ -55,6 +66,38 @@ impl Pipeline {
     pub fn with_auth_config(mut self, path: PathBuf) -> Self {
         self.auth_config = Some(path);
         self
+    }
+
+    /// Also read the ACM material of this `--certificates` directory on
+    /// every reload (a broken one fails the reload, like a spec error).
+    pub fn with_certificates(mut self, dir: PathBuf) -> Self {
+        self.certificates = Some(dir);
+        self
+    }
+
+    /// The ACM material currently served.
+    pub fn held_certificates(&self) -> Arc<CertificateStore> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Reads the certificates directory; the new store (if any) and the
+    /// error that keeps the previous one.
+    fn read_certificates(&self) -> (Option<CertificateStore>, Option<Diagnostic>) {
+        let Some(dir) = &self.certificates else {
+            return (None, None);
+        };
+        match CertificateStore::load(dir) {
+            Ok(store) => (Some(store), None),
+            Err(e) => {
+                let mut d = Diagnostic::error(
+                    "serve.certificates",
+                    "",
+                    format!("{e}; the certificates are not reloaded"),
+                );
+                d.file = Some(dir.clone());
+                (None, Some(d))
+            }
+        }
     }
 
     pub fn settings(&self) -> &PipelineSettings {
@@ -77,6 +120,8 @@ impl Pipeline {
             &loaded.origins,
             &self.settings.load.arn,
         ));
+        let (store, certificates_error) = self.read_certificates();
+        diagnostics.extend(certificates_error);
         let errors = diagnostics.iter().filter(|d| d.is_error()).count();
 
         let (applied, error, changes) = if errors > 0 {
@@ -92,7 +137,16 @@ impl Pipeline {
             (false, Some(error), ReloadChanges::default())
         } else {
             let build_started = Instant::now();
-            let (served, changes, found) = self.apply(loaded.model, loaded.origins);
+            let rotated = match store {
+                Some(store) => {
+                    let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+                    let changed = **held != store;
+                    *held = Arc::new(store);
+                    changed
+                }
+                None => false,
+            };
+            let (served, changes, found) = self.apply(loaded.model, loaded.origins, rotated);
             self.state
                 .metrics
                 .observe_snapshot_build(build_started.elapsed());
@@ -158,19 +212,29 @@ impl Pipeline {
         &self,
         model: MeshModel,
         origins: Origins,
+        rotated: bool,
     ) -> (Served, ReloadChanges, Vec<Diagnostic>) {
         let previous = self.state.served();
         let arn = &self.settings.load.arn;
+        let mut translate = self.settings.translate.clone();
+        translate.held_certificates = self.held_certificates().arns();
         let mut proxies = BTreeMap::new();
         let mut changes = ReloadChanges::default();
         let mut found = Vec::new();
         for (mesh_name, graph) in &model.meshes {
-            let same_mesh = previous
-                .as_ref()
-                .and_then(|p| p.model.mesh(mesh_name))
-                .is_some_and(|old| old == graph);
-            let nodes = graph.virtual_nodes.keys().map(|n| (ResourceKind::VirtualNode, n));
-            let gateways = graph.virtual_gateways.keys().map(|n| (ResourceKind::VirtualGateway, n));
+            let same_mesh = !rotated
+                && previous
+                    .as_ref()
+                    .and_then(|p| p.model.mesh(mesh_name))
+                    .is_some_and(|old| old == graph);
+            let nodes = graph
+                .virtual_nodes
+                .keys()
+                .map(|n| (ResourceKind::VirtualNode, n));
+            let gateways = graph
+                .virtual_gateways
+                .keys()
+                .map(|n| (ResourceKind::VirtualGateway, n));
             for (kind, node_name) in nodes.chain(gateways) {
                 let id = graph.id(kind, node_name);
                 let key = ProxyKey::new(id.arn(arn));
@@ -182,9 +246,9 @@ impl Pipeline {
                     continue;
                 }
                 let translation = if kind == ResourceKind::VirtualGateway {
-                    translate_virtual_gateway(graph, node_name, &self.settings.translate)
+                    translate_virtual_gateway(graph, node_name, &translate)
                 } else {
-                    translate_virtual_node(graph, node_name, &self.settings.translate)
+                    translate_virtual_node(graph, node_name, &translate)
                 };
                 found.extend(translation.diagnostics.iter().cloned());
                 let resources = self.served_resources(&key, &translation);

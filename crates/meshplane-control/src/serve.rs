@@ -30,6 +30,9 @@ pub struct ServeConfig {
     pub xds_listen: SocketAddr,
     pub admin_listen: SocketAddr,
     pub auth_config: Option<PathBuf>,
+    /// ACM certificates and Private CAs held for the proxies
+    /// ([`crate::certificates`]); watched like the specs.
+    pub certificates: Option<PathBuf>,
     /// TLS on the xDS port (mutual TLS when a client CA is given).
     pub tls: Option<TlsFiles>,
     pub insecure_no_auth: bool,
@@ -189,6 +192,9 @@ pub async fn start_with_cloud_map(
     if let Some(path) = &config.auth_config {
         pipeline = pipeline.with_auth_config(path.clone());
     }
+    if let Some(dir) = &config.certificates {
+        pipeline = pipeline.with_certificates(dir.clone());
+    }
     let pipeline = Arc::new(pipeline);
 
     let xds_listener = bind(config.xds_listen, "xDS").await?;
@@ -214,6 +220,7 @@ pub async fn start_with_cloud_map(
     // Watch before the first load so that no change slips between them.
     let mut watched = config.pipeline.paths.clone();
     watched.extend(config.auth_config.iter().cloned());
+    watched.extend(config.certificates.iter().cloned());
     watched.extend(config.tls.iter().flat_map(TlsFiles::paths));
     let (tx, rx) = mpsc::unbounded_channel();
     let files = watch_paths(&watched, tx.clone())?;

@@ -28,11 +28,13 @@ async fn serve(dir: PathBuf, quota: usize) -> meshplane_control::Running {
             translate: TranslateOptions {
                 default_retry_policy: true,
                 arn,
+                held_certificates: Default::default(),
             },
         },
         xds_listen: "127.0.0.1:0".parse().unwrap(),
         admin_listen: "127.0.0.1:0".parse().unwrap(),
         auth_config: None,
+        certificates: None,
         tls: None,
         insecure_no_auth: false,
         max_stream_age: None,

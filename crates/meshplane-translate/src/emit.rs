@@ -13,7 +13,7 @@ use meshplane_spec::identity::ResourceKind;
 use meshplane_spec::{Diagnostic, MeshGraph, ResourceId};
 
 use crate::options::TranslateOptions;
-use crate::output::{CloudMapQuery, ProxyResources, Translation};
+use crate::output::{CloudMapQuery, NeededSecret, ProxyResources, Translation};
 
 pub struct Emit<'a> {
     pub mesh: &'a MeshGraph,
@@ -27,6 +27,7 @@ pub struct Emit<'a> {
     diagnostics: Vec<Diagnostic>,
     provenance: BTreeMap<(ResourceType, String), BTreeSet<ResourceId>>,
     cloud_map: BTreeMap<String, CloudMapQuery>,
+    secrets_needed: BTreeMap<String, NeededSecret>,
 }
 
 impl<'a> Emit<'a> {
@@ -42,6 +43,7 @@ impl<'a> Emit<'a> {
             diagnostics: Vec::new(),
             provenance: BTreeMap::new(),
             cloud_map: BTreeMap::new(),
+            secrets_needed: BTreeMap::new(),
         }
     }
 
@@ -127,6 +129,11 @@ impl<'a> Emit<'a> {
         self.cloud_map.entry(cluster.to_owned()).or_insert(query);
     }
 
+    /// A secret the proxy requests over ADS, filled by the control plane.
+    pub fn need_secret(&mut self, name: &str, secret: NeededSecret) {
+        self.secrets_needed.entry(name.to_owned()).or_insert(secret);
+    }
+
     pub fn finish(self) -> Translation {
         Translation {
             resources: ProxyResources {
@@ -143,6 +150,7 @@ impl<'a> Emit<'a> {
                 .map(|(k, v)| (k, v.into_iter().collect()))
                 .collect(),
             cloud_map: self.cloud_map,
+            secrets_needed: self.secrets_needed,
         }
     }
 }

@@ -54,7 +54,8 @@ mod tls;
 
 pub use meshplane_envoy::ResourceType;
 pub use options::TranslateOptions;
-pub use output::{CloudMapQuery, ProxyResources, Translation};
+pub use output::{CloudMapQuery, NeededSecret, ProxyResources, Translation};
+pub use tls::{issuer_secret_name, trust_secret_name};
 
 use meshplane_spec::identity::ResourceKind;
 use meshplane_spec::MeshGraph;

@@ -1,5 +1,7 @@
 //! Settings of a translation that are not part of the App Mesh specs.
 
+use std::collections::BTreeSet;
+
 use meshplane_spec::ArnContext;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,6 +12,10 @@ pub struct TranslateOptions {
     pub default_retry_policy: bool,
     /// Fills the parts of ARNs named in diagnostics.
     pub arn: ArnContext,
+    /// ARNs of the ACM certificates and ACM Private CAs whose PEM material
+    /// the control plane holds (`meshplane serve --certificates`). Only the
+    /// names: the material itself never enters the translation.
+    pub held_certificates: BTreeSet<String>,
 }
 
 impl Default for TranslateOptions {
@@ -17,6 +23,7 @@ impl Default for TranslateOptions {
         TranslateOptions {
             default_retry_policy: true,
             arn: ArnContext::default(),
+            held_certificates: BTreeSet::new(),
         }
     }
 }

@@ -72,6 +72,19 @@ pub struct CloudMapQuery {
     pub virtual_node: ResourceId,
 }
 
+/// A secret the translation refers to over ADS and the control plane fills
+/// from the PEM material it holds (App Mesh served ACM material the same way).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NeededSecret {
+    /// The chain and private key of an ACM certificate (a listener's).
+    Certificate { arn: String },
+    /// A validation context trusting these ACM Private CAs (sorted).
+    Trust { authorities: Vec<String> },
+    /// A validation context trusting the CA an ACM certificate chains up to
+    /// (a client of a listener that terminates TLS with it).
+    IssuerOf { arn: String },
+}
+
 /// The result of translating one virtual node (or, later, gateway).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Translation {
@@ -83,4 +96,6 @@ pub struct Translation {
     pub provenance: BTreeMap<(ResourceType, String), Vec<ResourceId>>,
     /// For each EDS cluster (by name), the Cloud Map query that fills it.
     pub cloud_map: BTreeMap<String, CloudMapQuery>,
+    /// The secrets (by name) this proxy's TLS contexts request over ADS.
+    pub secrets_needed: BTreeMap<String, NeededSecret>,
 }

@@ -4,9 +4,16 @@
 //! Certificates and trust come from files on the proxy or from the local
 //! SDS server (SPIRE and the like) App Mesh's image reached through the
 //! bootstrap cluster `static_cluster_sds_unix_socket`. ACM certificates and
-//! ACM Private CA trust lived in AWS's management service and cannot be
-//! served here: they are reported, and a listener that would need one is
-//! not served in STRICT mode (never silently in plaintext).
+//! ACM Private CA trust are requested as SDS secrets over ADS, as App Mesh
+//! did; the control plane fills them from the PEM material it holds
+//! (`--certificates`, see [`NeededSecret`]). An ARN it does not hold is
+//! reported, and a listener that would need it is not served in STRICT mode
+//! (never silently in plaintext).
+//!
+//! Secret names: an ACM certificate's is its ARN; trust in ACM Private CAs
+//! is `trust:` + the CA ARNs joined by `,`; trust in the CA an ACM
+//! certificate chains up to (a client without a client policy, user guide
+//! "ACM-managed TLS certificates") is `issuer:` + the certificate ARN.
 //!
 //! Listener modes: STRICT -> the port's chain terminates TLS; PERMISSIVE ->
 //! two chains on the port, TLS (`transport_protocol: tls`) and plaintext
@@ -25,8 +32,9 @@
 //! certificates).
 
 use envoy_types::pb::envoy::config::core::v3::{
-    api_config_source, config_source, data_source, grpc_service, transport_socket, ApiConfigSource,
-    ApiVersion, ConfigSource, DataSource, GrpcService, TransportSocket,
+    api_config_source, config_source, data_source, grpc_service, transport_socket,
+    AggregatedConfigSource, ApiConfigSource, ApiVersion, ConfigSource, DataSource, GrpcService,
+    TransportSocket,
 };
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
     common_tls_context, subject_alt_name_matcher, CertificateValidationContext, CommonTlsContext,
@@ -43,6 +51,7 @@ use meshplane_spec::virtual_node::Listener as NodeListener;
 use meshplane_spec::ResourceId;
 
 use crate::emit::Emit;
+use crate::output::NeededSecret;
 use crate::proto::any;
 
 /// The bootstrap cluster of the local SDS server (APPMESH_SDS_SOCKET_PATH).
@@ -94,18 +103,17 @@ fn downstream_context(
     tls_protocol: Protocol,
 ) -> Option<DownstreamTlsContext> {
     let mut common = CommonTlsContext::default();
-    if !certificate(&tls.certificate, &mut common) {
+    if let Err(problem) = certificate(emit, &tls.certificate, &mut common) {
         let consequence = if tls.mode == TlsMode::Strict {
             "the listener is not served (STRICT mode never falls back to plaintext)"
         } else {
             "the listener serves plaintext only"
         };
-        emit.error(
-            "translate.tls.certificate",
-            node,
-            &format!("{path}.certificate"),
-            format!("ACM certificates cannot be served outside AWS App Mesh; use a file or SDS certificate; {consequence}"),
-        );
+        let (rule, message) = match problem {
+            CertificateProblem::NotHeld(arn) => ("translate.tls.acm", format!("ACM certificate {arn} is not held by meshplane: add its PEM chain and key to the --certificates configuration; {consequence}")),
+            CertificateProblem::Missing => ("translate.tls.certificate", format!("the certificate names no acm, file or sds source; {consequence}")),
+        };
+        emit.error(rule, node, &format!("{path}.certificate"), message);
         return None;
     }
     if tls_protocol.is_http_family() {
@@ -153,7 +161,7 @@ pub fn origination(
             ..Default::default()
         };
         if let Some(cert) = &p.certificate {
-            if !certificate(cert, &mut common) {
+            if cert.acm.is_some() || certificate(emit, cert, &mut common).is_err() {
                 emit.error(
                     "translate.tls.certificate",
                     client,
@@ -178,38 +186,86 @@ pub fn origination(
         };
         return Some(socket(any(&ctx)));
     }
-    target
+    let tls = target
         .tls
         .as_ref()
         .filter(|t| t.mode != TlsMode::Disabled)?;
+    let mut common = CommonTlsContext::default();
+    // An ACM-held server certificate is validated against the CA it chains
+    // up to; a file or SDS one is not validated.
+    if let Some(acm) = &tls.certificate.acm {
+        let arn = &acm.certificate_arn;
+        if emit.opts.held_certificates.contains(arn) {
+            let name = issuer_secret_name(arn);
+            emit.need_secret(&name, NeededSecret::IssuerOf { arn: arn.clone() });
+            common.validation_context_type = Some(
+                common_tls_context::ValidationContextType::ValidationContextSdsSecretConfig(
+                    ads_secret(&name),
+                ),
+            );
+        }
+    }
     let ctx = UpstreamTlsContext {
-        common_tls_context: Some(CommonTlsContext::default()),
+        common_tls_context: Some(common),
         sni,
         ..Default::default()
     };
     Some(socket(any(&ctx)))
 }
 
-/// Adds the certificate to `common`; false for ACM (not servable here).
-fn certificate(cert: &TlsCertificate, common: &mut CommonTlsContext) -> bool {
-    if let Some(file) = &cert.file {
+/// Why a certificate could not be configured.
+enum CertificateProblem {
+    /// An ACM certificate whose material meshplane does not hold.
+    NotHeld(String),
+    /// No source at all.
+    Missing,
+}
+
+/// The SDS secret name of trust in these ACM Private CAs.
+pub fn trust_secret_name(authorities: &[String]) -> String {
+    format!("trust:{}", authorities.join(","))
+}
+
+/// The SDS secret name of trust in the CA the ACM certificate `arn` chains up to.
+pub fn issuer_secret_name(arn: &str) -> String {
+    format!("issuer:{arn}")
+}
+
+/// Adds the certificate to `common` (an ACM one as a secret over ADS).
+fn certificate(
+    emit: &mut Emit<'_>,
+    cert: &TlsCertificate,
+    common: &mut CommonTlsContext,
+) -> Result<(), CertificateProblem> {
+    if let Some(acm) = &cert.acm {
+        let arn = &acm.certificate_arn;
+        if !emit.opts.held_certificates.contains(arn) {
+            return Err(CertificateProblem::NotHeld(arn.clone()));
+        }
+        emit.need_secret(arn, NeededSecret::Certificate { arn: arn.clone() });
+        common
+            .tls_certificate_sds_secret_configs
+            .push(ads_secret(arn));
+        Ok(())
+    } else if let Some(file) = &cert.file {
         common.tls_certificates.push(EnvoyCertificate {
             certificate_chain: Some(file_source(&file.certificate_chain)),
             private_key: Some(file_source(&file.private_key)),
             ..Default::default()
         });
-        true
+        Ok(())
     } else if let Some(sds) = &cert.sds {
         common
             .tls_certificate_sds_secret_configs
             .push(sds_secret(&sds.secret_name));
-        true
+        Ok(())
     } else {
-        false
+        Err(CertificateProblem::Missing)
     }
 }
 
-/// Adds trust and SAN checks to `common`; false (reported) for ACM trust.
+/// Adds trust and SAN checks to `common`; false (reported) when the trust
+/// cannot be configured (ACM Private CAs meshplane does not hold).
 fn validate(
     emit: &mut Emit<'_>,
     owner: &ResourceId,
@@ -254,28 +310,79 @@ fn validate(
         );
         true
     } else if let Some(sds) = &v.trust.sds {
-        common.validation_context_type = Some(if matchers.is_empty() {
-            common_tls_context::ValidationContextType::ValidationContextSdsSecretConfig(sds_secret(
-                &sds.secret_name,
-            ))
-        } else {
-            common_tls_context::ValidationContextType::CombinedValidationContext(
-                common_tls_context::CombinedCertificateValidationContext {
-                    default_validation_context: Some(validation(None)),
-                    validation_context_sds_secret_config: Some(sds_secret(&sds.secret_name)),
-                    ..Default::default()
-                },
-            )
-        });
+        common.validation_context_type = Some(secret_validation(
+            sds_secret(&sds.secret_name),
+            validation(None),
+            matchers.is_empty(),
+        ));
+        true
+    } else if let Some(acm) = &v.trust.acm {
+        let mut authorities = acm.certificate_authority_arns.clone();
+        authorities.sort();
+        authorities.dedup();
+        let missing: Vec<&str> = authorities
+            .iter()
+            .filter(|a| !emit.opts.held_certificates.contains(*a))
+            .map(String::as_str)
+            .collect();
+        if authorities.is_empty() || !missing.is_empty() {
+            emit.error(
+                "translate.tls.acm",
+                owner,
+                &format!("{path}.trust.acm.certificateAuthorityArns"),
+                format!("ACM Private CA(s) {} not held by meshplane: add their PEM chains to the --certificates configuration; certificates are not validated", missing.join(", ")),
+            );
+            return false;
+        }
+        let name = trust_secret_name(&authorities);
+        emit.need_secret(&name, NeededSecret::Trust { authorities });
+        common.validation_context_type = Some(secret_validation(
+            ads_secret(&name),
+            validation(None),
+            matchers.is_empty(),
+        ));
         true
     } else {
         emit.error(
             "translate.tls.trust",
             owner,
             &format!("{path}.trust"),
-            "ACM Private CA trust cannot be served outside AWS App Mesh; use file or SDS trust; certificates are not validated".to_owned(),
+            "the trust names no acm, file or sds source; certificates are not validated".to_owned(),
         );
         false
+    }
+}
+
+/// Trust from an SDS secret, with the SAN checks (if any) kept locally.
+fn secret_validation(
+    secret: SdsSecretConfig,
+    local: CertificateValidationContext,
+    no_sans: bool,
+) -> common_tls_context::ValidationContextType {
+    if no_sans {
+        common_tls_context::ValidationContextType::ValidationContextSdsSecretConfig(secret)
+    } else {
+        common_tls_context::ValidationContextType::CombinedValidationContext(
+            common_tls_context::CombinedCertificateValidationContext {
+                default_validation_context: Some(local),
+                validation_context_sds_secret_config: Some(secret),
+                ..Default::default()
+            },
+        )
+    }
+}
+
+/// A secret the control plane serves over ADS (ACM material it holds).
+fn ads_secret(name: &str) -> SdsSecretConfig {
+    SdsSecretConfig {
+        name: name.to_owned(),
+        sds_config: Some(ConfigSource {
+            resource_api_version: ApiVersion::V3 as i32,
+            config_source_specifier: Some(config_source::ConfigSourceSpecifier::Ads(
+                AggregatedConfigSource::default(),
+            )),
+            ..Default::default()
+        }),
     }
 }
 

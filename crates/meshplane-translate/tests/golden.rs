@@ -3,7 +3,11 @@
 //! `<virtual node>.json` per virtual node and `<virtual gateway>.json` per
 //! virtual gateway (the `meshplane render` output) and, when there are
 //! findings, `<name>.diagnostics.txt`.
-//! `options.json` in a case sets `{"defaultRetryPolicy": false}`.
+//! `options.json` in a case sets `{"defaultRetryPolicy": false}` and the ACM
+//! material meshplane holds: `{"certificates": {"<arn>": {"chain": "<pem>",
+//! "key": "<pem>", "ca": "<pem>"}}}` (paths relative to the case; a CA
+//! ARN has only `chain`). The secrets a translation requests over ADS are
+//! built from it for the Envoy check, as the control layer builds them.
 //!
 //! Every rendered configuration is also validated by the real Envoy
 //! (`envoy --mode validate`).
@@ -11,7 +15,7 @@
 //! Regenerate with `MESHPLANE_BLESS=1 cargo test -p meshplane-translate --test golden`;
 //! outputs no case produces any more are removed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -19,7 +23,8 @@ use meshplane_spec::identity::ResourceKind;
 use meshplane_spec::model::AnySpec;
 use meshplane_spec::{MeshModel, ResourceId};
 use meshplane_translate::{
-    render, translate_virtual_gateway, translate_virtual_node, TranslateOptions,
+    render, translate_virtual_gateway, translate_virtual_node, NeededSecret, TranslateOptions,
+    Translation,
 };
 use serde_json::Value;
 
@@ -129,6 +134,76 @@ fn insert(model: &mut MeshModel, doc: &Value, file: &Path) {
         .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
 }
 
+/// PEM files by ARN and role (`chain`, `key`, `ca`), from `options.json`.
+type Material = BTreeMap<String, BTreeMap<String, PathBuf>>;
+
+fn material(dir: &Path) -> Material {
+    let Ok(text) = fs::read_to_string(dir.join("options.json")) else {
+        return Material::new();
+    };
+    let v: Value = serde_json::from_str(&text).expect("options.json");
+    let Some(certs) = v.get("certificates").and_then(Value::as_object) else {
+        return Material::new();
+    };
+    certs
+        .iter()
+        .map(|(arn, files)| {
+            let files = files
+                .as_object()
+                .expect("certificate entry")
+                .iter()
+                .map(|(role, path)| (role.clone(), dir.join(path.as_str().expect("path"))))
+                .collect();
+            (arn.clone(), files)
+        })
+        .collect()
+}
+
+/// The `Secret`s a translation requests over ADS, with inline PEM.
+fn secrets(
+    t: &Translation,
+    material: &Material,
+) -> Vec<envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret> {
+    use envoy_types::pb::envoy::config::core::v3::{data_source, DataSource};
+    use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
+        secret, CertificateValidationContext, Secret, TlsCertificate,
+    };
+    let pem = |arn: &str, role: &str| -> Vec<u8> {
+        let path = &material[arn][role];
+        fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let inline = |bytes: Vec<u8>| DataSource {
+        specifier: Some(data_source::Specifier::InlineBytes(bytes)),
+        ..Default::default()
+    };
+    let trust = |bytes: Vec<u8>| {
+        secret::Type::ValidationContext(CertificateValidationContext {
+            trusted_ca: Some(inline(bytes)),
+            ..Default::default()
+        })
+    };
+    t.secrets_needed
+        .iter()
+        .map(|(name, needed)| {
+            let ty = match needed {
+                NeededSecret::Certificate { arn } => secret::Type::TlsCertificate(TlsCertificate {
+                    certificate_chain: Some(inline(pem(arn, "chain"))),
+                    private_key: Some(inline(pem(arn, "key"))),
+                    ..Default::default()
+                }),
+                NeededSecret::Trust { authorities } => {
+                    trust(authorities.iter().flat_map(|a| pem(a, "chain")).collect())
+                }
+                NeededSecret::IssuerOf { arn } => trust(pem(arn, "ca")),
+            };
+            Secret {
+                name: name.clone(),
+                r#type: Some(ty),
+            }
+        })
+        .collect()
+}
+
 fn load_case(dir: &Path) -> (MeshModel, TranslateOptions) {
     let mut model = MeshModel::default();
     let mut files: Vec<PathBuf> = fs::read_dir(dir.join("spec"))
@@ -153,6 +228,7 @@ fn load_case(dir: &Path) -> (MeshModel, TranslateOptions) {
             opts.default_retry_policy = b;
         }
     }
+    opts.held_certificates = material(dir).into_keys().collect();
     (model, opts)
 }
 
@@ -165,6 +241,12 @@ fn render_case(
     Option<meshplane_envoy::bootstrap_check::XdsResources>,
 )> {
     let (model, opts) = load_case(dir);
+    let material = material(dir);
+    let xds = |t: &Translation| {
+        let mut xds = t.resources.to_xds();
+        xds.secrets.extend(secrets(t, &material));
+        Some(xds)
+    };
     let mut out = Vec::new();
     for graph in model.meshes.values() {
         for node in graph.virtual_nodes.keys() {
@@ -172,7 +254,7 @@ fn render_case(
             let json = render::to_json(&t.resources).expect("render json");
             let mut text = serde_json::to_string_pretty(&json).expect("pretty");
             text.push('\n');
-            out.push((format!("{node}.json"), text, Some(t.resources.to_xds())));
+            out.push((format!("{node}.json"), text, xds(&t)));
             if !t.diagnostics.is_empty() {
                 let lines: String = t.diagnostics.iter().map(|d| format!("{d}\n")).collect();
                 out.push((format!("{node}.diagnostics.txt"), lines, None));
@@ -183,7 +265,7 @@ fn render_case(
             let json = render::to_json(&t.resources).expect("render json");
             let mut text = serde_json::to_string_pretty(&json).expect("pretty");
             text.push('\n');
-            out.push((format!("{gateway}.json"), text, Some(t.resources.to_xds())));
+            out.push((format!("{gateway}.json"), text, xds(&t)));
             if !t.diagnostics.is_empty() {
                 let lines: String = t.diagnostics.iter().map(|d| format!("{d}\n")).collect();
                 out.push((format!("{gateway}.diagnostics.txt"), lines, None));

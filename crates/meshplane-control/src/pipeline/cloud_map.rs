@@ -24,10 +24,21 @@ impl Pipeline {
             .state
             .cloud_map()
             .and_then(|feed| feed.fill(key, translation, &feed.states()));
-        match filled {
+        let mut resources = match filled {
             Some(r) => std::borrow::Cow::Owned(r),
             None => std::borrow::Cow::Borrowed(&translation.resources),
+        };
+        // Only the secrets this proxy's own translation requests.
+        if !translation.secrets_needed.is_empty() {
+            let secrets = self
+                .held_certificates()
+                .secrets(&translation.secrets_needed);
+            let r = resources.to_mut();
+            r.secrets.extend(secrets);
+            r.secrets.sort_by(|a, b| a.name.cmp(&b.name));
+            r.secrets.dedup_by(|a, b| a.name == b.name);
         }
+        resources
     }
 
     /// After an applied reload: ask Cloud Map for the queries now served.

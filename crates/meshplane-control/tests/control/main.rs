@@ -5,6 +5,7 @@
 
 mod admin;
 mod authorizer;
+mod certificates;
 mod cloud_map;
 mod envoy;
 mod mtls;

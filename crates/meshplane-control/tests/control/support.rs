@@ -67,6 +67,7 @@ pub fn settings(paths: Vec<PathBuf>) -> PipelineSettings {
         translate: TranslateOptions {
             default_retry_policy: true,
             arn: arn_ctx(),
+            held_certificates: Default::default(),
         },
     }
 }
@@ -77,6 +78,7 @@ pub fn serve_config(paths: Vec<PathBuf>) -> ServeConfig {
         xds_listen: "127.0.0.1:0".parse().unwrap(),
         admin_listen: "127.0.0.1:0".parse().unwrap(),
         auth_config: None,
+        certificates: None,
         tls: None,
         insecure_no_auth: false,
         max_stream_age: None,

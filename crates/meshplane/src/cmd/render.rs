@@ -71,7 +71,11 @@ pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
         let kind = if gateway { "virtual gateway" } else { "virtual node" };
         bail!("{kind} '{}' is not defined in mesh '{}'", id.name, id.mesh);
     }
-    let opts = TranslateOptions { default_retry_policy: !args.no_default_retry_policy, arn: ctx };
+    let opts = TranslateOptions {
+        default_retry_policy: !args.no_default_retry_policy,
+        arn: ctx,
+        ..Default::default()
+    };
     let translation = if gateway {
         translate_virtual_gateway(graph, &id.name, &opts)
     } else {

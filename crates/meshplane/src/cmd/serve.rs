@@ -39,6 +39,12 @@ pub struct ServeArgs {
     /// Auth config (tokens, mTLS principal rules, policies); reloaded on change.
     #[arg(long, env = "MESHPLANE_AUTH_CONFIG")]
     pub auth_config: Option<PathBuf>,
+    /// Directory with `certificates.yaml` (or .json) mapping the ACM
+    /// certificate and ACM Private CA ARNs of the specs to PEM files; their
+    /// material is served as SDS secrets over ADS to the proxies that use
+    /// them, and re-read when it changes (rotation).
+    #[arg(long, env = "MESHPLANE_CERTIFICATES", value_name = "DIR")]
+    pub certificates: Option<PathBuf>,
     /// PEM certificate chain of the xDS port: turns TLS on (with --tls-key).
     /// Read again when the file changes.
     #[arg(long, env = "MESHPLANE_TLS_CERT", requires = "tls_key")]
@@ -123,11 +129,13 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
             translate: TranslateOptions {
                 default_retry_policy: !args.no_default_retry_policy,
                 arn,
+                held_certificates: Default::default(),
             },
         },
         xds_listen: args.xds_listen,
         admin_listen: args.admin_listen,
         auth_config: args.auth_config,
+        certificates: args.certificates,
         tls: match (args.tls_cert, args.tls_key) {
             (Some(cert), Some(key)) => Some(TlsFiles {
                 cert,

@@ -1,0 +1,165 @@
+//! ACM material from `--certificates`: secrets only in the owning proxy's
+//! snapshot, rotation, ARNs not held, broken files.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use meshplane_authz::AccessControl;
+use meshplane_control::{ControlState, Pipeline};
+use meshplane_xds::{ProxyKey, ResourceType, SnapshotCache};
+
+use super::support::{arn_ctx, copy_examples, node_arn, settings};
+
+pub const CERT_ARN: &str = "arn:aws:acm:us-west-2:111122223333:certificate/secure";
+
+/// A virtual node `secure` whose port 8443 terminates TLS (STRICT) with
+/// the ACM certificate [`CERT_ARN`].
+pub fn write_secure_node(specs: &Path, port: u16) {
+    let doc = serde_json::json!({
+        "meshName": "apps",
+        "virtualNodeName": "secure",
+        "spec": {
+            "listeners": [{
+                "portMapping": {"port": port, "protocol": "http"},
+                "tls": {"mode": "STRICT", "certificate": {"acm": {"certificateArn": CERT_ARN}}}
+            }],
+            "serviceDiscovery": {"dns": {"hostname": "secure.apps.local"}}
+        }
+    });
+    std::fs::write(
+        specs.join("virtual-node-secure.json"),
+        serde_json::to_string_pretty(&doc).unwrap(),
+    )
+    .unwrap();
+}
+
+/// Writes a fresh self-signed certificate for [`CERT_ARN`] into `dir`
+/// (with its certificates.yaml); returns its PEM.
+pub fn write_certificate(dir: &Path) -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["secure.apps.local".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(dir.join("secure.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.join("secure.key"), key.serialize_pem()).unwrap();
+    std::fs::write(
+        dir.join("certificates.yaml"),
+        format!("certificates:\n  - arn: {CERT_ARN}\n    chain: secure.pem\n    key: secure.key\n"),
+    )
+    .unwrap();
+    cert.pem()
+}
+
+fn pipeline(specs: &Path, certs: &Path) -> (Pipeline, SnapshotCache) {
+    let cache = SnapshotCache::new();
+    let state = ControlState::new(arn_ctx(), AccessControl::insecure_no_auth());
+    let p = Pipeline::new(
+        settings(vec![specs.to_owned()]),
+        cache.clone(),
+        state.clone(),
+    )
+    .with_certificates(certs.to_owned());
+    let _: Arc<ControlState> = state;
+    (p, cache)
+}
+
+fn secret_names(cache: &SnapshotCache, node: &str) -> Vec<String> {
+    cache
+        .get(&ProxyKey::new(node_arn(node)))
+        .unwrap()
+        .of_type(ResourceType::Secret)
+        .resources()
+        .keys()
+        .map(|k| k.to_string())
+        .collect()
+}
+
+#[test]
+fn secrets_reach_only_the_owning_proxy_and_rotate() {
+    let specs = copy_examples();
+    write_secure_node(specs.path(), 8443);
+    let certs = tempfile::tempdir().unwrap();
+    write_certificate(certs.path());
+    let (p, cache) = pipeline(specs.path(), certs.path());
+    let report = p.reload();
+    assert!(report.applied, "{:?}", report.diagnostics);
+    assert!(
+        report.diagnostics.iter().all(|d| !d.is_error()),
+        "{:?}",
+        report.diagnostics
+    );
+    assert_eq!(secret_names(&cache, "secure"), [CERT_ARN]);
+    // Another identity's snapshot holds no secret at all: a proxy of
+    // serviceA asking SDS for CERT_ARN gets nothing.
+    for other in ["serviceA", "serviceB", "serviceBv2"] {
+        let snap = cache.get(&ProxyKey::new(node_arn(other))).unwrap();
+        assert!(snap.of_type(ResourceType::Secret).get(CERT_ARN).is_none());
+        assert!(secret_names(&cache, other).is_empty());
+    }
+    let secure = ProxyKey::new(node_arn("secure"));
+    let before = cache.get(&secure).unwrap();
+    let secret_v1 = before.of_type(ResourceType::Secret).version().clone();
+    let listener_v1 = before.of_type(ResourceType::Listener).version().clone();
+
+    // Nothing changed: nothing is woken.
+    let again = p.reload();
+    assert_eq!(again.changes.updated, Vec::<String>::new());
+
+    // Rotation: new files, same ARN -> a new secret version, same listener.
+    write_certificate(certs.path());
+    let rotated = p.reload();
+    assert!(rotated.applied, "{:?}", rotated.diagnostics);
+    assert_eq!(rotated.changes.updated, [node_arn("secure")]);
+    let after = cache.get(&secure).unwrap();
+    assert_ne!(after.of_type(ResourceType::Secret).version(), &secret_v1);
+    assert_eq!(
+        after.of_type(ResourceType::Listener).version(),
+        &listener_v1
+    );
+}
+
+#[test]
+fn an_arn_not_held_is_reported_and_its_strict_listener_not_served() {
+    let specs = copy_examples();
+    write_secure_node(specs.path(), 8443);
+    let certs = tempfile::tempdir().unwrap();
+    std::fs::write(certs.path().join("certificates.yaml"), "certificates: []\n").unwrap();
+    let (p, cache) = pipeline(specs.path(), certs.path());
+    let report = p.reload();
+    let d = report
+        .diagnostics
+        .iter()
+        .find(|d| d.rule == "translate.tls.acm")
+        .expect("translate.tls.acm diagnostic");
+    assert!(
+        d.message.contains(CERT_ARN) && d.message.contains("--certificates"),
+        "{d}"
+    );
+    assert!(secret_names(&cache, "secure").is_empty());
+}
+
+#[test]
+fn a_broken_certificates_file_fails_the_reload_naming_file_and_field() {
+    let specs = copy_examples();
+    write_secure_node(specs.path(), 8443);
+    let certs = tempfile::tempdir().unwrap();
+    write_certificate(certs.path());
+    let (p, cache) = pipeline(specs.path(), certs.path());
+    assert!(p.reload().applied);
+    std::fs::write(
+        certs.path().join("certificates.yaml"),
+        format!("certificates:\n  - arn: {CERT_ARN}\n    chain: secure.pem\n"),
+    )
+    .unwrap();
+    let report = p.reload();
+    assert!(!report.applied);
+    let text: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains("certificates.yaml") && t.contains("certificates[0].key")),
+        "{text:?}"
+    );
+    // The last good secret is still served.
+    assert_eq!(secret_names(&cache, "secure"), [CERT_ARN]);
+}
