@@ -1,5 +1,6 @@
 //! ACM material from `--certificates`: secrets only in the owning proxy's
-//! snapshot, rotation, ARNs not held, broken files.
+//! snapshot, rotation, ARNs not held, broken files, and a real Envoy that
+//! receives the secret over ADS and follows a rotation.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,7 +9,10 @@ use meshplane_authz::AccessControl;
 use meshplane_control::{ControlState, Pipeline};
 use meshplane_xds::{ProxyKey, ResourceType, SnapshotCache};
 
-use super::support::{arn_ctx, copy_examples, node_arn, settings};
+use serde_json::Value;
+
+use super::envoy::{spawn_envoy, wait_for, ENVOY_LISTENER_PORTS};
+use super::support::{arn_ctx, copy_examples, http_get, node_arn, serve_config, settings, start};
 
 pub const CERT_ARN: &str = "arn:aws:acm:us-west-2:111122223333:certificate/secure";
 
@@ -33,14 +37,13 @@ pub fn write_secure_node(specs: &Path, port: u16) {
     .unwrap();
 }
 
-/// Writes a fresh self-signed certificate for [`CERT_ARN`] into `dir`
-/// (with its certificates.yaml); returns its PEM.
-pub fn write_certificate(dir: &Path) -> String {
+/// Writes a fresh self-signed certificate for [`CERT_ARN`] with this
+/// serial number into `dir` (with its certificates.yaml); returns its PEM.
+pub fn write_certificate_with_serial(dir: &Path, serial: u64) -> String {
     let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["secure.apps.local".to_owned()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["secure.apps.local".to_owned()]).unwrap();
+    params.serial_number = Some(rcgen::SerialNumber::from(serial));
+    let cert = params.self_signed(&key).unwrap();
     std::fs::write(dir.join("secure.pem"), cert.pem()).unwrap();
     std::fs::write(dir.join("secure.key"), key.serialize_pem()).unwrap();
     std::fs::write(
@@ -49,6 +52,10 @@ pub fn write_certificate(dir: &Path) -> String {
     )
     .unwrap();
     cert.pem()
+}
+
+pub fn write_certificate(dir: &Path) -> String {
+    write_certificate_with_serial(dir, 0x5101)
 }
 
 fn pipeline(specs: &Path, certs: &Path) -> (Pipeline, SnapshotCache) {
@@ -162,4 +169,110 @@ fn a_broken_certificates_file_fails_the_reload_naming_file_and_field() {
     );
     // The last good secret is still served.
     assert_eq!(secret_names(&cache, "secure"), [CERT_ARN]);
+}
+
+/// The serial numbers of the certificates Envoy's `/certs` shows.
+async fn served_serials(admin: std::net::SocketAddr) -> Vec<String> {
+    let (code, body) = http_get(admin, "/certs").await;
+    assert_eq!(code, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    v["certificates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["cert_chain"].as_array().into_iter().flatten())
+        .filter_map(|c| c["serial_number"].as_str().map(str::to_lowercase))
+        .collect()
+}
+
+fn active_secret(dump: &Value) -> Option<(String, String)> {
+    dump["configs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["dynamic_active_secrets"].as_array().into_iter().flatten())
+        .find(|s| s["name"] == CERT_ARN)
+        .map(|s| {
+            (
+                s["version_info"].as_str().unwrap_or("").to_owned(),
+                s.to_string(),
+            )
+        })
+}
+
+fn ingress_listener_version(dump: &Value) -> Option<String> {
+    dump["configs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["dynamic_listeners"].as_array().into_iter().flatten())
+        .find(|l| l["name"] == "lds_ingress_0.0.0.0_15000")
+        .and_then(|l| {
+            l["active_state"]["version_info"]
+                .as_str()
+                .map(str::to_owned)
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_envoy_serves_the_acm_certificate_and_follows_its_rotation() {
+    let specs = copy_examples();
+    let listen_port = super::support::free_port();
+    write_secure_node(specs.path(), listen_port);
+    let certs = tempfile::tempdir().unwrap();
+    write_certificate_with_serial(certs.path(), 0x5101);
+    let mut config = serve_config(vec![specs.path().to_owned()]);
+    config.certificates = Some(certs.path().to_owned());
+    let running = start(config).await;
+    let _ports = ENVOY_LISTENER_PORTS.lock().await;
+    let work = tempfile::tempdir().unwrap();
+    let (mut envoy, admin) = spawn_envoy(
+        work.path(),
+        running.xds_addr,
+        &[(
+            "APPMESH_RESOURCE_ARN",
+            "mesh/apps/virtualNode/secure".to_owned(),
+        )],
+    );
+
+    let dump = wait_for(
+        &mut envoy,
+        admin,
+        "the ACM secret and the TLS listener",
+        |d| active_secret(d).is_some() && ingress_listener_version(d).is_some(),
+    )
+    .await;
+    let (first_version, shown) = active_secret(&dump).unwrap();
+    // The private key is never shown in the dump.
+    assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+    let listener_version = ingress_listener_version(&dump).unwrap();
+    assert!(served_serials(admin).await.contains(&"5101".to_owned()));
+
+    // Rotation: the files change, the watcher reloads, Envoy swaps the secret.
+    write_certificate_with_serial(certs.path(), 0x5102);
+    let dump = wait_for(&mut envoy, admin, "the rotated secret", |d| {
+        active_secret(d).is_some_and(|(v, _)| v != first_version)
+    })
+    .await;
+    // The listener itself is not replaced (its connections are not drained).
+    assert_eq!(ingress_listener_version(&dump), Some(listener_version));
+    let deadline = tokio::time::Instant::now() + super::support::HANG;
+    loop {
+        let serials = served_serials(admin).await;
+        if serials.contains(&"5102".to_owned()) && !serials.contains(&"5101".to_owned()) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{serials:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (code, stats) = http_get(admin, "/stats?filter=update_rejected").await;
+    assert_eq!(code, 200);
+    for line in stats.lines() {
+        assert!(line.ends_with(": 0"), "{line}\n{}", envoy.log());
+    }
+    assert!(
+        stats.contains("listener_manager.lds.update_rejected: 0"),
+        "{stats}"
+    );
+    drop(envoy);
 }
