@@ -276,3 +276,63 @@ async fn real_envoy_serves_the_acm_certificate_and_follows_its_rotation() {
     );
     drop(envoy);
 }
+
+const SDS: &str = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
+const CDS: &str = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+
+/// Asks for the secret `CERT_ARN` over ADS as `node`, then for clusters (a
+/// marker every proxy gets an answer to); returns the secret names received
+/// before the clusters.
+async fn secrets_received_over_ads(addr: std::net::SocketAddr, node: &str) -> Vec<String> {
+    use envoy_types::pb::envoy::config::core::v3::Node;
+    use envoy_types::pb::envoy::service::discovery::v3::DiscoveryRequest;
+    let mut ads = super::support::Ads::open(addr, node, None).await.unwrap();
+    let request = |type_url: &str, names: Vec<String>| DiscoveryRequest {
+        node: Some(Node {
+            id: node.into(),
+            cluster: "test-cluster".into(),
+            ..Default::default()
+        }),
+        type_url: type_url.into(),
+        resource_names: names,
+        ..Default::default()
+    };
+    ads.tx
+        .send(request(SDS, vec![CERT_ARN.to_owned()]))
+        .await
+        .unwrap();
+    ads.tx.send(request(CDS, Vec::new())).await.unwrap();
+    let mut names = Vec::new();
+    loop {
+        let r = ads.next().await.unwrap();
+        if r.type_url == CDS {
+            return names;
+        }
+        if r.type_url == SDS {
+            for any in &r.resources {
+                let s: envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret =
+                    prost::Message::decode(any.value.as_slice()).unwrap();
+                names.push(s.name);
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_identity_asking_sds_for_the_secret_gets_nothing() {
+    let specs = copy_examples();
+    write_secure_node(specs.path(), 8443);
+    let certs = tempfile::tempdir().unwrap();
+    write_certificate(certs.path());
+    let mut config = serve_config(vec![specs.path().to_owned()]);
+    config.certificates = Some(certs.path().to_owned());
+    let running = start(config).await;
+    assert_eq!(
+        secrets_received_over_ads(running.xds_addr, &node_arn("secure")).await,
+        [CERT_ARN]
+    );
+    assert_eq!(
+        secrets_received_over_ads(running.xds_addr, &node_arn("serviceA")).await,
+        Vec::<String>::new()
+    );
+}
