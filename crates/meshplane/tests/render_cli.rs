@@ -92,3 +92,35 @@ fn a_virtual_gateway_renders_its_listeners_and_self_redirect_cluster() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("virtual gateway 'nope' is not defined in mesh 'gw'"));
 }
+
+#[test]
+fn acm_certificates_render_as_ads_secrets_when_held() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../meshplane-translate/tests");
+    let specs = root.join("golden/tls-acm/spec");
+    let specs = specs.to_str().unwrap();
+    let certs = std::env::temp_dir().join(format!("meshplane-render-acm-{}", std::process::id()));
+    std::fs::create_dir_all(&certs).unwrap();
+    let pem = |f: &str| root.join("certs").join(f).display().to_string();
+    std::fs::write(
+        certs.join("certificates.yaml"),
+        format!(
+            "certificates:\n  - arn: arn:aws:acm:us-east-1:000000000000:certificate/abc\n    chain: {}\n    key: {}\n",
+            pem("server.pem"),
+            pem("server.key")
+        ),
+    )
+    .unwrap();
+    let node = "mesh/secure/virtualNode/server";
+
+    let out = meshplane(&["render", "--config", specs, "--node", node]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("translate.tls.acm") && stderr.contains("--certificates"), "{stderr}");
+
+    let out = meshplane(&["render", "--config", specs, "--node", node, "--certificates", certs.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&certs);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\"name\": \"arn:aws:acm:us-east-1:000000000000:certificate/abc\""), "{text}");
+    assert!(!text.contains("PRIVATE KEY"));
+}

@@ -34,6 +34,10 @@ pub struct RenderArgs {
     /// before it existed never had it).
     #[arg(long)]
     pub no_default_retry_policy: bool,
+    /// The `serve --certificates` directory: its ACM ARNs count as held
+    /// (the output names their secrets; the PEM material is never printed).
+    #[arg(long, env = "MESHPLANE_CERTIFICATES", value_name = "DIR")]
+    pub certificates: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -74,7 +78,10 @@ pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
     let opts = TranslateOptions {
         default_retry_policy: !args.no_default_retry_policy,
         arn: ctx,
-        ..Default::default()
+        held_certificates: match &args.certificates {
+            Some(dir) => meshplane_control::certificates::CertificateStore::load(dir)?.arns(),
+            None => Default::default(),
+        },
     };
     let translation = if gateway {
         translate_virtual_gateway(graph, &id.name, &opts)
