@@ -37,6 +37,7 @@ impl Topology {
             &format!("{SWITCH_IP}:{CONTROL_ADMIN_PORT}"),
             "--insecure-no-auth",
         ])
+        .args(&self.control_args)
         .env("RUST_LOG", "info");
         self.control = Some(Proc::spawn("meshplane", cmd, &self.dir)?);
         wait_for("meshplane /readyz", Duration::from_secs(30), || {

@@ -41,6 +41,9 @@ pub struct Topology {
     pub(crate) procs: Vec<Proc>,
     pub(crate) control: Option<Proc>,
     pub(crate) control_config: Vec<PathBuf>,
+    /// More arguments for `meshplane serve` (e.g. `--certificates DIR`),
+    /// set before [`Topology::start_control`].
+    pub control_args: Vec<String>,
     apps: Vec<App>,
     pub switch: Netns,
     hosts: BTreeMap<String, Ipv4Addr>,
@@ -78,6 +81,7 @@ impl Topology {
             procs: Vec::new(),
             control: None,
             control_config: Vec::new(),
+            control_args: Vec::new(),
             apps: Vec::new(),
             switch,
             hosts: BTreeMap::new(),
