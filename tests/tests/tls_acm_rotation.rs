@@ -6,7 +6,8 @@
 //! as SDS secrets. While serviceA's application sends requests without
 //! pause, serviceB's certificate and key are replaced (same CA, new serial,
 //! each file written aside and renamed over the old one): serviceB's Envoy
-//! takes the new certificate and no request fails.
+//! takes the new certificate (its `/certs`, and a new TLS connection to its
+//! listener, verified against the CA) and no request fails.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -83,6 +84,55 @@ fn served_serials(t: &Topology) -> anyhow::Result<Vec<String>> {
     Ok(serials)
 }
 
+/// The serial (hex) of the certificate a new TLS connection to serviceB:80
+/// (redirected to its Envoy's inbound listener; from the switch namespace,
+/// SNI serviceB's name) is shown, the chain verified against `ca`.
+fn handshake_serial(t: &Topology, ca: &Path) -> anyhow::Result<String> {
+    let ip = t.app("serviceB")?.ip;
+    let out = t
+        .switch
+        .command("openssl")
+        .args(["s_client", "-connect", &format!("{ip}:80")])
+        .args([
+            "-servername",
+            SERVER_NAME,
+            "-verify_return_error",
+            "-CAfile",
+        ])
+        .arg(ca)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .context("running openssl s_client")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let begin = text.find("-----BEGIN CERTIFICATE-----").with_context(|| {
+        format!(
+            "openssl s_client got no certificate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    if !text.contains("Verify return code: 0 (ok)") {
+        bail!("serviceB's certificate did not verify against the CA:\n{text}");
+    }
+    let mut x509 = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-serial"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("running openssl x509")?;
+    {
+        use std::io::Write;
+        let mut stdin = x509.stdin.take().context("no stdin")?;
+        stdin.write_all(text[begin..].as_bytes())?;
+    }
+    let out = x509.wait_with_output()?;
+    let line = String::from_utf8_lossy(&out.stdout);
+    let serial = line
+        .trim()
+        .strip_prefix("serial=")
+        .with_context(|| format!("openssl x509 printed {line:?}"))?;
+    Ok(serial.trim_start_matches('0').to_lowercase())
+}
+
 fn hex(serial: u64) -> String {
     format!("{serial:x}")
 }
@@ -134,6 +184,7 @@ fn acm_certificate_rotates_under_load_without_a_failed_request() -> anyhow::Resu
         vec![hex(FIRST_SERIAL)],
         "serviceB's Envoy does not hold the ACM certificate meshplane serves"
     );
+    assert_eq!(handshake_serial(t, &mesh.pki.ca)?, hex(FIRST_SERIAL));
     let handshakes_start = mesh.stat("serviceB", INGRESS_HANDSHAKES)?;
     let watch = t.watch(
         "serviceA",
@@ -162,6 +213,7 @@ fn acm_certificate_rotates_under_load_without_a_failed_request() -> anyhow::Resu
         served = served_serials(t)?;
     }
     let took = rotated_at.elapsed();
+    let on_the_wire = handshake_serial(t, &mesh.pki.ca)?;
     std::thread::sleep(Duration::from_millis(1500));
     let (_, summary) = watch.stop()?;
     let handshakes_after = mesh.stat("serviceB", INGRESS_HANDSHAKES)?;
@@ -170,7 +222,7 @@ fn acm_certificate_rotates_under_load_without_a_failed_request() -> anyhow::Resu
         &format!("cluster.{SERVICE_B_EGRESS}.ssl.handshake"),
     )?;
     println!(
-        "tls acm rotation: requests sent {}, failed {} ({before} before the rotation); statuses {:?}, errors {:?}; serial {} -> {} in serviceB's Envoy {} ms after the files changed; serviceB handshakes {handshakes_start} -> {handshakes_before} (under load) -> {handshakes_after}; serviceA upstream handshakes {upstream}",
+        "tls acm rotation: requests sent {}, failed {} ({before} before the rotation); statuses {:?}, errors {:?}; serial {} -> {} in serviceB's Envoy {} ms after the files changed, {on_the_wire} shown to a new connection; serviceB handshakes {handshakes_start} -> {handshakes_before} (under load) -> {handshakes_after}; serviceA upstream handshakes {upstream}",
         summary.sent,
         summary.failed,
         summary.by_status,
@@ -186,6 +238,11 @@ fn acm_certificate_rotates_under_load_without_a_failed_request() -> anyhow::Resu
     assert!(
         before > 0 && summary.count("serviceB") == summary.sent,
         "serviceB did not answer every request: {summary:?}"
+    );
+    assert_eq!(
+        on_the_wire,
+        hex(ROTATED_SERIAL),
+        "a new connection is still shown the old certificate"
     );
     assert!(
         handshakes_before > handshakes_start,
