@@ -3,6 +3,7 @@
 
 mod ads_service;
 mod delta;
+mod schedule;
 mod services;
 mod session;
 mod sotw;

@@ -3,8 +3,8 @@
 //! Per type the stream remembers each resource version the proxy holds
 //! (`known`, seeded from `initial_resource_versions` on reconnect). On a
 //! change it sends only resources whose version differs, in
-//! [`PUSH_ORDER`]; `removed_resources` go out last, in
-//! [`REMOVAL_ORDER`], once every response was answered and no NACK is
+//! [`PUSH_ORDER`](crate::push_order::PUSH_ORDER); `removed_resources` go out last, in
+//! [`REMOVAL_ORDER`](crate::push_order::REMOVAL_ORDER), once every response was answered and no NACK is
 //! outstanding: until then the proxy keeps what it holds.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,10 +15,10 @@ use envoy_types::pb::envoy::service::discovery::v3::{
 };
 use tonic::Status;
 
+use super::schedule::{Scheduled, TypeState};
 use super::stream_loop::Protocol;
 use super::stream_state::{StreamCtx, Subscription, Tracking};
 use crate::cache::{Resource, Snapshot, TypeResources};
-use crate::push_order::{PUSH_ORDER, REMOVAL_ORDER};
 use crate::ResourceType;
 
 pub(crate) struct DeltaStream {
@@ -29,7 +29,7 @@ pub(crate) struct DeltaStream {
 }
 
 #[derive(Default)]
-struct DeltaType {
+pub(crate) struct DeltaType {
     sub: Subscription,
     requested: bool,
     dirty: bool,
@@ -44,15 +44,6 @@ struct DeltaType {
     /// while a wildcard is active).
     tell_removed: BTreeSet<String>,
     track: Tracking,
-}
-
-impl DeltaType {
-    /// No response awaits an answer and no NACKed version is outstanding.
-    fn in_sync(&self, snapshot: &Snapshot, t: ResourceType) -> bool {
-        let current = snapshot.of_type(t);
-        self.track
-            .in_sync(|n| self.sub.covers(n) && current.get(n).is_some())
-    }
 }
 
 impl DeltaStream {
@@ -242,46 +233,65 @@ impl Protocol for DeltaStream {
     }
 
     fn on_snapshot(&mut self, snapshot: Snapshot) {
-        for (t, st) in &mut self.types {
-            if snapshot.of_type(*t).version() != self.snapshot.of_type(*t).version() {
-                st.dirty = true;
-            }
-        }
-        self.snapshot = snapshot;
+        self.take_snapshot(snapshot);
     }
 
     fn has_work(&self) -> bool {
-        self.types.values().any(|s| s.dirty)
-            || (self.types.values().any(|s| s.removals_pending)
-                && self
-                    .types
-                    .iter()
-                    .all(|(t, s)| s.in_sync(&self.snapshot, *t)))
+        self.scheduled_work()
     }
 
     fn next_response(&mut self) -> Option<DeltaDiscoveryResponse> {
-        for t in PUSH_ORDER {
-            if self.types.get(&t).is_some_and(|s| s.dirty) {
-                if let Some(r) = self.make(t) {
-                    return Some(r);
-                }
-            }
-        }
-        if self.types.values().any(|s| s.dirty) {
-            return None;
-        }
-        for (t, st) in &mut self.types {
-            let current = self.snapshot.of_type(*t);
-            let DeltaType { sub, track, .. } = st;
-            track.prune_rejected(|n| sub.covers(n) && current.get(n).is_some());
-        }
-        if !self
-            .types
-            .iter()
-            .all(|(t, s)| s.in_sync(&self.snapshot, *t))
-        {
-            return None;
-        }
-        REMOVAL_ORDER.into_iter().find_map(|t| self.remove(t))
+        self.next_scheduled()
+    }
+}
+
+impl TypeState for DeltaType {
+    fn dirty(&self) -> bool {
+        self.dirty
+    }
+
+    fn set_dirty(&mut self) {
+        self.dirty = true;
+    }
+
+    fn removals_pending(&self) -> bool {
+        self.removals_pending
+    }
+
+    fn subscription(&self) -> &Subscription {
+        &self.sub
+    }
+
+    fn tracking(&self) -> &Tracking {
+        &self.track
+    }
+
+    fn subscription_and_tracking_mut(&mut self) -> (&Subscription, &mut Tracking) {
+        (&self.sub, &mut self.track)
+    }
+}
+
+impl Scheduled for DeltaStream {
+    type State = DeltaType;
+    type Response = DeltaDiscoveryResponse;
+
+    fn types(&self) -> &BTreeMap<ResourceType, DeltaType> {
+        &self.types
+    }
+
+    fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    fn parts_mut(&mut self) -> (&mut BTreeMap<ResourceType, DeltaType>, &mut Snapshot) {
+        (&mut self.types, &mut self.snapshot)
+    }
+
+    fn push(&mut self, t: ResourceType) -> Option<DeltaDiscoveryResponse> {
+        self.make(t)
+    }
+
+    fn remove(&mut self, t: ResourceType) -> Option<DeltaDiscoveryResponse> {
+        self.remove(t)
     }
 }

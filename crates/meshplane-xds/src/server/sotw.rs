@@ -2,7 +2,7 @@
 //!
 //! Per type the stream remembers what the proxy was given (`sent`, shared
 //! resource handles, no copies). On a change it sends, in
-//! [`PUSH_ORDER`], every LDS/CDS resource (full state) or the
+//! [`PUSH_ORDER`](crate::push_order::PUSH_ORDER), every LDS/CDS resource (full state) or the
 //! changed and newly requested RDS/EDS/SDS resources. An LDS/CDS resource
 //! that left the snapshot is kept in those responses ("make before break")
 //! and dropped by a final response once every response was answered and no
@@ -15,10 +15,10 @@ use std::sync::Arc;
 use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
 use tonic::Status;
 
+use super::schedule::{Scheduled, TypeState};
 use super::stream_loop::Protocol;
 use super::stream_state::{StreamCtx, Subscription, Tracking};
 use crate::cache::{Resource, Snapshot, TypeResources};
-use crate::push_order::{PUSH_ORDER, REMOVAL_ORDER};
 use crate::ResourceType;
 
 pub(crate) struct SotwStream {
@@ -30,7 +30,7 @@ pub(crate) struct SotwStream {
 }
 
 #[derive(Default)]
-struct SotwType {
+pub(crate) struct SotwType {
     sub: Subscription,
     /// The proxy asked for this type on this stream.
     requested: bool,
@@ -46,15 +46,6 @@ struct SotwType {
     force: BTreeSet<String>,
     force_all: bool,
     track: Tracking,
-}
-
-impl SotwType {
-    /// No response awaits an answer and no NACKed version is outstanding.
-    fn in_sync(&self, snapshot: &Snapshot, t: ResourceType) -> bool {
-        let current = snapshot.of_type(t);
-        self.track
-            .in_sync(|n| self.sub.covers(n) && current.get(n).is_some())
-    }
 }
 
 impl SotwStream {
@@ -266,46 +257,65 @@ impl Protocol for SotwStream {
     }
 
     fn on_snapshot(&mut self, snapshot: Snapshot) {
-        for (t, st) in &mut self.types {
-            if snapshot.of_type(*t).version() != self.snapshot.of_type(*t).version() {
-                st.dirty = true;
-            }
-        }
-        self.snapshot = snapshot;
+        self.take_snapshot(snapshot);
     }
 
     fn has_work(&self) -> bool {
-        self.types.values().any(|s| s.dirty)
-            || (self.types.values().any(|s| s.break_pending)
-                && self
-                    .types
-                    .iter()
-                    .all(|(t, s)| s.in_sync(&self.snapshot, *t)))
+        self.scheduled_work()
     }
 
     fn next_response(&mut self) -> Option<DiscoveryResponse> {
-        for t in PUSH_ORDER {
-            if self.types.get(&t).is_some_and(|s| s.dirty) {
-                if let Some(r) = self.make(t) {
-                    return Some(r);
-                }
-            }
-        }
-        if self.types.values().any(|s| s.dirty) {
-            return None;
-        }
-        for (t, st) in &mut self.types {
-            let current = self.snapshot.of_type(*t);
-            let SotwType { sub, track, .. } = st;
-            track.prune_rejected(|n| sub.covers(n) && current.get(n).is_some());
-        }
-        if !self
-            .types
-            .iter()
-            .all(|(t, s)| s.in_sync(&self.snapshot, *t))
-        {
-            return None;
-        }
-        REMOVAL_ORDER.into_iter().find_map(|t| self.break_(t))
+        self.next_scheduled()
+    }
+}
+
+impl TypeState for SotwType {
+    fn dirty(&self) -> bool {
+        self.dirty
+    }
+
+    fn set_dirty(&mut self) {
+        self.dirty = true;
+    }
+
+    fn removals_pending(&self) -> bool {
+        self.break_pending
+    }
+
+    fn subscription(&self) -> &Subscription {
+        &self.sub
+    }
+
+    fn tracking(&self) -> &Tracking {
+        &self.track
+    }
+
+    fn subscription_and_tracking_mut(&mut self) -> (&Subscription, &mut Tracking) {
+        (&self.sub, &mut self.track)
+    }
+}
+
+impl Scheduled for SotwStream {
+    type State = SotwType;
+    type Response = DiscoveryResponse;
+
+    fn types(&self) -> &BTreeMap<ResourceType, SotwType> {
+        &self.types
+    }
+
+    fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    fn parts_mut(&mut self) -> (&mut BTreeMap<ResourceType, SotwType>, &mut Snapshot) {
+        (&mut self.types, &mut self.snapshot)
+    }
+
+    fn push(&mut self, t: ResourceType) -> Option<DiscoveryResponse> {
+        self.make(t)
+    }
+
+    fn remove(&mut self, t: ResourceType) -> Option<DiscoveryResponse> {
+        self.break_(t)
     }
 }
