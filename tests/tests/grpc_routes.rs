@@ -52,6 +52,35 @@ fn grpc_routes_by_service_method_and_metadata() -> anyhow::Result<()> {
         "wrong gRPC routing:\n{}",
         wrong.join("\n")
     );
+    // App Mesh's default retry policy covers HTTP 503 on gRPC routes too:
+    // each call's first attempt is answered with a plain HTTP 503.
+    let retry_stat = "cluster.cds_egress_grpc_g1_grpc_50051.upstream_rq_retry";
+    let retries_before = t.envoy_stat("client", retry_stat)?.unwrap_or(0);
+    let mut saved = 0;
+    for i in 0..5 {
+        let key = format!("x-fail-first: http-503-{i}");
+        let s = t.grpc(
+            "client",
+            GREETER_URL,
+            "/helloworld.Greeter/SayHello",
+            &[&key, "x-fail-as-http: yes"],
+            1,
+        )?;
+        println!(
+            "grpc: first attempt HTTP 503 -> {:?} {:?}",
+            s.by_status, s.errors
+        );
+        if s.count("g1") == 1 && s.status("grpc-0") == 1 {
+            saved += 1;
+        }
+    }
+    let retries = t.envoy_stat("client", retry_stat)?.unwrap_or(0) - retries_before;
+    println!("grpc: {saved} of 5 calls saved by {retries} retries of the default policy");
+    assert_eq!(
+        saved, 5,
+        "the default retry policy retries HTTP 503 on gRPC routes"
+    );
+    assert_eq!(retries, 5);
     let h2 = t.envoy_stat(
         "g1",
         "cluster.cds_ingress_grpc_g1_grpc_50051.upstream_cx_http2_total",

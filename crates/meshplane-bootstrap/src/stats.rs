@@ -1,6 +1,7 @@
 //! Stats: the tags the image added (`appmesh.mesh`, `appmesh.virtual_node`
-//! or `appmesh.virtual_gateway`, and the listener protocol and port of
-//! per-listener ingress stats), the flush interval, and DogStatsD sinks.
+//! or `appmesh.virtual_gateway`, the listener protocol and port of
+//! per-listener ingress stats, and their route configuration), the flush
+//! interval, and DogStatsD sinks.
 
 use serde_json::{json, Value};
 
@@ -22,6 +23,14 @@ pub const METRIC_EXTENSION_VERSION: &str = "APPMESH_METRIC_EXTENSION_VERSION";
 /// tags lift the protocol and the port out of the stat name.
 const LISTENER_PROTOCOL_REGEX: &str = r"^(?:[^.]+\.)+?ingress\.((http2|http|grpc|tcp)\.)[0-9]+\.";
 const LISTENER_PORT_REGEX: &str = r"^(?:[^.]+\.)+?ingress\.(?:http2|http|grpc|tcp)\.(([0-9]+)\.)";
+/// Envoy's own `envoy.rds_route_config` tag (Prometheus label
+/// `envoy_rds_route_config`) lifts the route configuration out of
+/// `http.<prefix>.rds.<name>.*` only when the prefix has no dot; per-listener
+/// ingress prefixes have two, so App Mesh's image added this tag, under the
+/// label name dashboards query, for `http.ingress.<protocol>.<port>.rds.<name>.*`.
+pub const RDS_ROUTE_CONFIG_TAG: &str = "envoy_rds_route_config";
+const RDS_ROUTE_CONFIG_REGEX: &str =
+    r"^http\.ingress\.(?:http2|http|grpc|tcp)\.[0-9]+\.rds\.(([^.]+)\.)";
 
 pub(crate) fn stats_config(
     env: &Env<'_>,
@@ -35,6 +44,7 @@ pub(crate) fn stats_config(
     }
     tags.push(json!({ "tag_name": "appmesh.listener_protocol", "regex": LISTENER_PROTOCOL_REGEX }));
     tags.push(json!({ "tag_name": "appmesh.listener_port", "regex": LISTENER_PORT_REGEX }));
+    tags.push(json!({ "tag_name": RDS_ROUTE_CONFIG_TAG, "regex": RDS_ROUTE_CONFIG_REGEX }));
     match env.get(METRIC_EXTENSION_VERSION) {
         None | Some("0") => {}
         Some(v) => warnings.push(format!(

@@ -95,6 +95,10 @@ async fn reload(State(s): State<AdminState>) -> Response {
 async fn cloud_map(State(s): State<AdminState>) -> Response {
     match s.control.cloud_map() {
         Some(feed) => Json(crate::cloud_map::admin::debug_json(feed)).into_response(),
-        None => (StatusCode::NOT_FOUND, "Cloud Map discovery is not enabled\n").into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            "Cloud Map discovery is not enabled\n",
+        )
+            .into_response(),
     }
 }

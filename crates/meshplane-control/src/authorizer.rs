@@ -70,9 +70,12 @@ impl AppMeshAuthorizer {
         }
         let key = ProxyKey::new(arn);
         match id.kind {
-            ResourceKind::VirtualGateway if !graph.virtual_gateways.contains_key(&id.name) => Err(Status::not_found(
-                format!("virtual gateway '{}' is not defined in mesh '{}'", id.name, id.mesh),
-            )),
+            ResourceKind::VirtualGateway if !graph.virtual_gateways.contains_key(&id.name) => {
+                Err(Status::not_found(format!(
+                    "virtual gateway '{}' is not defined in mesh '{}'",
+                    id.name, id.mesh
+                )))
+            }
             ResourceKind::VirtualGateway => Ok((key, principal)),
             _ if !graph.virtual_nodes.contains_key(&id.name) => Err(Status::not_found(format!(
                 "virtual node '{}' is not defined in mesh '{}'",

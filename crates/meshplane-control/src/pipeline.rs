@@ -251,7 +251,7 @@ impl Pipeline {
                     translate_virtual_node(graph, node_name, &translate)
                 };
                 found.extend(translation.diagnostics.iter().cloned());
-                let resources = self.served_resources(&key, &translation);
+                let resources = self.served_resources(&key, &translation, None);
                 let published = snapshot::build(self.cache.interner(), &resources)
                     .map_err(|e| e.to_string())
                     .and_then(|s| self.cache.set(key.clone(), s).map_err(|e| e.to_string()));

@@ -53,7 +53,9 @@ impl Origin {
         match (self.spec_path.is_empty(), spec_relative.is_empty()) {
             (true, _) => spec_relative.to_owned(),
             (false, true) => self.spec_path.clone(),
-            (false, false) if spec_relative.starts_with('[') => format!("{}{}", self.spec_path, spec_relative),
+            (false, false) if spec_relative.starts_with('[') => {
+                format!("{}{}", self.spec_path, spec_relative)
+            }
             (false, false) => format!("{}.{}", self.spec_path, spec_relative),
         }
     }
@@ -91,8 +93,15 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(rule: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(rule, path, message) }
+    pub fn warning(
+        rule: &'static str,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(rule, path, message)
+        }
     }
 
     pub fn with_resource(mut self, arn: impl Into<String>) -> Self {

@@ -129,7 +129,13 @@ impl ResourceId {
         }
     }
 
-    pub fn child(mesh: &str, owner: &str, kind: ResourceKind, parent: &str, name: &str) -> ResourceId {
+    pub fn child(
+        mesh: &str,
+        owner: &str,
+        kind: ResourceKind,
+        parent: &str,
+        name: &str,
+    ) -> ResourceId {
         ResourceId {
             mesh: mesh.to_owned(),
             owner: owner.to_owned(),
@@ -192,7 +198,13 @@ impl ResourceId {
                 if kind.parent_kind() != Some(parent_kind) {
                     return Err(malformed());
                 }
-                Ok(ResourceId::child(mesh, owner, kind, segments[3], segments[5]))
+                Ok(ResourceId::child(
+                    mesh,
+                    owner,
+                    kind,
+                    segments[3],
+                    segments[5],
+                ))
             }
             _ => Err(malformed()),
         }
@@ -234,7 +246,10 @@ mod tests {
     use super::*;
 
     fn ctx() -> ArnContext {
-        ArnContext { account: "111122223333".into(), ..ArnContext::default() }
+        ArnContext {
+            account: "111122223333".into(),
+            ..ArnContext::default()
+        }
     }
 
     #[test]
@@ -256,14 +271,16 @@ mod tests {
 
     #[test]
     fn children_and_shared_meshes() {
-        let route = ResourceId::parse("mesh/apps@444455556666/virtualRouter/r/route/web", &ctx()).unwrap();
+        let route =
+            ResourceId::parse("mesh/apps@444455556666/virtualRouter/r/route/web", &ctx()).unwrap();
         assert_eq!(route.owner, "444455556666");
         assert_eq!(route.parent.as_deref(), Some("r"));
         assert_eq!(route.kind, ResourceKind::Route);
         assert_eq!(route.short(), "mesh/apps/virtualRouter/r/route/web");
         let gr = ResourceId::parse("mesh/m/virtualGateway/gw/gatewayRoute/x", &ctx()).unwrap();
         assert_eq!(gr.kind, ResourceKind::GatewayRoute);
-        let mesh = ResourceId::parse("arn:aws:appmesh:us-west-2:123456789012:mesh/m", &ctx()).unwrap();
+        let mesh =
+            ResourceId::parse("arn:aws:appmesh:us-west-2:123456789012:mesh/m", &ctx()).unwrap();
         assert_eq!(mesh.kind, ResourceKind::Mesh);
         assert_eq!(mesh.owner, "123456789012");
     }
@@ -281,7 +298,10 @@ mod tests {
             "arn:aws:s3:::bucket",
             "virtualNode/a",
         ] {
-            assert!(ResourceId::parse(bad, &ctx()).is_err(), "{bad} should not parse");
+            assert!(
+                ResourceId::parse(bad, &ctx()).is_err(),
+                "{bad} should not parse"
+            );
         }
     }
 }

@@ -16,11 +16,15 @@ pub struct MeshSpec {
 impl MeshSpec {
     /// The effective egress filter: App Mesh's default is DROP_ALL.
     pub fn egress_filter_type(&self) -> EgressFilterType {
-        self.egress_filter.as_ref().map_or(EgressFilterType::DropAll, |f| f.type_)
+        self.egress_filter
+            .as_ref()
+            .map_or(EgressFilterType::DropAll, |f| f.type_)
     }
 
     pub fn ip_preference(&self) -> Option<IpPreference> {
-        self.service_discovery.as_ref().and_then(|d| d.ip_preference)
+        self.service_discovery
+            .as_ref()
+            .and_then(|d| d.ip_preference)
     }
 }
 

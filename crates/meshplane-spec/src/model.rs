@@ -65,7 +65,10 @@ impl MeshGraph {
     }
 
     /// The routes of one virtual router, in name order.
-    pub fn routes_of<'a>(&'a self, router: &'a str) -> impl Iterator<Item = (&'a str, &'a RouteSpec)> + 'a {
+    pub fn routes_of<'a>(
+        &'a self,
+        router: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a RouteSpec)> + 'a {
         self.routes
             .range((router.to_owned(), String::new())..)
             .take_while(move |((r, _), _)| r == router)
@@ -97,13 +100,35 @@ impl MeshGraph {
         if self.spec.is_some() {
             ids.push(ResourceId::mesh(&self.name, &self.owner));
         }
-        ids.extend(self.virtual_services.keys().map(|n| self.id(ResourceKind::VirtualService, n)));
-        ids.extend(self.virtual_nodes.keys().map(|n| self.id(ResourceKind::VirtualNode, n)));
-        ids.extend(self.virtual_routers.keys().map(|n| self.id(ResourceKind::VirtualRouter, n)));
-        ids.extend(self.routes.keys().map(|(p, n)| self.child_id(ResourceKind::Route, p, n)));
-        ids.extend(self.virtual_gateways.keys().map(|n| self.id(ResourceKind::VirtualGateway, n)));
         ids.extend(
-            self.gateway_routes.keys().map(|(p, n)| self.child_id(ResourceKind::GatewayRoute, p, n)),
+            self.virtual_services
+                .keys()
+                .map(|n| self.id(ResourceKind::VirtualService, n)),
+        );
+        ids.extend(
+            self.virtual_nodes
+                .keys()
+                .map(|n| self.id(ResourceKind::VirtualNode, n)),
+        );
+        ids.extend(
+            self.virtual_routers
+                .keys()
+                .map(|n| self.id(ResourceKind::VirtualRouter, n)),
+        );
+        ids.extend(
+            self.routes
+                .keys()
+                .map(|(p, n)| self.child_id(ResourceKind::Route, p, n)),
+        );
+        ids.extend(
+            self.virtual_gateways
+                .keys()
+                .map(|n| self.id(ResourceKind::VirtualGateway, n)),
+        );
+        ids.extend(
+            self.gateway_routes
+                .keys()
+                .map(|(p, n)| self.child_id(ResourceKind::GatewayRoute, p, n)),
         );
         ids
     }
@@ -117,7 +142,9 @@ impl MeshGraph {
             ResourceKind::VirtualRouter => self.virtual_routers.contains_key(&id.name),
             ResourceKind::Route => self.routes.contains_key(&(parent, id.name.clone())),
             ResourceKind::VirtualGateway => self.virtual_gateways.contains_key(&id.name),
-            ResourceKind::GatewayRoute => self.gateway_routes.contains_key(&(parent, id.name.clone())),
+            ResourceKind::GatewayRoute => {
+                self.gateway_routes.contains_key(&(parent, id.name.clone()))
+            }
         }
     }
 }
@@ -148,16 +175,23 @@ impl MeshModel {
         if id.kind != spec.kind() || (id.kind.parent_kind().is_some() != id.parent.is_some()) {
             // A mismatched identity is a programming error in a loader; keep it
             // visible rather than silently filing the spec under the wrong kind.
-            debug_assert!(false, "identity {id} does not match spec kind {:?}", spec.kind());
+            debug_assert!(
+                false,
+                "identity {id} does not match spec kind {:?}",
+                spec.kind()
+            );
         }
         if self.contains(&id) {
             return Err(DuplicateResource(id));
         }
-        let graph = self.meshes.entry(id.mesh.clone()).or_insert_with(|| MeshGraph {
-            name: id.mesh.clone(),
-            owner: id.owner.clone(),
-            ..MeshGraph::default()
-        });
+        let graph = self
+            .meshes
+            .entry(id.mesh.clone())
+            .or_insert_with(|| MeshGraph {
+                name: id.mesh.clone(),
+                owner: id.owner.clone(),
+                ..MeshGraph::default()
+            });
         let parent = id.parent.clone().unwrap_or_default();
         match spec {
             AnySpec::Mesh(s) => {
@@ -219,8 +253,12 @@ mod tests {
         let mut model = MeshModel::default();
         let r1 = ResourceId::child("m", "1", ResourceKind::Route, "a", "x");
         let r2 = ResourceId::child("m", "1", ResourceKind::Route, "b", "x");
-        model.insert(r1.clone(), AnySpec::Route(RouteSpec::default())).unwrap();
-        model.insert(r2, AnySpec::Route(RouteSpec::default())).unwrap();
+        model
+            .insert(r1.clone(), AnySpec::Route(RouteSpec::default()))
+            .unwrap();
+        model
+            .insert(r2, AnySpec::Route(RouteSpec::default()))
+            .unwrap();
         assert_eq!(
             model.insert(r1.clone(), AnySpec::Route(RouteSpec::default())),
             Err(DuplicateResource(r1))

@@ -64,7 +64,12 @@ fn validate_mesh(g: &MeshGraph, origins: &Origins, ctx: &ArnContext, out: &mut V
         services::virtual_router(&mut s, spec);
     }
     for ((router, n), spec) in &g.routes {
-        let mut s = Sink::new(g.child_id(ResourceKind::Route, router, n), ctx, origins, out);
+        let mut s = Sink::new(
+            g.child_id(ResourceKind::Route, router, n),
+            ctx,
+            origins,
+            out,
+        );
         name(&mut s, "routeName");
         references::mesh_loaded(&mut s, g);
         routes::route(&mut s, g, router, spec);
@@ -78,7 +83,12 @@ fn validate_mesh(g: &MeshGraph, origins: &Origins, ctx: &ArnContext, out: &mut V
         gateways::virtual_gateway(&mut s, spec);
     }
     for ((gateway, n), spec) in &g.gateway_routes {
-        let mut s = Sink::new(g.child_id(ResourceKind::GatewayRoute, gateway, n), ctx, origins, out);
+        let mut s = Sink::new(
+            g.child_id(ResourceKind::GatewayRoute, gateway, n),
+            ctx,
+            origins,
+            out,
+        );
         name(&mut s, "gatewayRouteName");
         references::mesh_loaded(&mut s, g);
         gateways::gateway_route(&mut s, g, gateway, spec);
@@ -90,7 +100,8 @@ fn validate_mesh(g: &MeshGraph, origins: &Origins, ctx: &ArnContext, out: &mut V
 fn name(s: &mut Sink, member: &str) {
     let n = s.id.name.chars().count();
     if !(1..=255).contains(&n) {
-        let message = format!("the name is {n} characters long; allowed length is 1 to 255 characters");
+        let message =
+            format!("the name is {n} characters long; allowed length is 1 to 255 characters");
         s.error_outside_spec("field.length", member, message);
     }
 }

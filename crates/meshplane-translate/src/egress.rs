@@ -9,13 +9,21 @@
 //!   further TCP routes are reported, as TCP cannot tell them apart).
 //! - TCP ports with several virtual services: ambiguous at layer 4 (a
 //!   warning). One chain per service matched on SNI (`server_names` = the
-//!   virtual service name), for clients that speak TLS to that name; other
-//!   connections on the port go to their original destination under
-//!   ALLOW_ALL, else to the first service by name.
+//!   virtual service name), for clients that speak TLS to that name.
 //! - `*.amazonaws.com` on 443: passthrough `cds_egress_<mesh>_amazonaws`.
-//! - ALLOW_ALL: a catch-all chain to `cds_egress_<mesh>_mesh-allow-all`.
-//!   DROP_ALL has no catch-all chain: Envoy closes a connection that matches
-//!   no chain at once (stat `no_filter_chain_match`); it never hangs.
+//! - ALLOW_ALL: a catch-all chain to `cds_egress_<mesh>_mesh-allow-all`,
+//!   and the same passthrough on every port whose chains all match on SNI
+//!   (443 and the SNI-split ports). Envoy picks the chains of the
+//!   destination port first and never falls back to the port-less
+//!   catch-all, so without it a TLS connection to an unmodelled host on 443
+//!   (any host but `*.amazonaws.com`), or a connection without a matching
+//!   SNI on an SNI-split port, would find no chain and be reset. App Mesh
+//!   served the same third chain (`destination_port: 443` without
+//!   `server_names`).
+//! - DROP_ALL has no catch-all chain: Envoy closes a connection that
+//!   matches no chain at once (stat `no_filter_chain_match`); it never
+//!   hangs. That includes connections on an SNI-split port whose SNI names
+//!   none of its services.
 
 use envoy_types::pb::envoy::config::cluster::v3::{cluster, Cluster};
 use envoy_types::pb::envoy::config::core::v3::TrafficDirection;
@@ -108,8 +116,8 @@ pub fn translate<'m>(emit: &mut Emit<'m>, node_name: &str, node: &'m VirtualNode
         [mesh_id.clone()],
     );
     if allow_all {
-        chains.push(FilterChain {
-            filter_chain_match: None,
+        let passthrough = |match_: Option<FilterChainMatch>| FilterChain {
+            filter_chain_match: match_,
             filters: vec![filters::tcp_proxy(
                 names::EGRESS_STAT_PREFIX,
                 TcpTarget::Cluster(names::allow_all_cluster(&mesh_name)),
@@ -117,7 +125,11 @@ pub fn translate<'m>(emit: &mut Emit<'m>, node_name: &str, node: &'m VirtualNode
                 logs.clone(),
             )],
             ..Default::default()
-        });
+        };
+        for port in ports_without_catch_all(&chains) {
+            chains.push(passthrough(Some(port_match(port, Vec::new()))));
+        }
+        chains.push(passthrough(None));
         emit.cluster(
             original_dst_cluster(names::allow_all_cluster(&mesh_name)),
             [mesh_id],
@@ -170,12 +182,9 @@ fn tcp_chains(
     }
     let names_list: Vec<&str> = plan.services.iter().map(|s| s.virtual_service).collect();
     let fallback = if allow_all {
-        "connections without a matching SNI go to their original destination".to_owned()
+        "connections without a matching SNI go to their original destination (ALLOW_ALL)"
     } else {
-        format!(
-            "connections without a matching SNI go to '{}'",
-            names_list[0]
-        )
+        "connections without a matching SNI are closed (DROP_ALL)"
     };
     emit.warn(
         "translate.tcp.ambiguous-port",
@@ -188,36 +197,34 @@ fn tcp_chains(
         ),
     );
     sni_ports.push(plan.port);
-    let mut first: Option<(TcpTarget, i64)> = None;
     for (s, target) in resolved {
         let Some((target, idle)) = target else {
             continue;
         };
-        let again = target.clone();
         chains.push(FilterChain {
             filter_chain_match: Some(port_match(plan.port, vec![s.virtual_service.to_owned()])),
             filters: vec![proxy(target, idle)],
             ..Default::default()
         });
-        if first.is_none() {
-            first = Some((again, idle));
+    }
+}
+
+/// Destination ports whose every chain also matches on something else
+/// (SNI): connections on them that match none would find no chain.
+fn ports_without_catch_all(chains: &[FilterChain]) -> Vec<u32> {
+    let mut specific = std::collections::BTreeSet::new();
+    let mut catch_all = std::collections::BTreeSet::new();
+    for m in chains.iter().filter_map(|c| c.filter_chain_match.as_ref()) {
+        let Some(port) = m.destination_port.as_ref().map(|p| p.value) else {
+            continue;
+        };
+        if m.server_names.is_empty() {
+            catch_all.insert(port);
+        } else {
+            specific.insert(port);
         }
     }
-    let fallback = if allow_all {
-        Some((
-            TcpTarget::Cluster(names::allow_all_cluster(&emit.mesh.name)),
-            DEFAULT_TCP_IDLE_MS,
-        ))
-    } else {
-        first
-    };
-    if let Some((target, idle)) = fallback {
-        chains.push(FilterChain {
-            filter_chain_match: Some(port_match(plan.port, Vec::new())),
-            filters: vec![proxy(target, idle)],
-            ..Default::default()
-        });
-    }
+    specific.difference(&catch_all).copied().collect()
 }
 
 /// The clusters and idle timeout of one TCP virtual service on `port`.

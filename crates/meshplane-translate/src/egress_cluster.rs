@@ -7,7 +7,10 @@
 //! Cloud Map gives an EDS cluster over ADS whose endpoints a discovery source
 //! fills. Connect timeout 1 s, App Mesh's circuit-breaker defaults, HTTP/2
 //! upstream for http2/grpc, active health checks and outlier detection from
-//! the target listener.
+//! the target listener, App Mesh's `TargetVirtualNode` aggregate-stats
+//! metadata. With active health checks, `ignore_health_on_host_removal`:
+//! a host that discovery (Cloud Map, DNS) no longer returns is removed at
+//! once instead of staying while it still passes its health checks.
 //!
 //! DNS clusters use `type` and `dns_lookup_family` as App Mesh did; Envoy
 //! 1.40 still accepts them (it prefers the `envoy.clusters.dns` extension,
@@ -26,6 +29,7 @@ use crate::cluster_common::{circuit_breakers, single_endpoint, upstream_protocol
 use crate::emit::Emit;
 use crate::output::CloudMapQuery;
 use crate::proto::{ads_config_source, clamp_u32, millis, u32_value};
+use crate::stats_metadata::{aggregate_stats, TARGET_VIRTUAL_NODE};
 use crate::{ip, names};
 
 pub const CONNECT_TIMEOUT_MS: i64 = 1000;
@@ -36,20 +40,63 @@ pub enum Unroutable {
     NoServiceDiscovery,
 }
 
+/// Which client TLS policy asked for a cluster's transport socket.
+#[derive(Debug, Clone, Copy)]
+pub struct TlsOrigin<'a> {
+    /// The proxy's node or gateway.
+    pub client: &'a meshplane_spec::ResourceId,
+    /// The field path of the client policy (`None`: no policy applies).
+    pub policy_path: Option<&'a str>,
+}
+
+impl TlsOrigin<'_> {
+    fn describe(&self) -> String {
+        match self.policy_path {
+            Some(path) => format!("the client policy at {path}"),
+            None => "no client policy".to_owned(),
+        }
+    }
+}
+
 /// Emits (once) the cluster of `node`'s `listener` and returns its name.
+///
+/// Two backends of one proxy can reach the same node listener under
+/// different client TLS policies (a backend's own policy and the backend
+/// defaults, say). The first keeps App Mesh's cluster name; another TLS
+/// setting gets its own cluster, named with a `_tls<hash>` suffix, and a
+/// warning naming both policies, so neither backend silently takes the
+/// other's TLS.
 pub fn ensure(
     emit: &mut Emit<'_>,
     node_name: &str,
     node: &VirtualNodeSpec,
     listener: &NodeListener,
     transport_socket: Option<TransportSocket>,
+    origin: TlsOrigin<'_>,
 ) -> Result<String, Unroutable> {
     let protocol = listener.port_mapping.protocol;
     let port = clamp_u32(listener.port_mapping.port);
-    let name = names::egress_cluster(&emit.mesh.name, node_name, protocol, port);
-    if emit.has_cluster(&name) {
-        return Ok(name);
+    let mut name = names::egress_cluster(&emit.mesh.name, node_name, protocol, port);
+    if let Some((existing, first)) = emit.cluster_tls(&name) {
+        if existing == transport_socket.as_ref() {
+            return Ok(name);
+        }
+        let first = first.to_owned();
+        name = format!("{name}_tls{}", tls_digest(transport_socket.as_ref()));
+        if emit.has_cluster(&name) {
+            return Ok(name);
+        }
+        emit.warn(
+            "translate.cluster.tls-variant",
+            origin.client,
+            origin.policy_path.unwrap_or("spec.backends"),
+            format!(
+                "virtual node '{node_name}' (port {port}) is reached under {first} and under {}, which set different TLS; each gets its own cluster, this one '{name}'",
+                origin.describe()
+            ),
+        );
     }
+    emit.note_cluster_tls(&name, origin.describe());
     let sd = node.service_discovery.as_ref();
     let pref = ip::effective(node, emit.mesh.spec.as_ref());
     let node_id = emit.id(ResourceKind::VirtualNode, node_name);
@@ -64,6 +111,11 @@ pub fn ensure(
             .map(|h| health_check(h, port, host_of(node)))
             .collect(),
         outlier_detection: listener.outlier_detection.as_ref().map(outlier_detection),
+        // Hosts that discovery removed stop taking requests at once, even
+        // while their last health check passed (App Mesh served the v2
+        // name of this, `drain_connections_on_host_removal`).
+        ignore_health_on_host_removal: listener.health_check.is_some(),
+        metadata: Some(aggregate_stats(&[(TARGET_VIRTUAL_NODE, node_name)])),
         transport_socket,
         ..Default::default()
     };
@@ -104,6 +156,20 @@ pub fn ensure(
     }
     emit.cluster(c, [node_id]);
     Ok(name)
+}
+
+/// A short, stable digest of a transport socket (cluster name suffix).
+fn tls_digest(socket: Option<&TransportSocket>) -> String {
+    let bytes = socket
+        .map(prost::Message::encode_to_vec)
+        .unwrap_or_default();
+    // FNV-1a: stable across builds and platforms, which is all a name needs.
+    let mut h: u32 = 0x811c_9dc5;
+    for b in bytes {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    format!("{h:08x}")
 }
 
 /// A DNS name made absolute with a trailing dot (as App Mesh served it), so

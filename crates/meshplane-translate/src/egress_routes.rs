@@ -22,7 +22,8 @@ use meshplane_spec::ResourceId;
 use crate::egress_plan::{PortPlan, Provider, ServicePlan};
 use crate::emit::Emit;
 use crate::proto::{millis, u32_value};
-use crate::retry::{self, Family};
+use crate::retry;
+use crate::stats_metadata::{aggregate_stats, TARGET_VIRTUAL_SERVICE};
 use crate::{names, route_match, targets};
 
 /// App Mesh's per-request timeout when none is configured.
@@ -111,15 +112,14 @@ pub(crate) fn virtual_host(
             sources.push(node_id.clone());
             match targets::cluster_for(emit, &client, node, spec, listener) {
                 Some(cluster) => {
-                    let timeout = listener_timeout(listener.port_mapping.protocol, listener.timeout.as_ref());
+                    provider_timeout_note(emit, &node_id, node, s.virtual_service, listener);
                     routes.push(Route {
                         name: format!("{}_{}", s.virtual_service, node),
                         r#match: Some(route_match::everything()),
                         action: Some(route::Action::Route(action(
                             emit,
                             vec![(cluster, 1)],
-                            timeout,
-                            family(listener.port_mapping.protocol),
+                            Timeouts::of(None),
                             None,
                         ))),
                         ..Default::default()
@@ -136,6 +136,10 @@ pub(crate) fn virtual_host(
                 ),
             }
         }
+    }
+    let metadata = aggregate_stats(&[(TARGET_VIRTUAL_SERVICE, s.virtual_service)]);
+    for r in &mut routes {
+        r.metadata = Some(metadata.clone());
     }
     VirtualHost {
         name: s.virtual_service.to_owned(),
@@ -157,7 +161,7 @@ fn route(
     spec: &meshplane_spec::route::RouteSpec,
     port: u32,
 ) -> Option<Route> {
-    let (kind, m, targets, timeout, fam, explicit): (_, _, _, _, _, Option<retry::Events<'_>>) =
+    let (kind, m, targets, timeout, explicit): (_, _, _, _, Option<retry::Events<'_>>) =
         if let Some(h) = &spec.http_route {
             let m = route_match::http(&h.match_);
             let events = h.retry_policy.as_ref().map(Into::into);
@@ -166,7 +170,6 @@ fn route(
                 m,
                 &h.action.weighted_targets,
                 h.timeout.as_ref(),
-                Family::Http,
                 events,
             )
         } else if let Some(h) = &spec.http2_route {
@@ -177,7 +180,6 @@ fn route(
                 m,
                 &h.action.weighted_targets,
                 h.timeout.as_ref(),
-                Family::Http,
                 events,
             )
         } else if let Some(g) = &spec.grpc_route {
@@ -188,7 +190,6 @@ fn route(
                 m,
                 &g.action.weighted_targets,
                 g.timeout.as_ref(),
-                Family::Grpc,
                 events,
             )
         } else {
@@ -233,7 +234,6 @@ fn route(
             emit,
             clusters,
             Timeouts::of(timeout),
-            fam,
             explicit,
         ))),
         ..Default::default()
@@ -257,34 +257,53 @@ impl Timeouts {
     }
 }
 
-/// The provider node listener's timeout applies to the route App Mesh
-/// creates for a virtual-node provider (which has no route of its own).
-fn listener_timeout(
-    protocol: Protocol,
-    timeout: Option<&meshplane_spec::virtual_node::ListenerTimeout>,
-) -> Timeouts {
-    let t = timeout.and_then(|t| match protocol {
-        Protocol::Http => t.http.as_ref(),
-        Protocol::Http2 => t.http2.as_ref(),
-        Protocol::Grpc => t.grpc.as_ref(),
-        Protocol::Tcp => None,
-    });
-    Timeouts::of(t)
-}
-
-fn family(p: Protocol) -> Family {
-    if p == Protocol::Grpc {
-        Family::Grpc
-    } else {
-        Family::Http
+/// A virtual-node provider has no route, so its clients use App Mesh's
+/// route defaults (15 s per request, no idle timeout), as App Mesh served
+/// them; the provider listener's own timeout governs its ingress side only.
+/// When that listener allows longer than the default, clients would cut
+/// requests the provider still accepts: say so, and how to change it.
+fn provider_timeout_note(
+    emit: &mut Emit<'_>,
+    node_id: &ResourceId,
+    node: &str,
+    service: &str,
+    listener: &meshplane_spec::virtual_node::Listener,
+) {
+    let protocol = listener.port_mapping.protocol;
+    let (kind, t) = match (protocol, listener.timeout.as_ref()) {
+        (Protocol::Http, Some(t)) => ("http", t.http.as_ref()),
+        (Protocol::Http2, Some(t)) => ("http2", t.http2.as_ref()),
+        (Protocol::Grpc, Some(t)) => ("grpc", t.grpc.as_ref()),
+        _ => return,
+    };
+    let Some(per_request) = t.and_then(|t| t.per_request.as_ref()) else {
+        return;
+    };
+    let ms = per_request.as_millis();
+    if ms <= DEFAULT_REQUEST_TIMEOUT_MS && ms != 0 {
+        return;
     }
+    let index = emit
+        .mesh
+        .virtual_nodes
+        .get(node)
+        .and_then(|n| n.listeners().iter().position(|l| std::ptr::eq(l, listener)))
+        .unwrap_or(0);
+    emit.warn(
+        "translate.provider.timeout",
+        node_id,
+        &format!("spec.listeners[{index}].timeout.{kind}.perRequest"),
+        format!(
+            "this listener allows {} per request, but clients of virtual service '{service}' reach it without a virtual router and so keep App Mesh's 15 s route default; put a virtual router with a route timeout in front of it to let longer requests through",
+            if ms == 0 { "unlimited time".to_owned() } else { format!("{ms} ms") }
+        ),
+    );
 }
 
 fn action(
     emit: &Emit<'_>,
     clusters: Vec<(String, u32)>,
     timeouts: Timeouts,
-    fam: Family,
     explicit: Option<envoy_types::pb::envoy::config::route::v3::RetryPolicy>,
 ) -> RouteAction {
     let cluster_specifier = if clusters.len() == 1 {
@@ -302,11 +321,8 @@ fn action(
             ..Default::default()
         })
     };
-    let retry_policy = explicit.or_else(|| {
-        emit.opts
-            .default_retry_policy
-            .then(|| retry::default_policy(fam))
-    });
+    let retry_policy =
+        explicit.or_else(|| emit.opts.default_retry_policy.then(retry::default_policy));
     RouteAction {
         cluster_specifier: Some(cluster_specifier),
         timeout: Some(millis(timeouts.per_request_ms)),

@@ -28,6 +28,8 @@ pub struct Emit<'a> {
     provenance: BTreeMap<(ResourceType, String), BTreeSet<ResourceId>>,
     cloud_map: BTreeMap<String, CloudMapQuery>,
     secrets_needed: BTreeMap<String, NeededSecret>,
+    /// Which client policy (described) each egress cluster's TLS came from.
+    cluster_tls: BTreeMap<String, String>,
 }
 
 impl<'a> Emit<'a> {
@@ -44,6 +46,7 @@ impl<'a> Emit<'a> {
             provenance: BTreeMap::new(),
             cloud_map: BTreeMap::new(),
             secrets_needed: BTreeMap::new(),
+            cluster_tls: BTreeMap::new(),
         }
     }
 
@@ -90,7 +93,10 @@ impl<'a> Emit<'a> {
             .extend(sources);
     }
 
-    pub fn listener(&mut self, l: Listener, sources: impl IntoIterator<Item = ResourceId>) {
+    /// A listener; like every listener App Mesh served, it carries the
+    /// (empty) aggregate-stats metadata.
+    pub fn listener(&mut self, mut l: Listener, sources: impl IntoIterator<Item = ResourceId>) {
+        l.metadata = Some(crate::stats_metadata::aggregate_stats(&[]));
         self.note(ResourceType::Listener, &l.name, sources);
         self.listeners.entry(l.name.clone()).or_insert(l);
     }
@@ -102,6 +108,24 @@ impl<'a> Emit<'a> {
     ) {
         self.note(ResourceType::Route, &r.name, sources);
         self.routes.entry(r.name.clone()).or_insert(r);
+    }
+
+    /// An emitted cluster's transport socket and the client policy it came
+    /// from (as [`Emit::note_cluster_tls`] described it).
+    pub fn cluster_tls(
+        &self,
+        name: &str,
+    ) -> Option<(
+        Option<&envoy_types::pb::envoy::config::core::v3::TransportSocket>,
+        &str,
+    )> {
+        let origin = self.cluster_tls.get(name)?;
+        let cluster = self.clusters.get(name)?;
+        Some((cluster.transport_socket.as_ref(), origin))
+    }
+
+    pub fn note_cluster_tls(&mut self, name: &str, origin: String) {
+        self.cluster_tls.entry(name.to_owned()).or_insert(origin);
     }
 
     pub fn has_cluster(&self, name: &str) -> bool {

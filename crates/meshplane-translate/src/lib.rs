@@ -49,6 +49,7 @@ pub mod render;
 mod retry;
 mod route_match;
 mod route_order;
+mod stats_metadata;
 mod targets;
 mod tls;
 

@@ -18,9 +18,11 @@
 //! `host_selection_retry_max_attempts: 5`, as observed.
 //!
 //! The default policy (user guide, "Default route retry policy"), used for
-//! routes without a retry policy and for virtual-node providers unless
-//! turned off: 2 retries on `reset`, `connect-failure`, `refused-stream`,
-//! plus status 503 (HTTP routes) or `unavailable` (gRPC routes).
+//! every HTTP, HTTP/2 and gRPC route without a retry policy of its own
+//! (virtual-node providers included) unless turned off: 2 retries on
+//! gRPC `unavailable`, HTTP 503, `connect-failure`, `refused-stream` and
+//! `reset`. It is one policy whatever the route's protocol: a gRPC
+//! upstream can answer HTTP 503 and an HTTP one can carry `grpc-status`.
 
 use envoy_types::pb::envoy::config::route::v3::{retry_policy, RetryPolicy};
 use envoy_types::pb::envoy::extensions::retry::host::previous_hosts::v3::PreviousHostsPredicate;
@@ -36,13 +38,6 @@ pub const DEFAULT_NUM_RETRIES: u32 = 2;
 const SERVER_ERROR_CODES: [u32; 11] = [500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511];
 const GATEWAY_ERROR_CODES: [u32; 3] = [502, 503, 504];
 const CLIENT_ERROR_CODES: [u32; 1] = [409];
-
-/// The route protocol family a default policy is built for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    Http,
-    Grpc,
-}
 
 /// The members of an App Mesh HTTP or gRPC retry policy.
 pub struct Events<'a> {
@@ -147,21 +142,12 @@ pub fn explicit(e: Events<'_>) -> (RetryPolicy, Vec<String>) {
 }
 
 /// App Mesh's default retry policy.
-pub fn default_policy(family: Family) -> RetryPolicy {
-    let (retry_on, codes) = match family {
-        Family::Http => (
-            "reset,connect-failure,refused-stream,retriable-status-codes",
-            vec![503],
-        ),
-        Family::Grpc => (
-            "reset,connect-failure,refused-stream,unavailable",
-            Vec::new(),
-        ),
-    };
+pub fn default_policy() -> RetryPolicy {
     RetryPolicy {
-        retry_on: retry_on.to_owned(),
+        retry_on: "reset,connect-failure,refused-stream,retriable-status-codes,unavailable"
+            .to_owned(),
         num_retries: Some(u32_value(DEFAULT_NUM_RETRIES)),
-        retriable_status_codes: codes,
+        retriable_status_codes: vec![503],
         ..common()
     }
 }
@@ -206,6 +192,29 @@ mod tests {
         assert_eq!(p.retriable_status_codes, vec![502, 503, 504, 409]);
         assert_eq!(p.per_try_timeout, Some(millis(5000)));
         assert_eq!(p.host_selection_retry_max_attempts, 5);
+    }
+
+    #[test]
+    fn one_default_policy_as_the_user_guide_documents_it() {
+        let p = default_policy();
+        let mut on: Vec<&str> = p.retry_on.split(',').collect();
+        on.sort_unstable();
+        assert_eq!(
+            on,
+            [
+                "connect-failure",
+                "refused-stream",
+                "reset",
+                "retriable-status-codes",
+                "unavailable"
+            ]
+        );
+        assert_eq!(p.retriable_status_codes, vec![503]);
+        assert_eq!(p.num_retries, Some(u32_value(2)));
+        assert_eq!(
+            p.per_try_timeout, None,
+            "the route timeout bounds the tries"
+        );
     }
 
     #[test]

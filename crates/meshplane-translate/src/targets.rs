@@ -85,7 +85,11 @@ pub fn cluster_for(
     listener: &NodeListener,
 ) -> Option<String> {
     let tls = origination(emit, client, spec, listener);
-    egress_cluster::ensure(emit, node, spec, listener, tls).ok()
+    let origin = egress_cluster::TlsOrigin {
+        client: &client.node,
+        policy_path: client.policy.as_ref().map(|(path, _)| path.as_str()),
+    };
+    egress_cluster::ensure(emit, node, spec, listener, tls, origin).ok()
 }
 
 /// The target's listener: the one on `port` when given; else the only one;

@@ -33,10 +33,20 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// AWS region used in resource ARNs.
-    #[arg(long, global = true, env = "MESHPLANE_REGION", default_value = "us-east-1")]
+    #[arg(
+        long,
+        global = true,
+        env = "MESHPLANE_REGION",
+        default_value = "us-east-1"
+    )]
     pub region: String,
     /// Account that owns resources whose spec names none (the mesh owner in ARNs).
-    #[arg(long, global = true, env = "MESHPLANE_ACCOUNT", default_value = "000000000000")]
+    #[arg(
+        long,
+        global = true,
+        env = "MESHPLANE_ACCOUNT",
+        default_value = "000000000000"
+    )]
     pub account: String,
 }
 

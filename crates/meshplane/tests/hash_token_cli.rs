@@ -26,7 +26,11 @@ fn hash_token(args: &[&str], stdin: &str) -> Output {
     // test failure.
     let written = child.stdin.take().unwrap().write_all(stdin.as_bytes());
     if let Err(e) = written {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing the token: {e}");
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe,
+            "writing the token: {e}"
+        );
     }
     child.wait_with_output().unwrap()
 }

@@ -6,25 +6,51 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn examples(sub: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/examples").join(sub)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../config/examples")
+        .join(sub)
 }
 
 fn meshplane(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_meshplane")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_meshplane"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn names(v: &serde_json::Value, list: &str) -> Vec<String> {
-    v[list].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect()
+    v[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
 fn service_a_renders_app_mesh_names_from_cli_json() {
     let dir = examples("apps/cli-json");
-    let out = meshplane(&["render", "--config", dir.to_str().unwrap(), "--node", "mesh/apps/virtualNode/serviceA"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = meshplane(&[
+        "render",
+        "--config",
+        dir.to_str().unwrap(),
+        "--node",
+        "mesh/apps/virtualNode/serviceA",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(names(&v, "listeners"), ["lds_egress_0.0.0.0_15001", "lds_ingress_0.0.0.0_15000"]);
-    assert_eq!(names(&v, "routes"), ["rds_egress_http2_80", "rds_ingress_http2_80"]);
+    assert_eq!(
+        names(&v, "listeners"),
+        ["lds_egress_0.0.0.0_15001", "lds_ingress_0.0.0.0_15000"]
+    );
+    assert_eq!(
+        names(&v, "routes"),
+        ["rds_egress_http2_80", "rds_ingress_http2_80"]
+    );
     assert_eq!(
         names(&v, "clusters"),
         [
@@ -34,8 +60,12 @@ fn service_a_renders_app_mesh_names_from_cli_json() {
             "cds_ingress_apps_serviceA_http2_80"
         ]
     );
-    assert_eq!(v["listeners"][0]["@type"], "type.googleapis.com/envoy.config.listener.v3.Listener");
-    let weighted = &v["routes"][0]["virtual_hosts"][0]["routes"][0]["route"]["weighted_clusters"]["clusters"];
+    assert_eq!(
+        v["listeners"][0]["@type"],
+        "type.googleapis.com/envoy.config.listener.v3.Listener"
+    );
+    let weighted =
+        &v["routes"][0]["virtual_hosts"][0]["routes"][0]["route"]["weighted_clusters"]["clusters"];
     assert_eq!(weighted[0]["weight"], 75);
     assert_eq!(weighted[1]["weight"], 25);
 }
@@ -45,13 +75,29 @@ fn every_spec_format_renders_the_same_configuration() {
     let render = |sub: &str, account: &str| {
         let dir = examples(sub);
         let node = format!("arn:aws:appmesh:us-east-1:{account}:mesh/apps/virtualNode/serviceA");
-        let out = meshplane(&["render", "--config", dir.to_str().unwrap(), "--node", &node, "--account", account]);
-        assert!(out.status.success(), "{sub}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = meshplane(&[
+            "render",
+            "--config",
+            dir.to_str().unwrap(),
+            "--node",
+            &node,
+            "--account",
+            account,
+        ]);
+        assert!(
+            out.status.success(),
+            "{sub}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     };
     let cli = render("apps/cli-json", "111122223333");
     for sub in ["apps/cloudformation", "apps/kubernetes", "apps/describe"] {
-        assert_eq!(String::from_utf8_lossy(&render(sub, "111122223333")), String::from_utf8_lossy(&cli), "{sub}");
+        assert_eq!(
+            String::from_utf8_lossy(&render(sub, "111122223333")),
+            String::from_utf8_lossy(&cli),
+            "{sub}"
+        );
     }
 }
 
@@ -59,16 +105,38 @@ fn every_spec_format_renders_the_same_configuration() {
 fn yaml_output_and_errors() {
     let dir = examples("apps/cli-json");
     let dir = dir.to_str().unwrap();
-    let out = meshplane(&["render", "--config", dir, "--node", "mesh/apps/virtualNode/serviceB", "--format", "yaml"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = meshplane(&[
+        "render",
+        "--config",
+        dir,
+        "--node",
+        "mesh/apps/virtualNode/serviceB",
+        "--format",
+        "yaml",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("listeners:"), "{text}");
-    assert!(text.contains("name: cds_ingress_apps_serviceB_http2_80"), "{text}");
+    assert!(
+        text.contains("name: cds_ingress_apps_serviceB_http2_80"),
+        "{text}"
+    );
 
-    let out = meshplane(&["render", "--config", dir, "--node", "mesh/apps/virtualNode/nope"]);
+    let out = meshplane(&[
+        "render",
+        "--config",
+        dir,
+        "--node",
+        "mesh/apps/virtualNode/nope",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("virtual node 'nope' is not defined in mesh 'apps'"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("virtual node 'nope' is not defined in mesh 'apps'"));
 
     let out = meshplane(&["render", "--config", dir, "--node", "not-an-arn"]);
     assert_eq!(out.status.code(), Some(1));
@@ -79,18 +147,48 @@ fn yaml_output_and_errors() {
 fn a_virtual_gateway_renders_its_listeners_and_self_redirect_cluster() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/specs/gateway");
     let dir = dir.to_str().unwrap();
-    let out = meshplane(&["render", "--config", dir, "--node", "mesh/gw/virtualGateway/gw"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = meshplane(&[
+        "render",
+        "--config",
+        dir,
+        "--node",
+        "mesh/gw/virtualGateway/gw",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let listeners = names(&v, "listeners");
-    assert!(listeners.contains(&"lds_egress_0.0.0.0_15001".to_owned()), "{listeners:?}");
-    assert!(listeners.iter().any(|l| l.starts_with("lds_ingress_0.0.0.0_") && l != "lds_ingress_0.0.0.0_15000"), "{listeners:?}");
+    assert!(
+        listeners.contains(&"lds_egress_0.0.0.0_15001".to_owned()),
+        "{listeners:?}"
+    );
+    assert!(
+        listeners
+            .iter()
+            .any(|l| l.starts_with("lds_ingress_0.0.0.0_") && l != "lds_ingress_0.0.0.0_15000"),
+        "{listeners:?}"
+    );
     let clusters = names(&v, "clusters");
-    assert!(clusters.iter().any(|c| c.starts_with("cds_ingress_gw_gw_self_redirect_")), "{clusters:?}");
+    assert!(
+        clusters
+            .iter()
+            .any(|c| c.starts_with("cds_ingress_gw_gw_self_redirect_")),
+        "{clusters:?}"
+    );
 
-    let out = meshplane(&["render", "--config", dir, "--node", "mesh/gw/virtualGateway/nope"]);
+    let out = meshplane(&[
+        "render",
+        "--config",
+        dir,
+        "--node",
+        "mesh/gw/virtualGateway/nope",
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("virtual gateway 'nope' is not defined in mesh 'gw'"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("virtual gateway 'nope' is not defined in mesh 'gw'"));
 }
 
 #[test]
@@ -115,12 +213,30 @@ fn acm_certificates_render_as_ads_secrets_when_held() {
     let out = meshplane(&["render", "--config", specs, "--node", node]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("translate.tls.acm") && stderr.contains("--certificates"), "{stderr}");
+    assert!(
+        stderr.contains("translate.tls.acm") && stderr.contains("--certificates"),
+        "{stderr}"
+    );
 
-    let out = meshplane(&["render", "--config", specs, "--node", node, "--certificates", certs.to_str().unwrap()]);
+    let out = meshplane(&[
+        "render",
+        "--config",
+        specs,
+        "--node",
+        node,
+        "--certificates",
+        certs.to_str().unwrap(),
+    ]);
     let _ = std::fs::remove_dir_all(&certs);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("\"name\": \"arn:aws:acm:us-east-1:000000000000:certificate/abc\""), "{text}");
+    assert!(
+        text.contains("\"name\": \"arn:aws:acm:us-east-1:000000000000:certificate/abc\""),
+        "{text}"
+    );
     assert!(!text.contains("PRIVATE KEY"));
 }

@@ -34,11 +34,14 @@ fn expected(dir: &Path) -> BTreeSet<(String, String, u32)> {
             let (rule, loc) = l
                 .split_once(' ')
                 .unwrap_or_else(|| panic!("bad expected.txt line: {l}"));
-            let (file, line) = loc.rsplit_once(':').unwrap_or_else(|| panic!("bad location: {l}"));
+            let (file, line) = loc
+                .rsplit_once(':')
+                .unwrap_or_else(|| panic!("bad location: {l}"));
             (
                 rule.to_owned(),
                 file.to_owned(),
-                line.parse().unwrap_or_else(|_| panic!("bad line number: {l}")),
+                line.parse()
+                    .unwrap_or_else(|_| panic!("bad line number: {l}")),
             )
         })
         .collect()
@@ -49,7 +52,11 @@ fn the_invalid_examples_report_every_seeded_mistake_with_file_and_line() {
     let dir = examples().join("invalid");
     let dir_str = dir.to_str().expect("utf-8 path");
     let want = expected(&dir);
-    assert!(want.len() >= 25, "expected.txt lists {} findings", want.len());
+    assert!(
+        want.len() >= 25,
+        "expected.txt lists {} findings",
+        want.len()
+    );
 
     let out = meshplane(&["validate", "--format", "json", dir_str]);
     assert_eq!(
@@ -87,7 +94,10 @@ fn the_invalid_examples_report_every_seeded_mistake_with_file_and_line() {
             arn.starts_with("arn:aws:appmesh:us-east-1:000000000000:mesh/broken"),
             "{d}"
         );
-        assert!(d["path"].as_str().is_some_and(|p| p.starts_with("spec")), "{d}");
+        assert!(
+            d["path"].as_str().is_some_and(|p| p.starts_with("spec")),
+            "{d}"
+        );
         assert!(!d["message"].as_str().unwrap_or_default().is_empty(), "{d}");
     }
     assert_eq!(
@@ -110,7 +120,11 @@ fn the_invalid_examples_report_every_seeded_mistake_with_file_and_line() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), want.len() + 1, "{text}");
     for (rule, file, line) in &want {
-        let sev = if rule.starts_with("warn.") { "warning" } else { "error" };
+        let sev = if rule.starts_with("warn.") {
+            "warning"
+        } else {
+            "error"
+        };
         let prefix = format!(
             "{}:{line}: {sev}[{rule}]: arn:aws:appmesh:eu-west-1:",
             dir.join(file).display()
@@ -144,12 +158,18 @@ fn valid_example_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
         .map(|e| e.expect("directory entry").path())
         .collect();
     entries.sort();
-    let is_spec = |p: &PathBuf| p.extension().is_some_and(|e| e == "json" || e == "yaml" || e == "yml");
+    let is_spec = |p: &PathBuf| {
+        p.extension()
+            .is_some_and(|e| e == "json" || e == "yaml" || e == "yml")
+    };
     if entries.iter().any(|p| p.is_file() && is_spec(p)) {
         out.push(dir.to_owned());
         return;
     }
-    for e in entries.iter().filter(|p| p.is_dir() && !p.ends_with("invalid")) {
+    for e in entries
+        .iter()
+        .filter(|p| p.is_dir() && !p.ends_with("invalid"))
+    {
         valid_example_dirs(e, out);
     }
 }
@@ -177,9 +197,14 @@ fn every_valid_example_validates() {
 
 #[test]
 fn usage_errors_exit_2() {
-    assert_eq!(meshplane(&["validate", "--format", "yaml"]).status.code(), Some(2));
     assert_eq!(
-        meshplane(&["validate", "--param", "novalue", "."]).status.code(),
+        meshplane(&["validate", "--format", "yaml"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        meshplane(&["validate", "--param", "novalue", "."])
+            .status
+            .code(),
         Some(2)
     );
     assert_eq!(meshplane(&["frobnicate"]).status.code(), Some(2));

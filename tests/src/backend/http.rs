@@ -62,6 +62,10 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<BoxBody<Bytes
         .unwrap_or(1);
     let grpc = header(&req, "content-type").is_some_and(|c| c.starts_with("application/grpc"));
     let grpc_status = header(&req, "x-grpc-status").and_then(|v| v.parse::<u32>().ok());
+    // A failed attempt of a gRPC call answered as plain HTTP 503 (as a load
+    // balancer or a proxy in front of a gRPC server answers), not as a gRPC
+    // status.
+    let fail_as_http = header(&req, "x-fail-as-http").is_some();
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
@@ -88,7 +92,7 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<BoxBody<Bytes
             code = StatusCode::SERVICE_UNAVAILABLE;
         }
     }
-    if grpc {
+    if grpc && !(fail_as_http && code == StatusCode::SERVICE_UNAVAILABLE) {
         let status = if code == StatusCode::SERVICE_UNAVAILABLE {
             super::grpc::UNAVAILABLE
         } else {

@@ -4,7 +4,7 @@
 //! - `http URL -n N`: N requests, then one summary line.
 //! - `watch URL`: requests without end, one outcome line each, until stdin
 //!   closes; then a summary line.
-//! - `tcp HOST:PORT -n N`, `tls HOST:PORT --sni NAME --ca FILE -n N`.
+//! - `tcp HOST:PORT -n N [--client-first]`, `tls HOST:PORT --sni NAME --ca FILE -n N`.
 //! - `get URL`: one request, prints `{"status":..,"body":..}` (admin pages).
 
 use std::path::PathBuf;
@@ -66,6 +66,9 @@ enum Mode {
         addr: String,
         #[arg(short = 'n', default_value_t = 1)]
         count: u64,
+        /// Send a line before reading the greeting (a client-first protocol).
+        #[arg(long)]
+        client_first: bool,
     },
     Tls {
         addr: String,
@@ -161,10 +164,14 @@ async fn main() -> anyhow::Result<()> {
                 serde_json::json!({ "summary": Summary::of(&all, false) })
             );
         }
-        Mode::Tcp { addr, count } => {
+        Mode::Tcp {
+            addr,
+            count,
+            client_first,
+        } => {
             let mut all = Vec::new();
             for i in 0..count {
-                all.push(connect_once(&addr, None, i, Duration::from_secs(10)).await);
+                all.push(connect_once(&addr, None, client_first, i, Duration::from_secs(10)).await);
             }
             println!("{}", serde_json::to_string(&Summary::of(&all, true))?);
         }
@@ -177,7 +184,7 @@ async fn main() -> anyhow::Result<()> {
             let tls = TlsSpec::new(&ca, &sni)?;
             let mut all = Vec::new();
             for i in 0..count {
-                all.push(connect_once(&addr, Some(&tls), i, Duration::from_secs(10)).await);
+                all.push(connect_once(&addr, Some(&tls), true, i, Duration::from_secs(10)).await);
             }
             println!("{}", serde_json::to_string(&Summary::of(&all, true))?);
         }

@@ -107,6 +107,21 @@ impl Topology {
         )
     }
 
+    /// `count` TCP connections from `app` to `addr` whose client sends a
+    /// line before it reads the server's greeting.
+    pub fn tcp_client_first(&self, app: &str, addr: &str, count: u64) -> anyhow::Result<Summary> {
+        self.client_summary(
+            app,
+            &[
+                "tcp".into(),
+                addr.into(),
+                "-n".into(),
+                count.to_string(),
+                "--client-first".into(),
+            ],
+        )
+    }
+
     /// `count` TLS connections from `app` to `addr`, sending `sni`,
     /// trusting `ca`.
     pub fn tls(

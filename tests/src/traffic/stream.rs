@@ -1,5 +1,6 @@
 //! TCP and TLS connections: connect, read the backend's greeting line, send
-//! a line and check it comes back.
+//! a line and check it comes back; or, for a client that speaks first (as
+//! HTTP, TLS and most client protocols do), send the line before reading.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -45,10 +46,16 @@ impl TlsSpec {
 }
 
 /// One connection to `addr` (`host:port`, resolved by the system resolver).
-pub async fn connect_once(addr: &str, tls: Option<&TlsSpec>, i: u64, timeout: Duration) -> Outcome {
+pub async fn connect_once(
+    addr: &str,
+    tls: Option<&TlsSpec>,
+    client_first: bool,
+    i: u64,
+    timeout: Duration,
+) -> Outcome {
     let t_ms = now_ms();
     let start = Instant::now();
-    let result = tokio::time::timeout(timeout, exchange(addr, tls)).await;
+    let result = tokio::time::timeout(timeout, exchange(addr, tls, client_first)).await;
     let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
     let (backend, error) = match result {
         Err(_) => (None, Some(format!("timeout after {timeout:?}"))),
@@ -66,10 +73,11 @@ pub async fn connect_once(addr: &str, tls: Option<&TlsSpec>, i: u64, timeout: Du
     }
 }
 
-async fn exchange(addr: &str, tls: Option<&TlsSpec>) -> anyhow::Result<String> {
+async fn exchange(addr: &str, tls: Option<&TlsSpec>, client_first: bool) -> anyhow::Result<String> {
     let tcp = TcpStream::connect(addr).await.context("connect")?;
     tcp.set_nodelay(true)?;
     match tls {
+        None if client_first => ping_then_greeting(tcp).await,
         None => greeting_and_echo(tcp).await,
         Some(t) => {
             let stream = t
@@ -97,6 +105,31 @@ async fn greeting_and_echo<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> anyh
         .write_all(b"ping\n")
         .await
         .context("sending")?;
+    let mut echo = String::new();
+    reader
+        .read_line(&mut echo)
+        .await
+        .context("reading the echo")?;
+    if echo != "ping\n" {
+        anyhow::bail!("echo was {echo:?}");
+    }
+    Ok(greeting.trim_end().to_owned())
+}
+
+/// Send the line first, then read the greeting and the echo.
+async fn ping_then_greeting<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+) -> anyhow::Result<String> {
+    stream.write_all(b"ping\n").await.context("sending")?;
+    let mut reader = BufReader::new(stream);
+    let mut greeting = String::new();
+    reader
+        .read_line(&mut greeting)
+        .await
+        .context("reading the greeting")?;
+    if greeting.is_empty() {
+        anyhow::bail!("connection closed before the greeting");
+    }
     let mut echo = String::new();
     reader
         .read_line(&mut echo)

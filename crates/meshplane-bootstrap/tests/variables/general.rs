@@ -50,7 +50,14 @@ fn defaults_match_the_image() {
         .as_array()
         .map(|t| t.iter().filter_map(|t| t["tag_name"].as_str()).collect())
         .unwrap_or_default();
-    assert_eq!(tags, ["appmesh.listener_protocol", "appmesh.listener_port"]);
+    assert_eq!(
+        tags,
+        [
+            "appmesh.listener_protocol",
+            "appmesh.listener_port",
+            "envoy_rds_route_config"
+        ]
+    );
     assert_eq!(
         c["cluster_manager"]["outlier_detection"]["event_log_path"],
         "/dev/stdout"

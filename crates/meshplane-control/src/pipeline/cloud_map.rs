@@ -12,23 +12,25 @@ use meshplane_xds::{ProxyKey, SetOutcome};
 use super::{snapshot, Pipeline};
 
 impl Pipeline {
-    /// The resources to serve for a freshly translated proxy: the
-    /// translation's, with Cloud Map endpoints as currently known. Reads
-    /// the last published states; never waits for Cloud Map.
+    /// What a proxy is served, on every path (reload and Cloud Map
+    /// refresh): its translation's resources, with Cloud Map endpoints from
+    /// `states` (the last published states when `None`; never waits for
+    /// Cloud Map) and the held secrets its translation requests, and only
+    /// those.
     pub(crate) fn served_resources<'a>(
         &self,
         key: &ProxyKey,
         translation: &'a Translation,
+        states: Option<&QueryStates>,
     ) -> std::borrow::Cow<'a, ProxyResources> {
-        let filled = self
-            .state
-            .cloud_map()
-            .and_then(|feed| feed.fill(key, translation, &feed.states()));
+        let filled = self.state.cloud_map().and_then(|feed| match states {
+            Some(states) => feed.fill(key, translation, states),
+            None => feed.fill(key, translation, &feed.states()),
+        });
         let mut resources = match filled {
             Some(r) => std::borrow::Cow::Owned(r),
             None => std::borrow::Cow::Borrowed(&translation.resources),
         };
-        // Only the secrets this proxy's own translation requests.
         if !translation.secrets_needed.is_empty() {
             let secrets = self
                 .held_certificates()
@@ -74,9 +76,7 @@ impl Pipeline {
             {
                 continue;
             }
-            let Some(resources) = feed.fill(key, t, states) else {
-                continue;
-            };
+            let resources = self.served_resources(key, t, Some(states));
             let published = snapshot::build(self.cache.interner(), &resources)
                 .map_err(|e| e.to_string())
                 .and_then(|s| self.cache.set(key.clone(), s).map_err(|e| e.to_string()));

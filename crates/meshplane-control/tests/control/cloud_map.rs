@@ -620,3 +620,188 @@ fn debug_of(running: &meshplane_control::Running) -> Value {
     let feed = running.state.cloud_map().expect("feed");
     meshplane_control::cloud_map::admin::debug_json(feed)
 }
+
+/// The secrets, and the endpoints of [`CLUSTER`], in the snapshot served
+/// to virtual node `client` of mesh `cm`.
+fn client_secrets_and_endpoints(running: &meshplane_control::Running) -> (Vec<String>, String) {
+    use meshplane_xds::{ProxyKey, ResourceType};
+    let key = ProxyKey::new("arn:aws:appmesh:us-west-2:111122223333:mesh/cm/virtualNode/client");
+    let snapshot = running.server.cache().get(&key).expect("client served");
+    let secrets = snapshot
+        .of_type(ResourceType::Secret)
+        .resources()
+        .keys()
+        .map(|k| k.to_string())
+        .collect();
+    let endpoints = snapshot
+        .of_type(ResourceType::Endpoint)
+        .get(CLUSTER)
+        .map(|r| r.version().to_string())
+        .expect("the Cloud Map cluster's endpoints");
+    (secrets, endpoints)
+}
+
+/// A proxy with an ACM certificate and a Cloud Map backend keeps its
+/// secret when a Cloud Map change (not a reload) rebuilds its snapshot:
+/// both paths serve what one function builds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloud_map_change_keeps_the_proxys_acm_secret() {
+    use super::certificates::{write_certificate, CERT_ARN};
+    aws_env();
+    let moto = MotoServer::start();
+    let cm = CloudMap::create(&moto.url()).await;
+    let b1 = Backend::start("b1").await;
+    let dir = tempfile::tempdir().unwrap();
+    specs(dir.path());
+    let client = serde_json::json!({
+        "meshName": "cm",
+        "virtualNodeName": "client",
+        "spec": {
+            "listeners": [{
+                "portMapping": {"port": 8443, "protocol": "http"},
+                "tls": {"mode": "STRICT", "certificate": {"acm": {"certificateArn": CERT_ARN}}}
+            }],
+            "backends": [{ "virtualService": { "virtualServiceName": VS } }],
+            "serviceDiscovery": { "dns": { "hostname": "client.cm.local" } }
+        }
+    });
+    std::fs::write(dir.path().join("client.json"), client.to_string()).unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    write_certificate(certs.path());
+    let mut config = serve_config(vec![dir.path().to_owned()]);
+    config.certificates = Some(certs.path().to_owned());
+    let settings = CloudMapSettings {
+        endpoint: Some(moto.url()),
+        config: CloudMapConfig {
+            interval: Duration::from_millis(300),
+            ..CloudMapConfig::default()
+        },
+    };
+    let running = tokio::time::timeout(HANG, start_with_cloud_map(config, settings))
+        .await
+        .unwrap()
+        .unwrap();
+    let (secrets, before) = client_secrets_and_endpoints(&running);
+    assert_eq!(secrets, vec![CERT_ARN.to_owned()], "served by the reload");
+
+    cm.register(&b1, "v1").await;
+    let start = Instant::now();
+    let (secrets, _) = loop {
+        let (secrets, now) = client_secrets_and_endpoints(&running);
+        if now != before {
+            break (secrets, now);
+        }
+        assert!(
+            start.elapsed() < LIMIT,
+            "the Cloud Map registration never reached client's snapshot"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        secrets,
+        vec![CERT_ARN.to_owned()],
+        "the Cloud Map refresh kept the secret"
+    );
+}
+
+/// A health-checked Cloud Map node: an instance deregistered while it still
+/// passes its health checks stops taking requests at once (the cluster has
+/// `ignore_health_on_host_removal`; without it Envoy keeps a removed host
+/// for as long as its health checks pass).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deregistered_healthy_instance_gets_no_more_requests() {
+    aws_env();
+    let moto = MotoServer::start();
+    let cm = CloudMap::create(&moto.url()).await;
+    let b1 = Backend::start("b1").await;
+    let b2 = Backend::start("b2").await;
+    let dir = tempfile::tempdir().unwrap();
+    specs(dir.path());
+    edit(
+        &dir.path().join("backend.json"),
+        "\"portMapping\"",
+        "\"healthCheck\": { \"protocol\": \"http\", \"path\": \"/\", \"healthyThreshold\": 2, \"unhealthyThreshold\": 2, \"timeoutMillis\": 2000, \"intervalMillis\": 5000 }, \"portMapping\"",
+    );
+    let settings = CloudMapSettings {
+        endpoint: Some(moto.url()),
+        config: CloudMapConfig {
+            interval: Duration::from_millis(300),
+            ..CloudMapConfig::default()
+        },
+    };
+    let running = tokio::time::timeout(
+        HANG,
+        start_with_cloud_map(serve_config(vec![dir.path().to_owned()]), settings),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let _ports = ENVOY_LISTENER_PORTS.lock().await;
+    let work = tempfile::tempdir().unwrap();
+    let (mut envoy, admin) = spawn_envoy(
+        work.path(),
+        running.xds_addr,
+        &[(
+            "APPMESH_RESOURCE_ARN",
+            "mesh/cm/virtualNode/client".to_owned(),
+        )],
+    );
+    cm.register(&b1, "v1").await;
+    cm.register(&b2, "v1").await;
+    wait_endpoints(&mut envoy, admin, &[&b1, &b2], "two registered").await;
+    // The listener warms until the first health checks (sent to the
+    // listener port, Envoy's own egress here, as App Mesh's `alt_port`
+    // does) have run.
+    let egress = SocketAddr::from(([127, 0, 0, 1], 15001));
+    let start = Instant::now();
+    while !matches!(get_through(egress, VS).await, Ok((200, _))) {
+        envoy.assert_running();
+        assert!(
+            start.elapsed() < LIMIT,
+            "egress never routed\n{}",
+            envoy.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Both instances pass their health checks.
+    let healthy = |text: &str, b: &Backend| {
+        text.contains(&format!(
+            "{CLUSTER}::127.0.0.1:{}::health_flags::healthy",
+            b.port
+        ))
+    };
+    loop {
+        let (_, text) = try_http_get(admin, "/clusters").await.unwrap_or_default();
+        if healthy(&text, &b1) && healthy(&text, &b2) {
+            break;
+        }
+        assert!(start.elapsed() < LIMIT, "instances never healthy:\n{text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!(
+        "figure: both instances healthy {:?} after the listener came up",
+        start.elapsed()
+    );
+    // Workers see the health of new hosts a little after the admin does.
+    let mut answered = BTreeSet::new();
+    while answered.len() < 2 {
+        let (code, body) = get_through(egress, VS).await.unwrap();
+        assert_eq!(code, 200, "through Envoy: {body}");
+        answered.insert(body);
+        assert!(start.elapsed() < LIMIT, "only {answered:?} answered");
+    }
+
+    // Load while b1 is deregistered; once Envoy has dropped it, count
+    // every request that still reaches it.
+    cm.deregister(&b1).await;
+    let t = wait_endpoints(&mut envoy, admin, &[&b2], "b1 deregistered while healthy").await;
+    let mut after = BTreeMap::<String, u64>::new();
+    for _ in 0..200 {
+        let (code, body) = get_through(egress, VS).await.unwrap();
+        assert_eq!(code, 200, "through Envoy: {body}");
+        *after.entry(body).or_default() += 1;
+    }
+    println!("figure: deregistration of a healthy instance -> Envoy drops it in {t:?}; the next 200 requests went to {after:?}");
+    assert_eq!(after.get("b1"), None, "{after:?}");
+    assert_eq!(after.get("b2"), Some(&200), "{after:?}");
+}

@@ -4,8 +4,8 @@
 use super::context::{Path, Sink};
 use super::fields;
 use crate::common::{
-    ConnectionPool, Duration, HeaderMatch, HealthCheckPolicy, HttpPathMatch, HttpQueryParameter, HttpTimeout, Logging,
-    PortMapping, Protocol, TcpTimeout,
+    ConnectionPool, Duration, HeaderMatch, HealthCheckPolicy, HttpPathMatch, HttpQueryParameter,
+    HttpTimeout, Logging, PortMapping, Protocol, TcpTimeout,
 };
 
 pub(crate) fn port_mapping(s: &mut Sink, p: &Path, pm: &PortMapping) {
@@ -100,7 +100,10 @@ pub(crate) fn logging(s: &mut Sink, p: &Path, l: Option<&Logging>) {
         s,
         &fmt,
         "logging format",
-        &[("json", format.json.is_some()), ("text", format.text.is_some())],
+        &[
+            ("json", format.json.is_some()),
+            ("text", format.text.is_some()),
+        ],
     );
     fields::length_opt(s, &fmt.field("text"), format.text.as_ref(), 1, 1000);
     for (i, kv) in format.json.iter().flatten().enumerate() {
@@ -111,11 +114,41 @@ pub(crate) fn logging(s: &mut Sink, p: &Path, l: Option<&Logging>) {
 }
 
 /// A health check on a listener with `protocol`, among `listener_ports`.
-pub(crate) fn health_check(s: &mut Sink, p: &Path, hc: &HealthCheckPolicy, gateway: bool, listener_ports: &[i64]) {
-    fields::range(s, &p.field("healthyThreshold"), hc.healthy_threshold, 2, Some(10));
-    fields::range(s, &p.field("unhealthyThreshold"), hc.unhealthy_threshold, 2, Some(10));
-    fields::range(s, &p.field("intervalMillis"), hc.interval_millis, 5000, Some(300_000));
-    fields::range(s, &p.field("timeoutMillis"), hc.timeout_millis, 2000, Some(60_000));
+pub(crate) fn health_check(
+    s: &mut Sink,
+    p: &Path,
+    hc: &HealthCheckPolicy,
+    gateway: bool,
+    listener_ports: &[i64],
+) {
+    fields::range(
+        s,
+        &p.field("healthyThreshold"),
+        hc.healthy_threshold,
+        2,
+        Some(10),
+    );
+    fields::range(
+        s,
+        &p.field("unhealthyThreshold"),
+        hc.unhealthy_threshold,
+        2,
+        Some(10),
+    );
+    fields::range(
+        s,
+        &p.field("intervalMillis"),
+        hc.interval_millis,
+        5000,
+        Some(300_000),
+    );
+    fields::range(
+        s,
+        &p.field("timeoutMillis"),
+        hc.timeout_millis,
+        2000,
+        Some(60_000),
+    );
     fields::port(s, &p.field("port"), hc.port);
     if gateway && hc.protocol == Protocol::Tcp {
         s.error(
@@ -149,7 +182,13 @@ pub(crate) fn health_check(s: &mut Sink, p: &Path, hc: &HealthCheckPolicy, gatew
 }
 
 /// A connection pool on a listener with `protocol`; gateways have no tcp pool.
-pub(crate) fn connection_pool(s: &mut Sink, p: &Path, pool: &ConnectionPool, protocol: Protocol, gateway: bool) {
+pub(crate) fn connection_pool(
+    s: &mut Sink,
+    p: &Path,
+    pool: &ConnectionPool,
+    protocol: Protocol,
+    gateway: bool,
+) {
     let members = [
         ("grpc", pool.grpc.is_some()),
         ("http", pool.http.is_some()),
@@ -166,21 +205,55 @@ pub(crate) fn connection_pool(s: &mut Sink, p: &Path, pool: &ConnectionPool, pro
     }
     let one = fields::exactly_one(s, p, "connection pool", &members);
     if let Some(grpc) = &pool.grpc {
-        fields::range(s, &p.field("grpc").field("maxRequests"), grpc.max_requests, 1, None);
+        fields::range(
+            s,
+            &p.field("grpc").field("maxRequests"),
+            grpc.max_requests,
+            1,
+            None,
+        );
     }
     if let Some(http2) = &pool.http2 {
-        fields::range(s, &p.field("http2").field("maxRequests"), http2.max_requests, 1, None);
+        fields::range(
+            s,
+            &p.field("http2").field("maxRequests"),
+            http2.max_requests,
+            1,
+            None,
+        );
     }
     if let Some(http) = &pool.http {
         let hp = p.field("http");
-        fields::range(s, &hp.field("maxConnections"), http.max_connections, 1, None);
-        fields::range_opt(s, &hp.field("maxPendingRequests"), http.max_pending_requests, 1, None);
+        fields::range(
+            s,
+            &hp.field("maxConnections"),
+            http.max_connections,
+            1,
+            None,
+        );
+        fields::range_opt(
+            s,
+            &hp.field("maxPendingRequests"),
+            http.max_pending_requests,
+            1,
+            None,
+        );
     }
     if let Some(tcp) = &pool.tcp {
-        fields::range(s, &p.field("tcp").field("maxConnections"), tcp.max_connections, 1, None);
+        fields::range(
+            s,
+            &p.field("tcp").field("maxConnections"),
+            tcp.max_connections,
+            1,
+            None,
+        );
     }
     if one && !gateway_tcp {
-        let key = members.iter().find(|(_, on)| *on).map(|(k, _)| *k).unwrap_or_default();
+        let key = members
+            .iter()
+            .find(|(_, on)| *on)
+            .map(|(k, _)| *k)
+            .unwrap_or_default();
         if key != protocol.as_str() {
             s.error(
                 "connection_pool.protocol",
@@ -195,5 +268,9 @@ pub(crate) fn ports_list(ports: &[i64]) -> String {
     if ports.is_empty() {
         return "none (no listeners are defined)".to_owned();
     }
-    ports.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+    ports
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -77,7 +77,12 @@ impl<'a> Sink<'a> {
 
     /// A finding about a member outside the spec (the resource's name):
     /// `member` is used as the path as is, the line is the resource's.
-    pub(crate) fn error_outside_spec(&mut self, rule: &'static str, member: &str, message: impl Into<String>) {
+    pub(crate) fn error_outside_spec(
+        &mut self,
+        rule: &'static str,
+        member: &str,
+        message: impl Into<String>,
+    ) {
         let mut d = Diagnostic::error(rule, member, message).with_resource(self.arn.clone());
         if let Some(origin) = self.origin {
             d = d.with_origin(origin);

@@ -35,7 +35,11 @@ pub(crate) fn range(s: &mut Sink, p: &Path, value: i64, min: i64, max: Option<i6
             Some(m) => format!("allowed range is {min} to {m}"),
             None => format!("must be at least {min}"),
         };
-        s.error("field.range", p, format!("{value} is out of range; {allowed}"));
+        s.error(
+            "field.range",
+            p,
+            format!("{value} is out of range; {allowed}"),
+        );
     }
 }
 
@@ -59,11 +63,21 @@ pub(crate) fn list_size(s: &mut Sink, p: &Path, len: usize, min: usize, max: Opt
             Some(m) => format!("{min} to {m}"),
             None => format!("at least {min}"),
         };
-        s.error("field.list_size", p, format!("has {len} items; allowed is {allowed}"));
+        s.error(
+            "field.list_size",
+            p,
+            format!("has {len} items; allowed is {allowed}"),
+        );
     }
 }
 
-pub(crate) fn list_size_opt<T>(s: &mut Sink, p: &Path, list: Option<&Vec<T>>, min: usize, max: Option<usize>) {
+pub(crate) fn list_size_opt<T>(
+    s: &mut Sink,
+    p: &Path,
+    list: Option<&Vec<T>>,
+    min: usize,
+    max: Option<usize>,
+) {
     if let Some(l) = list {
         list_size(s, p, l.len(), min, max);
     }
@@ -93,7 +107,11 @@ pub(crate) fn required<T>(s: &mut Sink, p: &Path, value: Option<&T>, what: &str)
 /// An API union: exactly one of `members` (name, is set) must be set.
 /// Reports at `p`, the union itself. Returns true when exactly one is set.
 pub(crate) fn exactly_one(s: &mut Sink, p: &Path, shape: &str, members: &[(&str, bool)]) -> bool {
-    let set: Vec<&str> = members.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect();
+    let set: Vec<&str> = members
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(n, _)| *n)
+        .collect();
     let names: Vec<&str> = members.iter().map(|(n, _)| *n).collect();
     let expected = if names.len() == 1 {
         format!("'{}' must be set", names[0])
@@ -103,7 +121,11 @@ pub(crate) fn exactly_one(s: &mut Sink, p: &Path, shape: &str, members: &[(&str,
     match set.len() {
         1 => true,
         0 => {
-            s.error("union.exactly_one", p, format!("{shape}: {expected}, but none is"));
+            s.error(
+                "union.exactly_one",
+                p,
+                format!("{shape}: {expected}, but none is"),
+            );
             false
         }
         _ => {
@@ -159,8 +181,13 @@ mod tests {
     fn findings(f: impl FnOnce(&mut Sink, &Path)) -> Vec<String> {
         let (ctx, origins, mut out) = (ArnContext::default(), Origins::default(), Vec::new());
         let id = ResourceId::new("m", "1", ResourceKind::VirtualNode, "a");
-        f(&mut Sink::new(id, &ctx, &origins, &mut out), &Path::root().field("x"));
-        out.into_iter().map(|d| format!("{}: {}", d.rule, d.message)).collect()
+        f(
+            &mut Sink::new(id, &ctx, &origins, &mut out),
+            &Path::root().field("x"),
+        );
+        out.into_iter()
+            .map(|d| format!("{}: {}", d.rule, d.message))
+            .collect()
     }
 
     #[test]

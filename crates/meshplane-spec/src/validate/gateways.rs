@@ -5,7 +5,8 @@ use super::context::{Path, Sink};
 use super::{common, fields, nodes, references, routes, tls};
 use crate::common::{HeaderMatch, Protocol};
 use crate::gateway_route::{
-    GatewayRouteHostnameMatch, GatewayRouteSpec, GatewayRouteTarget, GrpcGatewayRoute, HttpGatewayRoute,
+    GatewayRouteHostnameMatch, GatewayRouteSpec, GatewayRouteTarget, GrpcGatewayRoute,
+    HttpGatewayRoute,
 };
 use crate::identity::ResourceKind;
 use crate::model::MeshGraph;
@@ -20,7 +21,11 @@ pub(crate) fn virtual_gateway(s: &mut Sink, spec: &VirtualGatewaySpec) {
         spec.listeners.as_ref(),
         "a virtual gateway needs at least one listener",
     );
-    let ports: Vec<i64> = spec.listeners().iter().map(|l| l.port_mapping.port).collect();
+    let ports: Vec<i64> = spec
+        .listeners()
+        .iter()
+        .map(|l| l.port_mapping.port)
+        .collect();
     for (i, l) in spec.listeners().iter().enumerate() {
         let p = lp.index(i);
         let protocol = l.port_mapping.protocol;
@@ -43,7 +48,11 @@ pub(crate) fn virtual_gateway(s: &mut Sink, spec: &VirtualGatewaySpec) {
         }
     }
     nodes::duplicate_ports(s, &lp, &ports);
-    tls::backend_defaults(s, &root.field("backendDefaults"), spec.backend_defaults.as_ref());
+    tls::backend_defaults(
+        s,
+        &root.field("backendDefaults"),
+        spec.backend_defaults.as_ref(),
+    );
     common::logging(s, &root.field("logging"), spec.logging.as_ref());
 }
 
@@ -102,10 +111,22 @@ fn http_route(s: &mut Sink, g: &MeshGraph, p: &Path, r: &HttpGatewayRoute) {
     if let Some(rw) = &r.action.rewrite {
         let rp = ap.field("rewrite");
         if let Some(path) = &rw.path {
-            fields::length_opt(s, &rp.field("path").field("exact"), path.exact.as_ref(), 1, 255);
+            fields::length_opt(
+                s,
+                &rp.field("path").field("exact"),
+                path.exact.as_ref(),
+                1,
+                255,
+            );
         }
         if let Some(prefix) = &rw.prefix {
-            fields::length_opt(s, &rp.field("prefix").field("value"), prefix.value.as_ref(), 1, 255);
+            fields::length_opt(
+                s,
+                &rp.field("prefix").field("value"),
+                prefix.value.as_ref(),
+                1,
+                255,
+            );
         }
         rewrite_fits_match(s, &rp, rw, &r.match_);
     }
@@ -224,7 +245,14 @@ fn target(s: &mut Sink, g: &MeshGraph, p: &Path, t: &GatewayRouteTarget) {
     };
     let ports: Vec<i64> = listeners.iter().map(|(port, _)| *port).collect();
     let what = format!("the provider of virtual service '{name}'");
-    routes::target_port(s, &p.field("port"), t.port, &ports, &what, "gateway_route.port_missing");
+    routes::target_port(
+        s,
+        &p.field("port"),
+        t.port,
+        &ports,
+        &what,
+        "gateway_route.port_missing",
+    );
 }
 
 #[cfg(test)]

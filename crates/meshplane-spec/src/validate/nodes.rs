@@ -8,7 +8,11 @@ use crate::virtual_node::{Listener, ListenerTimeout, ServiceDiscovery, VirtualNo
 
 pub(crate) fn virtual_node(s: &mut Sink, g: &MeshGraph, spec: &VirtualNodeSpec) {
     let root = Path::root();
-    let ports: Vec<i64> = spec.listeners().iter().map(|l| l.port_mapping.port).collect();
+    let ports: Vec<i64> = spec
+        .listeners()
+        .iter()
+        .map(|l| l.port_mapping.port)
+        .collect();
     let lp = root.field("listeners");
     for (i, l) in spec.listeners().iter().enumerate() {
         listener(s, &lp.index(i), l, &ports);
@@ -26,15 +30,31 @@ pub(crate) fn virtual_node(s: &mut Sink, g: &MeshGraph, spec: &VirtualNodeSpec) 
     let bp = root.field("backends");
     for (i, b) in spec.backends().iter().enumerate() {
         let p = bp.index(i);
-        fields::exactly_one(s, &p, "backend", &[("virtualService", b.virtual_service.is_some())]);
-        let Some(vs) = &b.virtual_service else { continue };
+        fields::exactly_one(
+            s,
+            &p,
+            "backend",
+            &[("virtualService", b.virtual_service.is_some())],
+        );
+        let Some(vs) = &b.virtual_service else {
+            continue;
+        };
         let vp = p.field("virtualService");
-        references::virtual_service(s, &vp.field("virtualServiceName"), g, &vs.virtual_service_name);
+        references::virtual_service(
+            s,
+            &vp.field("virtualServiceName"),
+            g,
+            &vs.virtual_service_name,
+        );
         if let Some(cp) = &vs.client_policy {
             tls::client_policy(s, &vp.field("clientPolicy"), cp);
         }
     }
-    tls::backend_defaults(s, &root.field("backendDefaults"), spec.backend_defaults.as_ref());
+    tls::backend_defaults(
+        s,
+        &root.field("backendDefaults"),
+        spec.backend_defaults.as_ref(),
+    );
     common::logging(s, &root.field("logging"), spec.logging.as_ref());
 }
 
@@ -49,7 +69,11 @@ fn listener(s: &mut Sink, p: &Path, l: &Listener, ports: &[i64]) {
     }
     if let Some(od) = &l.outlier_detection {
         let op = p.field("outlierDetection");
-        common::duration(s, &op.field("baseEjectionDuration"), &od.base_ejection_duration);
+        common::duration(
+            s,
+            &op.field("baseEjectionDuration"),
+            &od.base_ejection_duration,
+        );
         common::duration(s, &op.field("interval"), &od.interval);
         fields::range(
             s,
@@ -58,7 +82,13 @@ fn listener(s: &mut Sink, p: &Path, l: &Listener, ports: &[i64]) {
             0,
             Some(100),
         );
-        fields::range(s, &op.field("maxServerErrors"), od.max_server_errors, 1, None);
+        fields::range(
+            s,
+            &op.field("maxServerErrors"),
+            od.max_server_errors,
+            1,
+            None,
+        );
     }
     if let Some(t) = &l.timeout {
         listener_timeout(s, &p.field("timeout"), t, protocol);
@@ -76,7 +106,11 @@ fn listener_timeout(s: &mut Sink, p: &Path, t: &ListenerTimeout, protocol: Proto
         ("tcp", t.tcp.is_some()),
     ];
     if fields::exactly_one(s, p, "listener timeout", &members) {
-        let key = members.iter().find(|(_, on)| *on).map(|(k, _)| *k).unwrap_or_default();
+        let key = members
+            .iter()
+            .find(|(_, on)| *on)
+            .map(|(k, _)| *k)
+            .unwrap_or_default();
         if key != protocol.as_str() {
             s.error(
                 "timeout.protocol",
@@ -113,7 +147,10 @@ fn service_discovery(s: &mut Sink, p: &Path, sd: &ServiceDiscovery) {
         s,
         p,
         "service discovery",
-        &[("awsCloudMap", sd.aws_cloud_map.is_some()), ("dns", sd.dns.is_some())],
+        &[
+            ("awsCloudMap", sd.aws_cloud_map.is_some()),
+            ("dns", sd.dns.is_some()),
+        ],
     );
     let Some(cm) = &sd.aws_cloud_map else { return };
     let cp = p.field("awsCloudMap");
@@ -281,14 +318,18 @@ mod tests {
         check(
             &[(
                 A,
-                with_listener(json!({"connectionPool": {"http": {"maxConnections": 5, "maxPendingRequests": 1}}})),
+                with_listener(
+                    json!({"connectionPool": {"http": {"maxConnections": 5, "maxPendingRequests": 1}}}),
+                ),
             )],
             &[],
         );
         check(
             &[(
                 A,
-                with_listener(json!({"timeout": {"grpc": {"perRequest": {"value": 5, "unit": "s"}}}})),
+                with_listener(
+                    json!({"timeout": {"grpc": {"perRequest": {"value": 5, "unit": "s"}}}}),
+                ),
             )],
             &["error[timeout.protocol] mesh/m/virtualNode/a spec.listeners[0].timeout.grpc"],
         );
@@ -320,7 +361,8 @@ mod tests {
             "reference.missing",
         );
         assert!(
-            msgs[0].contains("virtualService 'b.local'") && msgs[0].contains("mesh/m/virtualService/b.local"),
+            msgs[0].contains("virtualService 'b.local'")
+                && msgs[0].contains("mesh/m/virtualService/b.local"),
             "{}",
             msgs[0]
         );

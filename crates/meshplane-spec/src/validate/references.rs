@@ -36,7 +36,12 @@ fn missing(s: &mut Sink, p: &Path, g: &MeshGraph, kind: ResourceKind, name: &str
     );
 }
 
-pub(crate) fn virtual_node<'g>(s: &mut Sink, p: &Path, g: &'g MeshGraph, name: &str) -> Option<&'g VirtualNodeSpec> {
+pub(crate) fn virtual_node<'g>(
+    s: &mut Sink,
+    p: &Path,
+    g: &'g MeshGraph,
+    name: &str,
+) -> Option<&'g VirtualNodeSpec> {
     let found = g.virtual_nodes.get(name);
     if found.is_none() && !name.is_empty() {
         missing(s, p, g, ResourceKind::VirtualNode, name);
@@ -110,13 +115,22 @@ pub(crate) fn router_listeners(router: &VirtualRouterSpec) -> Vec<(i64, Protocol
 }
 
 /// The listeners of a virtual service's provider, when the provider exists.
-pub(crate) fn provider_listeners(g: &MeshGraph, vs: &VirtualServiceSpec) -> Option<Vec<(i64, Protocol)>> {
+pub(crate) fn provider_listeners(
+    g: &MeshGraph,
+    vs: &VirtualServiceSpec,
+) -> Option<Vec<(i64, Protocol)>> {
     let provider = vs.provider.as_ref()?;
     if let Some(n) = &provider.virtual_node {
-        return g.virtual_nodes.get(&n.virtual_node_name).map(node_listeners);
+        return g
+            .virtual_nodes
+            .get(&n.virtual_node_name)
+            .map(node_listeners);
     }
     if let Some(r) = &provider.virtual_router {
-        return g.virtual_routers.get(&r.virtual_router_name).map(router_listeners);
+        return g
+            .virtual_routers
+            .get(&r.virtual_router_name)
+            .map(router_listeners);
     }
     None
 }

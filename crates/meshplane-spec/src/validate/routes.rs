@@ -10,7 +10,12 @@ use crate::model::MeshGraph;
 use crate::route::{GrpcRoute, GrpcRouteMatch, HttpRoute, RouteSpec, TcpRoute, WeightedTarget};
 
 /// The HTTP retry events App Mesh documents.
-pub(crate) const HTTP_RETRY_EVENTS: [&str; 4] = ["server-error", "gateway-error", "client-error", "stream-error"];
+pub(crate) const HTTP_RETRY_EVENTS: [&str; 4] = [
+    "server-error",
+    "gateway-error",
+    "client-error",
+    "stream-error",
+];
 
 pub(crate) fn route(s: &mut Sink, g: &MeshGraph, router: &str, spec: &RouteSpec) {
     let root = Path::root();
@@ -152,12 +157,28 @@ fn http_route(s: &mut Sink, g: &MeshGraph, p: &Path, r: &HttpRoute) {
     common::query_parameters(s, &mp.field("queryParameters"), m.query_parameters.as_ref());
     if let Some(rp) = &r.retry_policy {
         let pp = p.field("retryPolicy");
-        http_retry_events(s, &pp.field("httpRetryEvents"), rp.http_retry_events.as_ref());
+        http_retry_events(
+            s,
+            &pp.field("httpRetryEvents"),
+            rp.http_retry_events.as_ref(),
+        );
         let lists = [
-            ("httpRetryEvents", rp.http_retry_events.as_ref().map_or(0, Vec::len)),
-            ("tcpRetryEvents", rp.tcp_retry_events.as_ref().map_or(0, Vec::len)),
+            (
+                "httpRetryEvents",
+                rp.http_retry_events.as_ref().map_or(0, Vec::len),
+            ),
+            (
+                "tcpRetryEvents",
+                rp.tcp_retry_events.as_ref().map_or(0, Vec::len),
+            ),
         ];
-        fields::list_size_opt(s, &pp.field("tcpRetryEvents"), rp.tcp_retry_events.as_ref(), 1, Some(1));
+        fields::list_size_opt(
+            s,
+            &pp.field("tcpRetryEvents"),
+            rp.tcp_retry_events.as_ref(),
+            1,
+            Some(1),
+        );
         retry_policy(s, &pp, rp.max_retries, &rp.per_retry_timeout, &lists);
     }
     if let Some(t) = &r.timeout {
@@ -175,8 +196,18 @@ fn grpc_route(s: &mut Sink, g: &MeshGraph, p: &Path, r: &GrpcRoute) {
     grpc_match(s, &p.field("match"), &r.match_);
     if let Some(rp) = &r.retry_policy {
         let pp = p.field("retryPolicy");
-        http_retry_events(s, &pp.field("httpRetryEvents"), rp.http_retry_events.as_ref());
-        fields::list_size_opt(s, &pp.field("tcpRetryEvents"), rp.tcp_retry_events.as_ref(), 1, Some(1));
+        http_retry_events(
+            s,
+            &pp.field("httpRetryEvents"),
+            rp.http_retry_events.as_ref(),
+        );
+        fields::list_size_opt(
+            s,
+            &pp.field("tcpRetryEvents"),
+            rp.tcp_retry_events.as_ref(),
+            1,
+            Some(1),
+        );
         fields::list_size_opt(
             s,
             &pp.field("grpcRetryEvents"),
@@ -185,9 +216,18 @@ fn grpc_route(s: &mut Sink, g: &MeshGraph, p: &Path, r: &GrpcRoute) {
             Some(5),
         );
         let lists = [
-            ("grpcRetryEvents", rp.grpc_retry_events.as_ref().map_or(0, Vec::len)),
-            ("httpRetryEvents", rp.http_retry_events.as_ref().map_or(0, Vec::len)),
-            ("tcpRetryEvents", rp.tcp_retry_events.as_ref().map_or(0, Vec::len)),
+            (
+                "grpcRetryEvents",
+                rp.grpc_retry_events.as_ref().map_or(0, Vec::len),
+            ),
+            (
+                "httpRetryEvents",
+                rp.http_retry_events.as_ref().map_or(0, Vec::len),
+            ),
+            (
+                "tcpRetryEvents",
+                rp.tcp_retry_events.as_ref().map_or(0, Vec::len),
+            ),
         ];
         retry_policy(s, &pp, rp.max_retries, &rp.per_retry_timeout, &lists);
     }
@@ -249,7 +289,13 @@ fn http_retry_events(s: &mut Sink, p: &Path, events: Option<&Vec<String>>) {
 }
 
 /// maxRetries, a complete perRetryTimeout, and at least one event.
-fn retry_policy(s: &mut Sink, p: &Path, max_retries: i64, per_retry: &Duration, lists: &[(&str, usize)]) {
+fn retry_policy(
+    s: &mut Sink,
+    p: &Path,
+    max_retries: i64,
+    per_retry: &Duration,
+    lists: &[(&str, usize)],
+) {
     fields::range(s, &p.field("maxRetries"), max_retries, 0, None);
     let tp = p.field("perRetryTimeout");
     common::duration(s, &tp, per_retry);
@@ -282,12 +328,24 @@ fn weighted_targets(s: &mut Sink, g: &MeshGraph, p: &Path, targets: &[WeightedTa
         fields::length(s, &tp.field("virtualNode"), &t.virtual_node, 1, 255);
         fields::range(s, &tp.field("weight"), t.weight, 0, Some(100));
         total = total.saturating_add(t.weight.max(0));
-        let Some(node) = references::virtual_node(s, &tp.field("virtualNode"), g, &t.virtual_node) else {
+        let Some(node) = references::virtual_node(s, &tp.field("virtualNode"), g, &t.virtual_node)
+        else {
             continue;
         };
-        let ports: Vec<i64> = node.listeners().iter().map(|l| l.port_mapping.port).collect();
+        let ports: Vec<i64> = node
+            .listeners()
+            .iter()
+            .map(|l| l.port_mapping.port)
+            .collect();
         let parent = format!("virtual node '{}'", t.virtual_node);
-        target_port(s, &tp.field("port"), t.port, &ports, &parent, "route.port_missing");
+        target_port(
+            s,
+            &tp.field("port"),
+            t.port,
+            &ports,
+            &parent,
+            "route.port_missing",
+        );
     }
     if total > 100 {
         s.error(
@@ -370,7 +428,8 @@ mod tests {
     #[test]
     fn exactly_one_route_kind() {
         let mut two = http_route(&[("a", 1)]);
-        two["tcpRoute"] = json!({"action": {"weightedTargets": [{"virtualNode": "a", "weight": 1}]}});
+        two["tcpRoute"] =
+            json!({"action": {"weightedTargets": [{"virtualNode": "a", "weight": 1}]}});
         check(
             &mesh(two),
             &["error[union.exactly_one] mesh/m/virtualRouter/r/route/web spec"],

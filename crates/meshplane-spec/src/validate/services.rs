@@ -7,7 +7,9 @@ use crate::virtual_router::VirtualRouterSpec;
 use crate::virtual_service::VirtualServiceSpec;
 
 pub(crate) fn virtual_service(s: &mut Sink, g: &MeshGraph, spec: &VirtualServiceSpec) {
-    let Some(provider) = &spec.provider else { return };
+    let Some(provider) = &spec.provider else {
+        return;
+    };
     let p = Path::root().field("provider");
     fields::exactly_one(
         s,
@@ -52,7 +54,10 @@ mod tests {
     fn providers_must_exist_and_be_one() {
         check(
             &[
-                (VS, json!({"provider": {"virtualNode": {"virtualNodeName": "a"}}})),
+                (
+                    VS,
+                    json!({"provider": {"virtualNode": {"virtualNodeName": "a"}}}),
+                ),
                 ("mesh/m/virtualNode/a", node(80, "http")),
             ],
             &[],
@@ -108,7 +113,11 @@ mod tests {
         let diags = crate::validate(&m, &Default::default(), &Default::default());
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].rule, "reference.missing");
-        assert!(diags[0].message.contains("mesh 'other'"), "{}", diags[0].message);
+        assert!(
+            diags[0].message.contains("mesh 'other'"),
+            "{}",
+            diags[0].message
+        );
         assert!(messages(&[(VS, json!({}))], "reference.missing").is_empty());
     }
 }

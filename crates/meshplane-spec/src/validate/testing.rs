@@ -39,13 +39,19 @@ pub(crate) fn model(resources: &[(&str, Value)]) -> MeshModel {
     }
     if !has_mesh {
         let id = ResourceId::parse("mesh/m", &ctx).expect("mesh id");
-        model.insert(id, AnySpec::Mesh(Default::default())).expect("mesh");
+        model
+            .insert(id, AnySpec::Mesh(Default::default()))
+            .expect("mesh");
     }
     model
 }
 
 pub(crate) fn run(resources: &[(&str, Value)]) -> Vec<Diagnostic> {
-    super::validate(&model(resources), &Origins::default(), &ArnContext::default())
+    super::validate(
+        &model(resources),
+        &Origins::default(),
+        &ArnContext::default(),
+    )
 }
 
 /// `error[rule] mesh/m/virtualNode/a spec.listeners[0]` per finding.

@@ -6,7 +6,9 @@
 
 use super::context::{Path, Sink};
 use super::fields;
-use crate::tls::{BackendDefaults, ClientPolicy, ListenerTls, TlsCertificate, TlsValidationContext};
+use crate::tls::{
+    BackendDefaults, ClientPolicy, ListenerTls, TlsCertificate, TlsValidationContext,
+};
 
 /// Which side of a connection a validation context belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -67,13 +69,25 @@ pub(crate) fn client_policy(s: &mut Sink, p: &Path, cp: &ClientPolicy) {
         fields::port(s, &tp.field("ports").index(i), Some(*port));
     }
     let enforce = tls.enforce.unwrap_or(true);
-    validation(s, &tp.field("validation"), &tls.validation, Side::Client, enforce);
+    validation(
+        s,
+        &tp.field("validation"),
+        &tls.validation,
+        Side::Client,
+        enforce,
+    );
 }
 
 fn certificate_fields(s: &mut Sink, p: &Path, cert: &TlsCertificate) {
     if let Some(file) = &cert.file {
         let fp = p.field("file");
-        fields::length(s, &fp.field("certificateChain"), &file.certificate_chain, 1, 255);
+        fields::length(
+            s,
+            &fp.field("certificateChain"),
+            &file.certificate_chain,
+            1,
+            255,
+        );
         fields::length(s, &fp.field("privateKey"), &file.private_key, 1, 255);
     }
 }
@@ -89,7 +103,9 @@ fn validation(s: &mut Sink, p: &Path, v: &TlsValidationContext, side: Side, enfo
         );
     }
     let members: Vec<(&str, bool)> = match side {
-        Side::Listener if trust.acm.is_some() && trust.file.is_none() && trust.sds.is_none() => vec![],
+        Side::Listener if trust.acm.is_some() && trust.file.is_none() && trust.sds.is_none() => {
+            vec![]
+        }
         Side::Listener => vec![("file", trust.file.is_some()), ("sds", trust.sds.is_some())],
         Side::Client => vec![
             ("acm", trust.acm.is_some()),
@@ -116,7 +132,10 @@ fn validation(s: &mut Sink, p: &Path, v: &TlsValidationContext, side: Side, enfo
     let Some(sans) = &v.subject_alternative_names else {
         return;
     };
-    let sp = p.field("subjectAlternativeNames").field("match").field("exact");
+    let sp = p
+        .field("subjectAlternativeNames")
+        .field("match")
+        .field("exact");
     for (i, san) in sans.match_.exact.iter().enumerate() {
         fields::length(s, &sp.index(i), san, 1, 254);
         if enforce && san.contains('*') {
@@ -153,13 +172,18 @@ mod tests {
         check(
             &[(
                 A,
-                listener_tls(json!({"mode": "STRICT", "certificate": {"sds": {"secretName": "s"}},
-            "validation": {"trust": {"file": {"certificateChain": "/ca.pem"}}}})),
+                listener_tls(
+                    json!({"mode": "STRICT", "certificate": {"sds": {"secretName": "s"}},
+            "validation": {"trust": {"file": {"certificateChain": "/ca.pem"}}}}),
+                ),
             )],
             &[],
         );
         check(
-            &[(A, listener_tls(json!({"mode": "STRICT", "certificate": {}})))],
+            &[(
+                A,
+                listener_tls(json!({"mode": "STRICT", "certificate": {}})),
+            )],
             &["error[union.exactly_one] mesh/m/virtualNode/a spec.listeners[0].tls.certificate"],
         );
         check(
@@ -204,7 +228,13 @@ mod tests {
         check(&[(A, client(json!({"validation": v.clone()})))], &[
             "error[tls.san_wildcard] mesh/m/virtualNode/a spec.backendDefaults.clientPolicy.tls.validation.subjectAlternativeNames.match.exact[0]",
         ]);
-        check(&[(A, client(json!({"validation": v.clone(), "enforce": false})))], &[]);
+        check(
+            &[(
+                A,
+                client(json!({"validation": v.clone(), "enforce": false})),
+            )],
+            &[],
+        );
         let backend = json!({"backends": [{"virtualService": {"virtualServiceName": "b.local",
             "clientPolicy": {"tls": {"enforce": true, "validation": v}}}}]});
         let msgs = messages(

@@ -28,7 +28,11 @@ pub(crate) fn tcp_port_conflict(s: &mut Sink, g: &MeshGraph, node: &VirtualNodeS
     let mut seen: BTreeMap<i64, &str> = BTreeMap::new();
     let bp = Path::root().field("backends");
     for (i, b) in node.backends().iter().enumerate() {
-        let Some(name) = b.virtual_service.as_ref().map(|v| v.virtual_service_name.as_str()) else {
+        let Some(name) = b
+            .virtual_service
+            .as_ref()
+            .map(|v| v.virtual_service_name.as_str())
+        else {
             continue;
         };
         let Some(listeners) = g
@@ -132,7 +136,10 @@ pub(crate) fn route_timeout_exceeds_listener(s: &mut Sink, g: &MeshGraph, spec: 
             continue;
         };
         let listener = match t.port {
-            Some(port) => node.listeners().iter().find(|l| l.port_mapping.port == port),
+            Some(port) => node
+                .listeners()
+                .iter()
+                .find(|l| l.port_mapping.port == port),
             None if node.listeners().len() == 1 => node.listeners().first(),
             None => None,
         };
@@ -141,7 +148,11 @@ pub(crate) fn route_timeout_exceeds_listener(s: &mut Sink, g: &MeshGraph, spec: 
             continue;
         };
         if listener_ms > 0 && route_ms > listener_ms {
-            let kept = if l.timeout.is_none() { " (the default)" } else { "" };
+            let kept = if l.timeout.is_none() {
+                " (the default)"
+            } else {
+                ""
+            };
             s.warning(
                 "warn.route_timeout_exceeds_listener",
                 &path,
@@ -163,7 +174,9 @@ pub(crate) fn route_timeout_exceeds_listener(s: &mut Sink, g: &MeshGraph, spec: 
 /// perRetryTimeout x maxRetries beyond the request timeout: the retries can
 /// never all run.
 pub(crate) fn retry_budget_exceeds_timeout(s: &mut Sink, spec: &RouteSpec) {
-    let Some(protocol) = spec.protocol() else { return };
+    let Some(protocol) = spec.protocol() else {
+        return;
+    };
     let (max_retries, per_retry) = if let Some(rp) = spec
         .http_route
         .as_ref()
@@ -171,7 +184,11 @@ pub(crate) fn retry_budget_exceeds_timeout(s: &mut Sink, spec: &RouteSpec) {
         .and_then(|r| r.retry_policy.as_ref())
     {
         (rp.max_retries, &rp.per_retry_timeout)
-    } else if let Some(rp) = spec.grpc_route.as_ref().and_then(|r| r.retry_policy.as_ref()) {
+    } else if let Some(rp) = spec
+        .grpc_route
+        .as_ref()
+        .and_then(|r| r.retry_policy.as_ref())
+    {
         (rp.max_retries, &rp.per_retry_timeout)
     } else {
         return;
@@ -179,7 +196,10 @@ pub(crate) fn retry_budget_exceeds_timeout(s: &mut Sink, spec: &RouteSpec) {
     let timeout_ms = route_request_timeout_ms(spec);
     let budget_ms = per_retry.as_millis().saturating_mul(max_retries.max(0));
     if timeout_ms > 0 && budget_ms > timeout_ms {
-        let default = if route_timeout(spec).and_then(|t| t.per_request.as_ref()).is_none() {
+        let default = if route_timeout(spec)
+            .and_then(|t| t.per_request.as_ref())
+            .is_none()
+        {
             " (the default)"
         } else {
             ""
@@ -242,23 +262,31 @@ mod tests {
             msgs[0]
         );
         let mut raised = node(80, "http");
-        raised["listeners"][0]["timeout"] = json!({"http": {"perRequest": {"value": 30, "unit": "s"}}});
+        raised["listeners"][0]["timeout"] =
+            json!({"http": {"perRequest": {"value": 30, "unit": "s"}}});
         check(&mesh(timed_route(Some(30), None), raised), &[]);
         let mut disabled = node(80, "http");
-        disabled["listeners"][0]["timeout"] = json!({"http": {"perRequest": {"value": 0, "unit": "s"}}});
+        disabled["listeners"][0]["timeout"] =
+            json!({"http": {"perRequest": {"value": 0, "unit": "s"}}});
         check(&mesh(timed_route(Some(30), None), disabled), &[]);
     }
 
     #[test]
     fn retries_that_cannot_finish_within_the_timeout() {
-        check(&mesh(timed_route(None, Some((5, 3))), node(80, "http")), &[]);
+        check(
+            &mesh(timed_route(None, Some((5, 3))), node(80, "http")),
+            &[],
+        );
         check(&mesh(timed_route(None, Some((5, 4))), node(80, "http")), &[
             "warning[warn.retry_budget_exceeds_timeout] mesh/m/virtualRouter/r/route/web spec.httpRoute.retryPolicy",
         ]);
         check(&mesh(timed_route(Some(10), Some((4, 3))), node(80, "http")), &[
             "warning[warn.retry_budget_exceeds_timeout] mesh/m/virtualRouter/r/route/web spec.httpRoute.retryPolicy",
         ]);
-        check(&mesh(timed_route(Some(0), Some((60, 3))), node(80, "http")), &[]);
+        check(
+            &mesh(timed_route(Some(0), Some((60, 3))), node(80, "http")),
+            &[],
+        );
     }
 
     #[test]
@@ -303,7 +331,10 @@ mod tests {
             ],
             &["warning[warn.allow_all_backends] mesh/m/virtualNode/a spec.backends"],
         );
-        check(&[("mesh/m", allow_all), ("mesh/m/virtualNode/a", json!({}))], &[]);
+        check(
+            &[("mesh/m", allow_all), ("mesh/m/virtualNode/a", json!({}))],
+            &[],
+        );
         check(
             &[
                 ("mesh/m/virtualNode/a", a),

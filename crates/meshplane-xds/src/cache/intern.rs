@@ -8,7 +8,7 @@ use envoy_types::pb::google::protobuf::Any;
 use prost::{Message, Name};
 use sha2::{Digest, Sha256};
 
-use super::references::references;
+use super::references::{references, secret_references};
 use super::resource::{Resource, ResourceError, ResourceInner};
 use crate::ResourceType;
 
@@ -70,16 +70,19 @@ impl ResourceInterner {
         if let Some(found) = self.lookup(&key) {
             return Ok(found);
         }
-        let refs = references(resource_type, &any).map_err(|source| ResourceError::Decode {
+        let decode_error = |source| ResourceError::Decode {
             resource_type,
             name: key.2.to_string(),
             source,
-        })?;
+        };
+        let refs = references(resource_type, &any).map_err(decode_error)?;
+        let secret_refs = secret_references(resource_type, &any).map_err(decode_error)?;
         let inner = Arc::new(ResourceInner {
             name: key.2.clone(),
             version: Arc::from(hex16(&digest)),
             any,
             references: refs.into_iter().map(Arc::from).collect(),
+            secret_references: secret_refs.into_iter().map(Arc::from).collect(),
         });
         let mut table = self.lock();
         if let Some(existing) = table.entries.get(&key).and_then(Weak::upgrade) {

@@ -22,6 +22,8 @@ pub(crate) struct ResourceInner {
     /// Names of the EDS (for a cluster) or RDS (for a listener) resources this
     /// one needs; empty for other types.
     pub(crate) references: Box<[Arc<str>]>,
+    /// Names of the secrets a cluster or listener requests over ADS.
+    pub(crate) secret_references: Box<[Arc<str>]>,
 }
 
 impl Resource {
@@ -43,6 +45,11 @@ impl Resource {
     /// EDS names (cluster) or RDS names (listener) this resource references.
     pub fn references(&self) -> &[Arc<str>] {
         &self.inner.references
+    }
+
+    /// Secrets (over ADS) this cluster or listener references.
+    pub fn secret_references(&self) -> &[Arc<str>] {
+        &self.inner.secret_references
     }
 
     /// Whether both handles share one allocation (true for equal content

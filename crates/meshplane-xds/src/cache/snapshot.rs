@@ -86,17 +86,22 @@ impl Snapshot {
                 .all(|t| self.of_type(*t).version == other.of_type(*t).version)
     }
 
-    /// Every EDS name referenced by an EDS cluster and every RDS name
-    /// referenced by a listener's HTTP connection manager must be present.
+    /// Every EDS name referenced by an EDS cluster, every RDS name
+    /// referenced by a listener's HTTP connection manager and every secret
+    /// a cluster or listener requests over ADS must be present.
     pub fn check_consistency(&self) -> Result<(), ConsistencyError> {
         let mut missing = Vec::new();
-        for (from, needed) in [
-            (ResourceType::Cluster, ResourceType::Endpoint),
-            (ResourceType::Listener, ResourceType::Route),
+        let typed: fn(&Resource) -> &[Arc<str>] = Resource::references;
+        let secrets: fn(&Resource) -> &[Arc<str>] = Resource::secret_references;
+        for (from, needed, refs) in [
+            (ResourceType::Cluster, ResourceType::Endpoint, typed),
+            (ResourceType::Listener, ResourceType::Route, typed),
+            (ResourceType::Cluster, ResourceType::Secret, secrets),
+            (ResourceType::Listener, ResourceType::Secret, secrets),
         ] {
             let available = self.of_type(needed);
             for (name, r) in &self.of_type(from).resources {
-                for reference in r.references() {
+                for reference in refs(r) {
                     if available.get(reference).is_none() {
                         missing.push(MissingReference {
                             from_type: from,

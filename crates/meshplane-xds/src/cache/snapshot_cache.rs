@@ -224,4 +224,81 @@ mod tests {
             ["x"]
         );
     }
+
+    /// A cluster whose TLS asks for secrets over ADS, and one secret fetched
+    /// from a local SDS server (not the snapshot's to hold).
+    fn tls_cluster(name: &str, ads_secret: &str) -> Cluster {
+        use envoy_types::pb::envoy::config::core::v3::{
+            config_source, transport_socket, AggregatedConfigSource, ApiConfigSource, ConfigSource,
+            TransportSocket,
+        };
+        use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
+            common_tls_context, CommonTlsContext, SdsSecretConfig, UpstreamTlsContext,
+        };
+        use prost::Name;
+        let over = |specifier| ConfigSource {
+            config_source_specifier: Some(specifier),
+            ..Default::default()
+        };
+        let tls = UpstreamTlsContext {
+            common_tls_context: Some(CommonTlsContext {
+                tls_certificate_sds_secret_configs: vec![SdsSecretConfig {
+                    name: "local-socket-cert".into(),
+                    sds_config: Some(over(config_source::ConfigSourceSpecifier::ApiConfigSource(
+                        ApiConfigSource::default(),
+                    ))),
+                }],
+                validation_context_type: Some(
+                    common_tls_context::ValidationContextType::ValidationContextSdsSecretConfig(
+                        SdsSecretConfig {
+                            name: ads_secret.into(),
+                            sds_config: Some(over(config_source::ConfigSourceSpecifier::Ads(
+                                AggregatedConfigSource::default(),
+                            ))),
+                        },
+                    ),
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        Cluster {
+            name: name.into(),
+            transport_socket: Some(TransportSocket {
+                name: "envoy.transport_sockets.tls".into(),
+                config_type: Some(transport_socket::ConfigType::TypedConfig(
+                    envoy_types::pb::google::protobuf::Any {
+                        type_url: UpstreamTlsContext::type_url(),
+                        value: prost::Message::encode_to_vec(&tls),
+                    },
+                )),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_secret_requested_over_ads_must_be_in_the_snapshot() {
+        use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret;
+        let cache = SnapshotCache::new();
+        let key = ProxyKey::new("p");
+        let mut b = Snapshot::builder(cache.interner());
+        b.add_message(ResourceType::Cluster, "c", &tls_cluster("c", "trust:ca"))
+            .unwrap();
+        let err = cache.set(key.clone(), b.build()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "inconsistent snapshot: CDS `c` references SDS `trust:ca`, which the snapshot does not contain"
+        );
+        let mut b = Snapshot::builder(cache.interner());
+        b.add_message(ResourceType::Cluster, "c", &tls_cluster("c", "trust:ca"))
+            .unwrap();
+        let secret = Secret {
+            name: "trust:ca".into(),
+            ..Default::default()
+        };
+        b.add_message(ResourceType::Secret, "trust:ca", &secret)
+            .unwrap();
+        assert_eq!(cache.set(key, b.build()).unwrap(), SetOutcome::Created);
+    }
 }

@@ -42,7 +42,10 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
 }
 
 pub fn run(global: &Global, args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let opts = LoadOptions { arn: global.arn_context(), params: args.params.into_iter().collect() };
+    let opts = LoadOptions {
+        arn: global.arn_context(),
+        params: args.params.into_iter().collect(),
+    };
     let loaded = load_paths(&args.paths, &opts);
     let mut err = std::io::stderr().lock();
     for d in &loaded.diagnostics {
@@ -50,7 +53,10 @@ pub fn run(global: &Global, args: ExportArgs) -> anyhow::Result<ExitCode> {
     }
     if loaded.has_errors() {
         let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
-        writeln!(err, "meshplane export: {errors} error(s) while loading; nothing exported")?;
+        writeln!(
+            err,
+            "meshplane export: {errors} error(s) while loading; nothing exported"
+        )?;
         return Ok(ExitCode::from(EXIT_FAILURE));
     }
     let format = match args.format {

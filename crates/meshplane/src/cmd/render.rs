@@ -12,7 +12,9 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use meshplane_load::{load_paths, LoadOptions};
 use meshplane_spec::{validate, Diagnostic, Origins, ResourceId, ResourceKind};
-use meshplane_translate::{render, translate_virtual_gateway, translate_virtual_node, TranslateOptions};
+use meshplane_translate::{
+    render, translate_virtual_gateway, translate_virtual_node, TranslateOptions,
+};
 use serde_json::Value;
 use yaml_rust2::{Yaml, YamlEmitter};
 
@@ -49,20 +51,42 @@ pub enum Format {
 pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
     let ctx = global.arn_context();
     let id = ResourceId::parse(&args.node, &ctx).context("--node")?;
-    if !matches!(id.kind, ResourceKind::VirtualNode | ResourceKind::VirtualGateway) {
-        bail!("--node {}: a proxy is a virtual node or a virtual gateway (got a {})", args.node, id.kind);
+    if !matches!(
+        id.kind,
+        ResourceKind::VirtualNode | ResourceKind::VirtualGateway
+    ) {
+        bail!(
+            "--node {}: a proxy is a virtual node or a virtual gateway (got a {})",
+            args.node,
+            id.kind
+        );
     }
-    let loaded = load_paths(&args.config, &LoadOptions { arn: ctx.clone(), params: Default::default() });
+    let loaded = load_paths(
+        &args.config,
+        &LoadOptions {
+            arn: ctx.clone(),
+            params: Default::default(),
+        },
+    );
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(validate(&loaded.model, &loaded.origins, &ctx));
     diagnostics.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
 
     let Some(graph) = loaded.model.mesh(&id.mesh) else {
         print_diagnostics(&diagnostics)?;
-        bail!("mesh '{}' is not defined in {}", id.mesh, shown(&args.config));
+        bail!(
+            "mesh '{}' is not defined in {}",
+            id.mesh,
+            shown(&args.config)
+        );
     };
     if graph.owner != id.owner {
-        bail!("mesh '{}' is owned by account {}, not {} as --node says", id.mesh, graph.owner, id.owner);
+        bail!(
+            "mesh '{}' is owned by account {}, not {} as --node says",
+            id.mesh,
+            graph.owner,
+            id.owner
+        );
     }
     let gateway = id.kind == ResourceKind::VirtualGateway;
     let defined = if gateway {
@@ -72,7 +96,11 @@ pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
     };
     if !defined {
         print_diagnostics(&diagnostics)?;
-        let kind = if gateway { "virtual gateway" } else { "virtual node" };
+        let kind = if gateway {
+            "virtual gateway"
+        } else {
+            "virtual node"
+        };
         bail!("{kind} '{}' is not defined in mesh '{}'", id.name, id.mesh);
     }
     let opts = TranslateOptions {
@@ -88,10 +116,16 @@ pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
     } else {
         translate_virtual_node(graph, &id.name, &opts)
     };
-    diagnostics.extend(translation.diagnostics.into_iter().map(|d| located(d, &loaded.origins, &opts.arn)));
+    diagnostics.extend(
+        translation
+            .diagnostics
+            .into_iter()
+            .map(|d| located(d, &loaded.origins, &opts.arn)),
+    );
     print_diagnostics(&diagnostics)?;
 
-    let json = render::to_json(&translation.resources).context("writing the resources as proto3 JSON")?;
+    let json =
+        render::to_json(&translation.resources).context("writing the resources as proto3 JSON")?;
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => {
@@ -100,22 +134,35 @@ pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
         }
         Format::Yaml => {
             let mut text = String::new();
-            YamlEmitter::new(&mut text).dump(&to_yaml(&json)).context("writing YAML")?;
+            YamlEmitter::new(&mut text)
+                .dump(&to_yaml(&json))
+                .context("writing YAML")?;
             writeln!(out, "{}", text.trim_start_matches("---\n"))?;
         }
     }
     out.flush()?;
-    Ok(if diagnostics.iter().any(|d| d.is_error()) { ExitCode::from(EXIT_FAILURE) } else { ExitCode::SUCCESS })
+    Ok(if diagnostics.iter().any(|d| d.is_error()) {
+        ExitCode::from(EXIT_FAILURE)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Points a translation finding at the file and line its resource (and,
 /// where known, its field) came from, with the field path as written there.
 fn located(mut d: Diagnostic, origins: &Origins, ctx: &meshplane_spec::ArnContext) -> Diagnostic {
-    let Some(origin) = d.resource.as_deref().and_then(|arn| ResourceId::parse(arn, ctx).ok()).and_then(|id| origins.get(&id))
+    let Some(origin) = d
+        .resource
+        .as_deref()
+        .and_then(|arn| ResourceId::parse(arn, ctx).ok())
+        .and_then(|id| origins.get(&id))
     else {
         return d;
     };
-    let field = d.path.strip_prefix("spec").map(|p| p.trim_start_matches('.').to_owned());
+    let field = d
+        .path
+        .strip_prefix("spec")
+        .map(|p| p.trim_start_matches('.').to_owned());
     d = d.with_origin(origin);
     if let Some(field) = field {
         d.line = origin.line_of(&field).or(origin.line);
@@ -133,7 +180,11 @@ fn print_diagnostics(diagnostics: &[meshplane_spec::Diagnostic]) -> anyhow::Resu
 }
 
 fn shown(paths: &[PathBuf]) -> String {
-    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn to_yaml(v: &Value) -> Yaml {
@@ -146,8 +197,10 @@ fn to_yaml(v: &Value) -> Yaml {
         },
         Value::String(s) => Yaml::String(s.clone()),
         Value::Array(items) => Yaml::Array(items.iter().map(to_yaml).collect()),
-        Value::Object(map) => {
-            Yaml::Hash(map.iter().map(|(k, v)| (Yaml::String(k.clone()), to_yaml(v))).collect())
-        }
+        Value::Object(map) => Yaml::Hash(
+            map.iter()
+                .map(|(k, v)| (Yaml::String(k.clone()), to_yaml(v)))
+                .collect(),
+        ),
     }
 }

@@ -95,11 +95,27 @@ struct Summary {
 /// Kinds in the order the summary lists them, with their singular and plural.
 const KINDS: [(ResourceKind, &str, &str); 6] = [
     (ResourceKind::VirtualNode, "virtual node", "virtual nodes"),
-    (ResourceKind::VirtualService, "virtual service", "virtual services"),
-    (ResourceKind::VirtualRouter, "virtual router", "virtual routers"),
+    (
+        ResourceKind::VirtualService,
+        "virtual service",
+        "virtual services",
+    ),
+    (
+        ResourceKind::VirtualRouter,
+        "virtual router",
+        "virtual routers",
+    ),
     (ResourceKind::Route, "route", "routes"),
-    (ResourceKind::VirtualGateway, "virtual gateway", "virtual gateways"),
-    (ResourceKind::GatewayRoute, "gateway route", "gateway routes"),
+    (
+        ResourceKind::VirtualGateway,
+        "virtual gateway",
+        "virtual gateways",
+    ),
+    (
+        ResourceKind::GatewayRoute,
+        "gateway route",
+        "gateway routes",
+    ),
 ];
 
 fn counted(n: usize, one: &str, many: &str) -> String {
@@ -109,7 +125,12 @@ fn counted(n: usize, one: &str, many: &str) -> String {
 fn kinds_text(counts: &BTreeMap<ResourceKind, usize>) -> String {
     let parts: Vec<String> = KINDS
         .iter()
-        .filter_map(|(k, one, many)| counts.get(k).filter(|n| **n > 0).map(|n| counted(*n, one, many)))
+        .filter_map(|(k, one, many)| {
+            counts
+                .get(k)
+                .filter(|n| **n > 0)
+                .map(|n| counted(*n, one, many))
+        })
         .collect();
     if parts.is_empty() {
         "no resources".to_owned()
@@ -162,7 +183,15 @@ impl Report {
         }
         let meshes = per_mesh
             .into_iter()
-            .map(|(name, counts)| (name, counts.into_iter().map(|(k, n)| (k.arn_segment(), n)).collect()))
+            .map(|(name, counts)| {
+                (
+                    name,
+                    counts
+                        .into_iter()
+                        .map(|(k, n)| (k.arn_segment(), n))
+                        .collect(),
+                )
+            })
             .collect();
         Report {
             valid: errors == 0,
@@ -218,7 +247,12 @@ mod tests {
             Report::new(&one, 8, vec![]).summary.text,
             "valid: 1 mesh (apps): 3 virtual nodes, 2 virtual services, 1 virtual router, 1 route"
         );
-        let two = model(&["mesh/a", "mesh/a/virtualNode/n", "mesh/b", "mesh/b/virtualGateway/g"]);
+        let two = model(&[
+            "mesh/a",
+            "mesh/a/virtualNode/n",
+            "mesh/b",
+            "mesh/b/virtualGateway/g",
+        ]);
         let warn = Diagnostic::warning("warn.x", "spec", "w");
         let report = Report::new(&two, 2, vec![warn.clone()]);
         assert!(report.valid);
@@ -234,7 +268,10 @@ mod tests {
 
     #[test]
     fn params_are_name_equals_value() {
-        assert_eq!(parse_param("Env=prod=1"), Ok(("Env".into(), "prod=1".into())));
+        assert_eq!(
+            parse_param("Env=prod=1"),
+            Ok(("Env".into(), "prod=1".into()))
+        );
         assert!(parse_param("=x").is_err());
         assert!(parse_param("novalue").is_err());
     }
