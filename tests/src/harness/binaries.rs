@@ -100,11 +100,12 @@ fn meshplane(backend: &Path) -> anyhow::Result<PathBuf> {
     let p = dir.join("meshplane");
     // `cargo test --workspace` builds it before any test runs. Building it
     // from here would take the build lock once per test binary and rebuild
-    // whenever a source changed in the meantime.
+    // whenever a source changed in the meantime. A binary older than a
+    // source it is built from would test old code: refuse it.
     if p.is_file() {
-        if let Some(newer) = newer_source(&p) {
-            eprintln!(
-                "meshplane-e2e: warning: {} is older than {}; run `cargo build -p meshplane` (or set MESHPLANE_BIN) to test the current sources",
+        if let Some(newer) = newer_input(&p)? {
+            bail!(
+                "{} is older than {}, which it is built from; run `cargo build -p meshplane` (scripts/test.sh builds it) or set MESHPLANE_BIN to test another binary",
                 p.display(),
                 newer.display()
             );
@@ -126,28 +127,106 @@ fn meshplane(backend: &Path) -> anyhow::Result<PathBuf> {
     Ok(p)
 }
 
-/// A Rust source or manifest under `crates/` changed after `binary`.
-fn newer_source(binary: &Path) -> Option<PathBuf> {
-    let built = std::fs::metadata(binary).ok()?.modified().ok()?;
-    let mut stack = vec![workspace_root().join("crates")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).ok()?.flatten() {
-            let path = entry.path();
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                if !path.ends_with("target") {
-                    stack.push(path);
-                }
-            } else if path.extension().is_some_and(|e| e == "rs" || e == "toml")
-                && entry.metadata().ok()?.modified().ok()? > built
-            {
-                return Some(path);
-            }
+/// An input of `binary` (a file its cargo dep-info `<binary>.d` lists: every
+/// source of every workspace crate it links, and Cargo.lock) modified after
+/// it was linked.
+fn newer_input(binary: &Path) -> anyhow::Result<Option<PathBuf>> {
+    let built = std::fs::metadata(binary)?.modified()?;
+    let dep_info = binary.with_extension("d");
+    let text = std::fs::read_to_string(&dep_info).with_context(|| {
+        format!(
+            "cannot tell whether {} is current: reading its dep-info {}",
+            binary.display(),
+            dep_info.display()
+        )
+    })?;
+    for input in dep_info_inputs(&text) {
+        let modified = std::fs::metadata(&input).and_then(|m| m.modified());
+        // A listed input that is gone (a deleted file) also means stale.
+        if modified.map_or(true, |m| m > built) {
+            return Ok(Some(input));
         }
     }
-    None
+    Ok(None)
+}
+
+/// The inputs of a Makefile-style dep-info line `target: in1 in2 ...`
+/// (spaces inside paths escaped as `\ `).
+fn dep_info_inputs(text: &str) -> Vec<PathBuf> {
+    let line = text.lines().next().unwrap_or_default();
+    let Some((_, inputs)) = line.split_once(": ") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut chars = inputs.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&' ') => {
+                current.push(' ');
+                chars.next();
+            }
+            ' ' => {
+                if !current.is_empty() {
+                    out.push(PathBuf::from(std::mem::take(&mut current)));
+                }
+            }
+            c => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        out.push(PathBuf::from(current));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dep_info_lists_inputs_with_escaped_spaces() {
+        let text = "/t/meshplane: /w/Cargo.lock /w/a\\ b/src/lib.rs /w/c.rs\n\n/w/c.rs:\n";
+        assert_eq!(
+            dep_info_inputs(text),
+            [
+                PathBuf::from("/w/Cargo.lock"),
+                PathBuf::from("/w/a b/src/lib.rs"),
+                PathBuf::from("/w/c.rs")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_source_newer_than_the_binary_makes_it_stale() {
+        let dir = std::env::temp_dir().join(format!("mpe-stale-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bin = dir.join("meshplane");
+        let src = dir.join("lib.rs");
+        std::fs::write(&src, "old").unwrap();
+        std::fs::write(&bin, "binary").unwrap();
+        std::fs::write(
+            dir.join("meshplane.d"),
+            format!("{}: {}\n", bin.display(), src.display()),
+        )
+        .unwrap();
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+        std::fs::File::options()
+            .write(true)
+            .open(&bin)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+        assert_eq!(newer_input(&bin).unwrap(), None, "current");
+        std::fs::File::options()
+            .write(true)
+            .open(&src)
+            .unwrap()
+            .set_modified(later + std::time::Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(newer_input(&bin).unwrap(), Some(src), "stale");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
 
 impl Binaries {
