@@ -180,6 +180,26 @@ fn dep_info_inputs(text: &str) -> Vec<PathBuf> {
     out
 }
 
+impl Binaries {
+    /// For binaries of this crate (the demo): the test programs are next to
+    /// the running executable.
+    pub fn beside_current_exe() -> anyhow::Result<Binaries> {
+        let exe = std::env::current_exe()?;
+        let dir = exe.parent().context("the executable has no directory")?;
+        let backend = dir.join("e2e-backend");
+        let client = dir.join("e2e-client");
+        for p in [&backend, &client] {
+            if !p.is_file() {
+                bail!(
+                    "{} is missing; build it with cargo build -p meshplane-e2e",
+                    p.display()
+                );
+            }
+        }
+        Binaries::locate(&backend.to_string_lossy(), &client.to_string_lossy())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,25 +246,5 @@ mod tests {
             .unwrap();
         assert_eq!(newer_input(&bin).unwrap(), Some(src), "stale");
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
-
-impl Binaries {
-    /// For binaries of this crate (the demo): the test programs are next to
-    /// the running executable.
-    pub fn beside_current_exe() -> anyhow::Result<Binaries> {
-        let exe = std::env::current_exe()?;
-        let dir = exe.parent().context("the executable has no directory")?;
-        let backend = dir.join("e2e-backend");
-        let client = dir.join("e2e-client");
-        for p in [&backend, &client] {
-            if !p.is_file() {
-                bail!(
-                    "{} is missing; build it with cargo build -p meshplane-e2e",
-                    p.display()
-                );
-            }
-        }
-        Binaries::locate(&backend.to_string_lossy(), &client.to_string_lossy())
     }
 }
