@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::naming::{self, FieldNaming};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -30,6 +32,13 @@ pub struct Origin {
     /// Filled where the source format keeps positions; may be empty.
     #[serde(skip)]
     pub field_lines: std::collections::BTreeMap<String, u32>,
+    /// Fields whose name in the source differs from the model's, keyed by
+    /// their model path (`listeners[0].portMapping` -> `PortMapping`).
+    #[serde(skip)]
+    pub source_names: std::collections::BTreeMap<String, String>,
+    /// How the source names the fields it does not have (a missing field).
+    #[serde(skip)]
+    pub naming: FieldNaming,
 }
 
 impl Origin {
@@ -48,8 +57,11 @@ impl Origin {
         }
     }
 
-    /// The path of a spec field as seen in the source document.
+    /// The path of a spec field as seen in the source document: the
+    /// document's path to the spec, then each field as the source spells it.
     pub fn document_path(&self, spec_relative: &str) -> String {
+        let source = self.source_path(spec_relative);
+        let spec_relative = source.as_str();
         match (self.spec_path.is_empty(), spec_relative.is_empty()) {
             (true, _) => spec_relative.to_owned(),
             (false, true) => self.spec_path.clone(),
@@ -58,6 +70,36 @@ impl Origin {
             }
             (false, false) => format!("{}.{}", self.spec_path, spec_relative),
         }
+    }
+
+    /// A model path (`listeners[0].portMapping`) in the source's words
+    /// (`Listeners[0].PortMapping`).
+    fn source_path(&self, model_path: &str) -> String {
+        if self.source_names.is_empty() && self.naming == FieldNaming::Api {
+            return model_path.to_owned();
+        }
+        let mut model = String::new();
+        let mut out = String::new();
+        for step in naming::steps(model_path) {
+            match step {
+                naming::Step::Key(key) => {
+                    if !model.is_empty() {
+                        model.push('.');
+                        out.push('.');
+                    }
+                    model.push_str(key);
+                    match self.source_names.get(&model) {
+                        Some(name) => out.push_str(name),
+                        None => out.push_str(&self.naming.name(key)),
+                    }
+                }
+                naming::Step::Index(i) => {
+                    model.push_str(&format!("[{i}]"));
+                    out.push_str(&format!("[{i}]"));
+                }
+            }
+        }
+        out
     }
 }
 
@@ -142,5 +184,40 @@ impl fmt::Display for Diagnostic {
             write!(f, "{}: ", self.path)?;
         }
         f.write_str(&self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_paths_use_the_source_spelling() {
+        let mut origin = Origin {
+            spec_path: "Resources.Svc.Properties.Spec".into(),
+            naming: FieldNaming::CloudFormation,
+            ..Origin::default()
+        };
+        origin
+            .source_names
+            .insert("provider".into(), "Provider".into());
+        // A field the template lacks is named as CloudFormation would name it.
+        assert_eq!(
+            origin.document_path("provider.virtualNode.virtualNodeName"),
+            "Resources.Svc.Properties.Spec.Provider.VirtualNode.VirtualNodeName"
+        );
+        assert_eq!(
+            origin.document_path("listeners[0].tls.mode"),
+            "Resources.Svc.Properties.Spec.Listeners[0].TLS.Mode"
+        );
+        let cli = Origin {
+            spec_path: "spec".into(),
+            ..Origin::default()
+        };
+        assert_eq!(
+            cli.document_path("listeners[0].tls"),
+            "spec.listeners[0].tls"
+        );
+        assert_eq!(cli.document_path(""), "spec");
     }
 }

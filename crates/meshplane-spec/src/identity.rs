@@ -106,6 +106,18 @@ pub enum IdentityError {
     UnknownKind { input: String, kind: String },
     #[error("'{0}': a name segment is empty")]
     EmptySegment(String),
+    #[error("'{input}': {reason}")]
+    Account { input: String, reason: String },
+}
+
+/// Checks that `s` is an AWS account ID, which App Mesh requires for a mesh
+/// owner and every ARN: exactly 12 digits. The error says what is wrong.
+pub fn check_account_id(s: &str) -> Result<(), String> {
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(format!("'{s}' is not an AWS account ID (12 digits)"))
+    }
 }
 
 impl ResourceId {
@@ -177,6 +189,10 @@ impl ResourceId {
         if mesh.is_empty() || owner.is_empty() {
             return Err(IdentityError::EmptySegment(input.to_owned()));
         }
+        check_account_id(owner).map_err(|reason| IdentityError::Account {
+            input: input.to_owned(),
+            reason,
+        })?;
         let kind_at = |i: usize| {
             ResourceKind::from_segment(segments[i]).ok_or_else(|| IdentityError::UnknownKind {
                 input: input.to_owned(),
@@ -286,6 +302,28 @@ mod tests {
     }
 
     #[test]
+    fn account_ids_are_twelve_digits() {
+        assert!(check_account_id("123456789012").is_ok());
+        for bad in [
+            "",
+            "1",
+            "12345678901",
+            "1234567890123",
+            "not-an-account",
+            "12345678901a",
+        ] {
+            let err = check_account_id(bad).unwrap_err();
+            assert!(err.contains("12 digits"), "{err}");
+        }
+        let err = ResourceId::parse("arn:aws:appmesh:us-east-1:not-an-account:mesh/m", &ctx())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "'arn:aws:appmesh:us-east-1:not-an-account:mesh/m': 'not-an-account' is not an AWS account ID (12 digits)"
+        );
+    }
+
+    #[test]
     fn malformed_identities_are_errors() {
         for bad in [
             "",
@@ -297,6 +335,9 @@ mod tests {
             "mesh/m/virtualNode/a/route/b",
             "arn:aws:s3:::bucket",
             "virtualNode/a",
+            "arn:aws:appmesh:us-east-1:not-an-account:mesh/m",
+            "arn:aws:appmesh:us-east-1:1234:mesh/m/virtualNode/a",
+            "mesh/m@12345678901x/virtualNode/a",
         ] {
             assert!(
                 ResourceId::parse(bad, &ctx()).is_err(),

@@ -10,6 +10,7 @@ pub mod gateway_route;
 pub mod identity;
 pub mod mesh;
 pub mod model;
+pub mod naming;
 pub mod route;
 pub mod tls;
 pub mod validate;
@@ -19,6 +20,7 @@ pub mod virtual_router;
 pub mod virtual_service;
 
 pub use diagnostic::{Diagnostic, Origin, Severity};
-pub use identity::{ArnContext, IdentityError, ResourceId, ResourceKind};
+pub use identity::{check_account_id, ArnContext, IdentityError, ResourceId, ResourceKind};
 pub use model::{AnySpec, DuplicateResource, MeshGraph, MeshModel, Origins};
+pub use naming::FieldNaming;
 pub use validate::validate;

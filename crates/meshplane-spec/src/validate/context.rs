@@ -129,6 +129,7 @@ mod tests {
                 document: 0,
                 spec_path: "spec".into(),
                 field_lines: BTreeMap::from([("listeners[0].portMapping".to_owned(), 7)]),
+                ..Origin::default()
             },
         );
         let ctx = ArnContext::default();
