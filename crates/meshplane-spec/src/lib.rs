@@ -4,6 +4,8 @@
 //! API's camelCase JSON, rejecting unknown fields. Identity ([`ResourceId`])
 //! ties a spec, a proxy and a diagnostic to one resource. The crate does no IO.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod common;
 pub mod diagnostic;
 pub mod gateway_route;
