@@ -1,22 +1,28 @@
 //! CloudFormation templates (JSON or YAML): the `AWS::AppMesh::*` resources
 //! of `Resources`, with intrinsics resolved and PascalCase properties turned
-//! into the API's camelCase. Other resource types are skipped.
+//! into the API's camelCase. Other resource types are skipped, and so is a
+//! template without App Mesh resources (it may still export values).
+//! Templates are loaded once every file is read, because `Fn::ImportValue`
+//! reads the exports of them all.
 
 mod case;
+mod imports;
 mod intrinsic;
 mod template;
 
 use std::path::Path;
 
-use meshplane_spec::{Origin, ResourceKind};
+use meshplane_spec::{FieldNaming, Origin, ResourceKind};
 
 use crate::node::{Node, NodeKind};
-use crate::pending::{Pending, Session};
+use crate::pending::{Pending, Session, SourceFormat};
 use crate::read::Document;
+pub use imports::Imports;
 use intrinsic::{name_from_arn, Resolver};
 use template::{appmesh_type, Template};
 
-pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
+/// Loads the App Mesh resources of one template.
+pub fn load(session: &mut Session<'_>, file: &Path, doc: &Document, imports: &Imports) {
     let opts = session.opts;
     let root = &doc.node;
     let Some(resources) = root.get("Resources").and_then(Node::as_map) else {
@@ -31,7 +37,20 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
         );
         return;
     };
-    let template = Template::new(root, opts);
+    let has_appmesh = resources.iter().any(|e| {
+        e.value
+            .get_str("Type")
+            .is_some_and(|t| t.starts_with("AWS::AppMesh::"))
+    });
+    if !has_appmesh {
+        session.skip(
+            file,
+            doc,
+            "a CloudFormation template without AWS::AppMesh::* resources".into(),
+        );
+        return;
+    }
+    let template = Template::new(root, opts, imports);
     let resolver = Resolver { t: &template };
     for entry in resources {
         let logical_id = entry.key.as_str();
@@ -182,9 +201,10 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
                 line: Some(entry.line),
                 document: doc.index,
                 spec_path,
-                field_lines: Default::default(),
+                naming: FieldNaming::CloudFormation,
+                ..Origin::default()
             },
-            lenient_scalars: true,
+            format: SourceFormat::CloudFormation,
         });
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use meshplane_spec::{Origin, ResourceId, ResourceKind};
 
 use crate::node::{join, Node, NodeKind};
-use crate::pending::{Pending, Session};
+use crate::pending::{Pending, Session, SourceFormat};
 use crate::read::Document;
 
 /// The wrapper key of describe output for each kind.
@@ -152,8 +152,12 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
         }
     }
     if let Some(e) = node.entry("meshOwner") {
-        if e.value.as_str().is_none_or(str::is_empty) {
-            let message = "meshOwner must be an account id string".to_owned();
+        let checked = match e.value.as_str() {
+            Some(owner) => meshplane_spec::check_account_id(owner),
+            None => Err("must be an account ID string".to_owned()),
+        };
+        if let Err(why) = checked {
+            let message = format!("meshOwner {why}");
             problems.push((
                 "load.invalid_field",
                 e.line,
@@ -189,9 +193,9 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
             line: Some(node.line),
             document: doc.index,
             spec_path: join(prefix, "spec"),
-            field_lines: Default::default(),
+            ..Origin::default()
         },
-        lenient_scalars: false,
+        format: SourceFormat::Cli,
     });
 }
 

@@ -10,12 +10,14 @@ use meshplane_spec::virtual_gateway::VirtualGatewaySpec;
 use meshplane_spec::virtual_node::VirtualNodeSpec;
 use meshplane_spec::virtual_router::VirtualRouterSpec;
 use meshplane_spec::virtual_service::VirtualServiceSpec;
-use meshplane_spec::{AnySpec, ResourceKind};
+use meshplane_spec::{AnySpec, FieldNaming, ResourceKind};
 
 use crate::node::{Node, NodeKind};
+use crate::pending::SourceFormat;
 
 /// A field that did not decode. `path` is relative to the spec, in the
-/// model's terms (`listeners[0].portMapping.port`).
+/// model's terms (`listeners[0].portMapping.port`); the message names
+/// fields as the API does (see [`in_source_words`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError {
     pub rule: &'static str,
@@ -23,14 +25,26 @@ pub struct DecodeError {
     pub message: String,
 }
 
-/// How many scalars CloudFormation-style coercion may rewrite in one spec.
+/// How many scalars CloudFormation-style coercion may rewrite, or unknown
+/// Kubernetes fields be pruned, in one spec.
 const MAX_COERCIONS: usize = 10_000;
 
+/// A decoded spec, and the unknown fields left out of it (Kubernetes only).
+#[derive(Debug)]
+pub struct Decoded {
+    pub spec: AnySpec,
+    pub pruned: Vec<DecodeError>,
+}
+
+/// Decodes a spec as its format's API took it: CloudFormation coerces
+/// scalars to the property's type; for Kubernetes, an unknown field is left
+/// out with a warning (the API server pruned what the CRD schema does not
+/// define, so the cluster never had it); everywhere else a mistake is an error.
 pub fn decode(
     kind: ResourceKind,
     spec: &Node,
-    lenient_scalars: bool,
-) -> Result<AnySpec, Vec<DecodeError>> {
+    format: SourceFormat,
+) -> Result<Decoded, Vec<DecodeError>> {
     let mut value = match &spec.kind {
         NodeKind::Null => Value::Object(serde_json::Map::new()),
         _ => spec.to_json().map_err(|e| {
@@ -45,18 +59,43 @@ pub fn decode(
         })?,
     };
     let mut coerced = 0;
+    let mut pruned = Vec::new();
     loop {
         match decode_value(kind, &value) {
-            Ok(spec) => return Ok(spec),
+            Ok(spec) => return Ok(Decoded { spec, pruned }),
             Err((path, message)) => {
-                if lenient_scalars
+                let unknown = message.starts_with("unknown field");
+                if format == SourceFormat::CloudFormation
                     && coerced < MAX_COERCIONS
                     && coerce_at(&mut value, &path, &message)
                 {
                     coerced += 1;
                     continue;
                 }
-                let rule = if message.starts_with("unknown field") {
+                if format == SourceFormat::Kubernetes
+                    && unknown
+                    && pruned.len() < MAX_COERCIONS
+                    && remove_at(&mut value, &path)
+                {
+                    pruned.push(DecodeError {
+                        rule: "load.k8s_pruned_field",
+                        path,
+                        message: format!(
+                            "{message}: ignored, as the Kubernetes API server prunes fields the App Mesh \
+                             CRD schema does not define (the cluster never stored it)"
+                        ),
+                    });
+                    continue;
+                }
+                // A missing field is reported at its own path, not its parent's.
+                let path = match message
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.split_once('`'))
+                {
+                    Some((field, _)) => crate::node::join(&path, field),
+                    None => path,
+                };
+                let rule = if unknown {
                     "load.unknown_field"
                 } else {
                     "load.invalid_field"
@@ -69,6 +108,28 @@ pub fn decode(
             }
         }
     }
+}
+
+/// A message about missing or unknown fields with the field names spelt as
+/// the source format spells them (`VirtualNodeName` in a template). Other
+/// messages are kept: their quoted words are values, not field names.
+pub fn in_source_words(message: &str, naming: FieldNaming) -> String {
+    if naming == FieldNaming::Api
+        || !(message.starts_with("missing field") || message.starts_with("unknown field"))
+    {
+        return message.to_owned();
+    }
+    let mut out = String::new();
+    for (i, part) in message.split('`').enumerate() {
+        if i % 2 == 1 {
+            out.push('`');
+            out.push_str(&naming.name(part));
+            out.push('`');
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
 }
 
 fn decode_value(kind: ResourceKind, value: &Value) -> Result<AnySpec, (String, String)> {
@@ -143,6 +204,19 @@ fn coerce_at(value: &mut Value, path: &str, message: &str) -> bool {
     }
 }
 
+/// Removes the field at `path` from its object. False when there is none.
+fn remove_at(value: &mut Value, path: &str) -> bool {
+    let (parent, key) = match path.rfind(['.', '[']) {
+        Some(i) if path[i..].starts_with('.') => (&path[..i], &path[i + 1..]),
+        Some(_) => return false,
+        None => ("", path),
+    };
+    pointer_mut(value, parent)
+        .and_then(Value::as_object_mut)
+        .and_then(|object| object.remove(key))
+        .is_some()
+}
+
 fn pointer_mut<'v>(value: &'v mut Value, path: &str) -> Option<&'v mut Value> {
     let mut pointer = String::new();
     for part in path.split('.').filter(|p| !p.is_empty()) {
@@ -174,11 +248,11 @@ mod tests {
     #[test]
     fn unknown_fields_and_wrong_types_name_their_path() {
         let spec = node("listeners:\n  - portMaping:\n      port: 80\n");
-        let err = decode(ResourceKind::VirtualNode, &spec, false).unwrap_err();
+        let err = decode(ResourceKind::VirtualNode, &spec, SourceFormat::Cli).unwrap_err();
         assert_eq!(err[0].rule, "load.unknown_field");
         assert_eq!(err[0].path, "listeners[0].portMaping");
         let spec = node("listeners:\n  - portMapping:\n      port: eighty\n      protocol: http\n");
-        let err = decode(ResourceKind::VirtualNode, &spec, false).unwrap_err();
+        let err = decode(ResourceKind::VirtualNode, &spec, SourceFormat::Cli).unwrap_err();
         assert_eq!(err[0].rule, "load.invalid_field");
         assert_eq!(err[0].path, "listeners[0].portMapping.port");
     }
@@ -186,9 +260,13 @@ mod tests {
     #[test]
     fn cloudformation_scalars_are_coerced_to_the_field_type() {
         let spec = node("listeners:\n  - portMapping:\n      port: '80'\n      protocol: http\nbackends:\n  - virtualService:\n      virtualServiceName: 1234\n");
-        assert!(decode(ResourceKind::VirtualNode, &spec, false).is_err());
-        let AnySpec::VirtualNode(vn) = decode(ResourceKind::VirtualNode, &spec, true).unwrap()
-        else {
+        assert!(decode(ResourceKind::VirtualNode, &spec, SourceFormat::Cli).is_err());
+        let decoded = decode(
+            ResourceKind::VirtualNode,
+            &spec,
+            SourceFormat::CloudFormation,
+        );
+        let AnySpec::VirtualNode(vn) = decoded.unwrap().spec else {
             panic!()
         };
         assert_eq!(vn.listeners()[0].port_mapping.port, 80);
@@ -200,5 +278,35 @@ mod tests {
                 .virtual_service_name,
             "1234"
         );
+    }
+
+    #[test]
+    fn kubernetes_unknown_fields_are_pruned_with_a_warning() {
+        let spec = node("backendDefaults:\n  clientPolicy:\n    tls:\n      mode: STRICT\n      validation:\n        trust:\n          file: {certificateChain: /ca.pem}\nlisteners:\n  - portMapping: {port: 80, protocol: http}\n    colour: blue\n");
+        for format in [SourceFormat::Cli, SourceFormat::CloudFormation] {
+            let err = decode(ResourceKind::VirtualNode, &spec, format).unwrap_err();
+            assert_eq!(err[0].rule, "load.unknown_field");
+        }
+        let decoded = decode(ResourceKind::VirtualNode, &spec, SourceFormat::Kubernetes).unwrap();
+        let paths: Vec<&str> = decoded.pruned.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "backendDefaults.clientPolicy.tls.mode",
+                "listeners[0].colour"
+            ]
+        );
+        assert!(
+            decoded.pruned[0].message.contains("ignored"),
+            "{}",
+            decoded.pruned[0].message
+        );
+        let AnySpec::VirtualNode(vn) = decoded.spec else {
+            panic!()
+        };
+        assert_eq!(vn.listeners()[0].port_mapping.port, 80);
+        // A wrong type is still an error.
+        let spec = node("listeners:\n  - portMapping: {port: eighty, protocol: http}\n");
+        assert!(decode(ResourceKind::VirtualNode, &spec, SourceFormat::Kubernetes).is_err());
     }
 }

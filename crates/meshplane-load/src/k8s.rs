@@ -6,7 +6,8 @@
 //! `<name>_<namespace>`, `<name>.<namespace>` for virtual services, `<name>`
 //! for meshes), its references are replaced by the names they point at, the
 //! CRD's renamed fields get the API's names, and the fields that only steer
-//! the controller (selectors, `meshRef`) are dropped.
+//! the controller (selectors, `meshRef`) are dropped. Objects of other API
+//! groups (the Deployments and Services of the same manifest) are skipped.
 
 mod refs;
 mod rename;
@@ -16,11 +17,24 @@ use std::path::{Path, PathBuf};
 use meshplane_spec::{Origin, ResourceId, ResourceKind};
 
 use crate::node::{join, Node, NodeKind};
-use crate::pending::{Pending, Session};
+use crate::pending::{Pending, Session, SourceFormat};
 use crate::read::Document;
 use refs::Index;
 
+const API_GROUP: &str = "appmesh.k8s.aws/";
 const API_VERSION: &str = "appmesh.k8s.aws/v1beta2";
+
+/// `Deployment 'web' (apps/v1)`: a skipped object, as `--verbose` lists it.
+fn describe(node: &Node, api: &str) -> String {
+    let kind = node.get_str("kind").unwrap_or("an object without kind");
+    let name = node
+        .get("metadata")
+        .and_then(|m| m.get_str("name"))
+        .map(|n| format!(" '{n}'"))
+        .unwrap_or_default();
+    let api = if api.is_empty() { "no apiVersion" } else { api };
+    format!("Kubernetes {kind}{name} ({api}) is not an App Mesh resource")
+}
 
 /// One CRD object as read.
 #[derive(Debug, Clone)]
@@ -77,9 +91,16 @@ pub fn collect(session: &mut Session<'_>, file: &Path, doc: Document) {
 fn collect_one(session: &mut Session<'_>, file: &Path, document: usize, node: &Node, prefix: &str) {
     let line = Some(node.line);
     let api = node.get_str("apiVersion").unwrap_or("");
+    if !api.starts_with(API_GROUP) {
+        // Namespaces, Deployments, Services, ... kept beside the mesh.
+        session.skip_at(file, document, line, describe(node, api));
+        return;
+    }
     if api != API_VERSION {
-        let message =
-            format!("apiVersion '{api}' is not supported: meshplane reads {API_VERSION} objects");
+        let message = format!(
+            "apiVersion '{api}' is not supported: meshplane reads {API_VERSION} objects, \
+             the API of the App Mesh controller from its v1.0 release on; convert this object to v1beta2"
+        );
         session.error(
             "load.unknown_document",
             file,
@@ -220,6 +241,16 @@ fn convert(object: &Object, index: &Index<'_>, problems: &mut Vec<Problem>) -> V
     let Some((mesh, owner)) = index.mesh_of(object, problems) else {
         return Vec::new();
     };
+    if let Err(why) = meshplane_spec::check_account_id(&owner) {
+        let (path, message) = if object.kind == ResourceKind::Mesh {
+            ("meshOwner", format!("meshOwner {why}"))
+        } else {
+            ("", format!("the meshOwner of mesh '{mesh}': {why}"))
+        };
+        let line = object.spec.entry("meshOwner").map(|e| e.line);
+        problems.push(Problem::error("load.invalid_field", path, line, message));
+        return Vec::new();
+    }
     let aws_name = object.aws_name();
     let mut spec = object.spec.clone();
     let errors_before = problems.len();
@@ -252,7 +283,7 @@ fn convert(object: &Object, index: &Index<'_>, problems: &mut Vec<Problem>) -> V
         line: Some(line),
         document: object.document,
         spec_path,
-        field_lines: Default::default(),
+        ..Origin::default()
     };
     let mut routes_out: Vec<Pending> = Vec::new();
     let mut route_errors: Vec<Problem> = Vec::new();
@@ -334,7 +365,7 @@ fn convert(object: &Object, index: &Index<'_>, problems: &mut Vec<Problem>) -> V
         id,
         spec,
         origin: origin(object.spec_path.clone(), object.line),
-        lenient_scalars: false,
+        format: SourceFormat::Kubernetes,
     }];
     all.extend(routes_out);
     all
@@ -386,12 +417,12 @@ fn route_of(
         line: Some(route.line),
         document: object.document,
         spec_path: join(&object.spec_path, path),
-        field_lines: Default::default(),
+        ..Origin::default()
     };
     Ok(Some(Pending {
         id,
         spec: route,
         origin,
-        lenient_scalars: false,
+        format: SourceFormat::Kubernetes,
     }))
 }

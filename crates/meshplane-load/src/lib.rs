@@ -7,6 +7,12 @@
 //! (`appmesh.k8s.aws/v1beta2`). Every problem of every document is reported
 //! as a [`Diagnostic`] naming the file, line, resource ARN and field path; a
 //! bad document never stops the others, and no input makes the loader panic.
+//! Documents that are not App Mesh specs (the Deployments of a Kubernetes
+//! manifest, a template without App Mesh resources) are [`Skipped`].
+//!
+//! [`read_values_file`] reads the parameter and import values a user keeps
+//! for CloudFormation (`--parameter-overrides` files, parameters JSON,
+//! `list-exports` output).
 //!
 //! [`export`] writes a model back in the CLI input shape (JSON or YAML), which
 //! loads back to the same model.
@@ -22,6 +28,7 @@ mod node;
 mod pending;
 mod read;
 mod suggest;
+mod values;
 mod walk;
 
 use std::collections::BTreeMap;
@@ -30,6 +37,7 @@ use std::path::{Path, PathBuf};
 use meshplane_spec::{ArnContext, Diagnostic, MeshModel, Origins};
 
 pub use export::{export, ExportFormat};
+pub use values::{parse_assignment, parse_values, read_values_file, ValuesError};
 
 /// What the loader needs besides the files.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +48,31 @@ pub struct LoadOptions {
     /// CloudFormation parameter values (`--param Name=Value`); they win over
     /// a parameter's `Default`. `AWS::StackName` may be given here too.
     pub params: BTreeMap<String, String>,
+    /// `Fn::ImportValue` values given by hand (`--import Name=Value`); they
+    /// win over the exports of the templates loaded together.
+    pub imports: BTreeMap<String, String>,
+}
+
+/// A document left out because it is not an App Mesh spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub file: PathBuf,
+    /// The 0-based index of the document in its file.
+    pub document: usize,
+    pub line: Option<u32>,
+    /// What it is (`Kubernetes Deployment 'web' (apps/v1) is not an App Mesh resource`).
+    pub what: String,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let place = pending::place_of(&self.file, self.line);
+        write!(
+            f,
+            "{place}: skipped document {}: {}",
+            self.document, self.what
+        )
+    }
 }
 
 /// The result of a load: the model of every resource that loaded, where each
@@ -51,6 +84,8 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
     /// The files read, in the order they were read.
     pub files: Vec<PathBuf>,
+    /// The documents that are not App Mesh specs, in file order.
+    pub skipped: Vec<Skipped>,
 }
 
 impl Loaded {

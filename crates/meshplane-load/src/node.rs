@@ -4,7 +4,8 @@
 //! CloudFormation intrinsics and Kubernetes renames work on one shape and keep
 //! line numbers through every rewrite. [`Node::to_json`] turns a tree into the
 //! `serde_json::Value` the spec types deserialize from, and
-//! [`Node::field_lines`] lists the line of every field for diagnostics.
+//! [`Node::field_lines`] and [`Node::source_names`] list the line and the
+//! written name of every field for diagnostics.
 
 use std::collections::BTreeMap;
 
@@ -213,30 +214,34 @@ impl Node {
         }
     }
 
-    /// Translates a model path (`listeners[0].portMapping`) into the path as
-    /// written in the source (`Listeners[0].PortMapping`), as far as the tree
-    /// has it; the rest is kept as given.
-    pub fn source_path(&self, model_path: &str) -> String {
-        let mut out = String::new();
-        let mut node = Some(self);
-        for segment in split_path(model_path) {
-            match segment {
-                Segment::Index(i) => {
-                    out.push_str(&format!("[{i}]"));
-                    node = node.and_then(|n| n.as_seq()).and_then(|s| s.get(i));
-                }
-                Segment::Key(k) => {
-                    let entry = node.and_then(|n| n.entry(k));
-                    let shown = entry.map_or(k, |e| e.source_key.as_str());
-                    if !out.is_empty() {
-                        out.push('.');
-                    }
-                    out.push_str(shown);
-                    node = entry.map(|e| &e.value);
+    /// The keys written differently from the model's name (CloudFormation's
+    /// PascalCase, the CRD's renames), keyed by their model path:
+    /// `listeners[0].portMapping` -> `PortMapping`.
+    pub fn source_names(&self) -> BTreeMap<String, String> {
+        let mut names = BTreeMap::new();
+        self.collect_names("", &mut names);
+        names
+    }
+
+    fn collect_names(&self, path: &str, out: &mut BTreeMap<String, String>) {
+        match &self.kind {
+            NodeKind::Seq(items) => {
+                for (i, n) in items.iter().enumerate() {
+                    n.collect_names(&format!("{path}[{i}]"), out);
                 }
             }
+            NodeKind::Map(entries) => {
+                for e in entries {
+                    let p = join(path, &e.key);
+                    if e.key != e.source_key {
+                        out.insert(p.clone(), e.source_key.clone());
+                    }
+                    e.value.collect_names(&p, out);
+                }
+            }
+            NodeKind::Tagged(_, inner) => inner.collect_names(path, out),
+            _ => {}
         }
-        out
     }
 }
 
@@ -249,31 +254,6 @@ pub fn join(path: &str, key: &str) -> String {
     } else {
         format!("{path}.{key}")
     }
-}
-
-enum Segment<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
-fn split_path(path: &str) -> Vec<Segment<'_>> {
-    let mut out = Vec::new();
-    for part in path.split('.').filter(|p| !p.is_empty()) {
-        let (key, rest) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        if !key.is_empty() {
-            out.push(Segment::Key(key));
-        }
-        for idx in rest.split('[').filter(|s| !s.is_empty()) {
-            match idx.trim_end_matches(']').parse() {
-                Ok(i) => out.push(Segment::Index(i)),
-                Err(_) => out.push(Segment::Key(idx)),
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -316,14 +296,9 @@ mod tests {
         assert_eq!(lines["listeners"], 2);
         assert_eq!(lines["listeners[0]"], 1);
         assert_eq!(lines["listeners[0].portMapping.port"], 4);
-        assert_eq!(
-            root.source_path("listeners[0].portMapping.port"),
-            "Listeners[0].PortMapping.Port"
-        );
-        assert_eq!(
-            root.source_path("listeners[0].nope.x"),
-            "Listeners[0].nope.x"
-        );
+        let names = root.source_names();
+        assert_eq!(names["listeners"], "Listeners");
+        assert_eq!(names["listeners[0].portMapping.port"], "Port");
         assert_eq!(
             root.to_json().unwrap(),
             serde_json::json!({"listeners": [{"portMapping": {"port": 80}}]})

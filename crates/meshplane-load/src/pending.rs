@@ -1,15 +1,27 @@
 //! A load in progress: documents are read file by file into pending
-//! resources; Kubernetes objects wait until every file is read (their
+//! resources; CloudFormation templates wait until every file is read (they
+//! import each other's exports), and so do Kubernetes objects (their
 //! references cross files); then every spec is decoded and inserted.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use meshplane_spec::{Diagnostic, MeshModel, Origin, Origins, ResourceId};
 
 use crate::node::Node;
 use crate::read::{self, Document, Syntax};
-use crate::{cfn, cli, decode, k8s, LoadOptions, Loaded};
+use crate::{cfn, cli, decode, k8s, LoadOptions, Loaded, Skipped};
+
+/// The format a resource was written in, which decides how its spec decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFormat {
+    /// CLI input or describe output: exactly what the API took.
+    Cli,
+    /// CloudFormation turns `"80"` into 80 (and back) by the property's type.
+    CloudFormation,
+    /// The API server pruned fields the CRD schema does not have.
+    Kubernetes,
+}
 
 /// A resource whose identity is known and whose spec is not decoded yet.
 #[derive(Debug, Clone)]
@@ -18,8 +30,7 @@ pub struct Pending {
     /// The spec in the API's camelCase terms (`Null` when absent).
     pub spec: Node,
     pub origin: Origin,
-    /// CloudFormation turns `"80"` into 80 (and back) by the property's type.
-    pub lenient_scalars: bool,
+    pub format: SourceFormat,
 }
 
 pub struct Session<'o> {
@@ -27,6 +38,8 @@ pub struct Session<'o> {
     pub diagnostics: Vec<Diagnostic>,
     pub pending: Vec<Pending>,
     pub k8s: Vec<k8s::Object>,
+    pub cfn: Vec<(PathBuf, Document)>,
+    pub skipped: Vec<Skipped>,
 }
 
 /// Which format a document is in.
@@ -34,7 +47,33 @@ enum Format {
     CloudFormation,
     Kubernetes,
     Cli,
+    /// Not an App Mesh spec, but a file users keep beside their specs.
+    Skipped(String),
     Unknown(String),
+}
+
+/// CloudFormation parameter values kept beside the templates (an item of a
+/// parameters JSON file, a CodePipeline template configuration): read with
+/// `--params-file`, not as specs.
+fn parameters_file(node: &Node) -> Option<&'static str> {
+    let keys: Vec<&str> = node.as_map()?.iter().map(|e| e.key.as_str()).collect();
+    let within = |allowed: &[&str]| keys.iter().all(|k| allowed.contains(k));
+    if keys.contains(&"ParameterKey")
+        && within(&[
+            "ParameterKey",
+            "ParameterValue",
+            "UsePreviousValue",
+            "ResolvedValue",
+        ])
+    {
+        return Some(
+            "a CloudFormation parameter value (ParameterKey); pass the file with --params-file",
+        );
+    }
+    if keys.contains(&"Parameters") && within(&["Parameters", "Tags", "StackPolicy"]) {
+        return Some("a CloudFormation template configuration (Parameters); pass the file with --params-file");
+    }
+    None
 }
 
 fn detect(node: &Node) -> Format {
@@ -47,21 +86,20 @@ fn detect(node: &Node) -> Format {
     if node.get("Resources").is_some() || node.get("AWSTemplateFormatVersion").is_some() {
         return Format::CloudFormation;
     }
-    if let Some(api) = node.get_str("apiVersion") {
-        if api.starts_with("appmesh.k8s.aws/") || node.get_str("kind") == Some("List") {
-            return Format::Kubernetes;
-        }
-        return Format::Unknown(format!(
-            "apiVersion '{api}' is not an App Mesh CRD (expected appmesh.k8s.aws/v1beta2)"
-        ));
+    if node.get_str("apiVersion").is_some() {
+        // Other kinds are skipped there, one by one (a `List` may mix them).
+        return Format::Kubernetes;
     }
     if cli::is_cli_or_describe(node) {
         return Format::Cli;
     }
+    if let Some(what) = parameters_file(node) {
+        return Format::Skipped(what.into());
+    }
     Format::Unknown(
         "not an App Mesh resource: expected CLI input (meshName, virtualNodeName, spec, ...), \
-         describe output ({\"virtualNode\": {...}}), a CloudFormation template (Resources) or an \
-         appmesh.k8s.aws/v1beta2 Kubernetes object"
+         describe output ({\"virtualNode\": {...}}), a CloudFormation template (Resources) or a \
+         Kubernetes object (apiVersion, kind)"
             .into(),
     )
 }
@@ -73,7 +111,23 @@ impl<'o> Session<'o> {
             diagnostics: Vec::new(),
             pending: Vec::new(),
             k8s: Vec::new(),
+            cfn: Vec::new(),
+            skipped: Vec::new(),
         }
+    }
+
+    /// Records a document that is not an App Mesh spec and is left out.
+    pub fn skip(&mut self, file: &Path, doc: &Document, what: String) {
+        self.skip_at(file, doc.index, Some(doc.node.line), what);
+    }
+
+    pub fn skip_at(&mut self, file: &Path, document: usize, line: Option<u32>, what: String) {
+        self.skipped.push(Skipped {
+            file: file.to_owned(),
+            document,
+            line,
+            what,
+        });
     }
 
     pub fn read_file(&mut self, file: &Path, text: &str) {
@@ -88,9 +142,10 @@ impl<'o> Session<'o> {
 
     fn document(&mut self, file: &Path, doc: Document) {
         match detect(&doc.node) {
-            Format::CloudFormation => cfn::load(self, file, doc),
+            Format::CloudFormation => self.cfn.push((file.to_owned(), doc)),
             Format::Kubernetes => k8s::collect(self, file, doc),
             Format::Cli => cli::load(self, file, doc),
+            Format::Skipped(what) => self.skip(file, &doc, what),
             Format::Unknown(why) => {
                 let line = Some(doc.node.line);
                 self.error(
@@ -139,8 +194,24 @@ impl<'o> Session<'o> {
         self.diagnostics.push(d);
     }
 
-    /// Resolves the Kubernetes objects, decodes every spec and builds the model.
+    /// Loads the templates with the exports of them all, resolves the
+    /// Kubernetes objects, decodes every spec and builds the model.
     pub fn finish(mut self) -> Loaded {
+        let templates = std::mem::take(&mut self.cfn);
+        let (imports, problems) = cfn::Imports::collect(self.opts, &templates);
+        for (file, line, path, message) in problems {
+            self.error(
+                "load.cfn_duplicate_export",
+                &file,
+                Some(line),
+                None,
+                &path,
+                message,
+            );
+        }
+        for (file, doc) in &templates {
+            cfn::load(&mut self, file, doc, &imports);
+        }
         let objects = std::mem::take(&mut self.k8s);
         k8s::resolve(&mut self, objects);
         let mut model = MeshModel::default();
@@ -153,17 +224,26 @@ impl<'o> Session<'o> {
                 id,
                 spec,
                 mut origin,
-                lenient_scalars,
+                format,
             } = p;
             origin.field_lines = spec.field_lines();
-            let decoded = decode::decode(id.kind, &spec, lenient_scalars);
+            origin.source_names = spec.source_names();
+            let decoded = decode::decode(id.kind, &spec, format);
             let spec_value = match decoded {
-                Ok(v) => v,
+                Ok(decoded) => {
+                    for e in decoded.pruned {
+                        let path = origin.document_path(&e.path);
+                        let line = origin.line_of(&e.path);
+                        self.warning(e.rule, &origin.file, line, Some(&id), &path, e.message);
+                    }
+                    decoded.spec
+                }
                 Err(errors) => {
                     for e in errors {
-                        let path = origin.document_path(&spec.source_path(&e.path));
+                        let path = origin.document_path(&e.path);
                         let line = origin.line_of(&e.path);
-                        self.error(e.rule, &origin.file, line, Some(&id), &path, e.message);
+                        let message = decode::in_source_words(&e.message, origin.naming);
+                        self.error(e.rule, &origin.file, line, Some(&id), &path, message);
                     }
                     continue;
                 }
@@ -219,19 +299,27 @@ impl<'o> Session<'o> {
         // File by file, line by line (stable: same-line findings keep their order).
         self.diagnostics
             .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        self.skipped
+            .sort_by(|a, b| (&a.file, a.document, a.line).cmp(&(&b.file, b.document, b.line)));
         Loaded {
             model,
             origins,
             diagnostics: self.diagnostics,
             files: Vec::new(),
+            skipped: self.skipped,
         }
     }
 }
 
 /// `file:line` of an origin.
 pub fn place(origin: &Origin) -> String {
-    match origin.line {
-        Some(line) => format!("{}:{line}", origin.file.display()),
-        None => origin.file.display().to_string(),
+    place_of(&origin.file, origin.line)
+}
+
+/// `file:line`, or `file` when the line is not known.
+pub fn place_of(file: &Path, line: Option<u32>) -> String {
+    match line {
+        Some(line) => format!("{}:{line}", file.display()),
+        None => file.display().to_string(),
     }
 }

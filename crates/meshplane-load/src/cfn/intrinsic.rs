@@ -1,7 +1,8 @@
 //! CloudFormation intrinsic functions, resolved where a template alone
 //! decides their value: `Ref` / `Fn::GetAtt` of parameters, pseudo parameters
 //! and the template's App Mesh resources, `Fn::Sub`, `Fn::Join`,
-//! `Fn::Select`, `Fn::Split`, `Fn::FindInMap`, `Fn::If` with `Conditions`.
+//! `Fn::Select`, `Fn::Split`, `Fn::FindInMap`, `Fn::If` with `Conditions`,
+//! `Fn::ImportValue` from the exports loaded together or given by hand.
 //! YAML's short forms (`!Ref`, `!GetAtt a.b`, ...) are read as the long ones.
 //! Anything else is an error naming the function and why it cannot be known.
 
@@ -256,6 +257,13 @@ impl Resolver<'_, '_> {
                     })?;
                 self.eval(value, hops)
             }
+            "Fn::ImportValue" => {
+                let name = self.eval_text(arg, hops)?;
+                self.t
+                    .imports
+                    .value(&name)
+                    .map(|v| Some(Node::string(line, v)))
+            }
             "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or" | "Condition" => Err(format!(
                 "{name} is only valid in Conditions (use Fn::If with a condition here)"
             )),
@@ -398,6 +406,10 @@ impl Resolver<'_, '_> {
         let mesh = required("MeshName", ResourceKind::Mesh)?;
         let owner = prop("MeshOwner", ResourceKind::Mesh)?
             .unwrap_or_else(|| self.t.opts.arn.account.clone());
+        meshplane_spec::check_account_id(&owner).map_err(|why| NameError {
+            property: Some("MeshOwner".to_owned()),
+            message: format!("MeshOwner {why}"),
+        })?;
         Ok(match (ty.name_property, ty.parent_property) {
             (None, _) => ResourceId::mesh(&mesh, &owner),
             (Some(name), None) => {

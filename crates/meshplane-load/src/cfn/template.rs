@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use meshplane_spec::ResourceKind;
 
+use super::imports::Imports;
 use crate::node::{Node, NodeKind};
 use crate::LoadOptions;
 
@@ -69,10 +70,11 @@ pub struct Template<'t> {
     pub mappings: Option<&'t Node>,
     pub resources: BTreeMap<&'t str, Resource<'t>>,
     pub opts: &'t LoadOptions,
+    pub imports: &'t Imports,
 }
 
 impl<'t> Template<'t> {
-    pub fn new(root: &'t Node, opts: &'t LoadOptions) -> Template<'t> {
+    pub fn new(root: &'t Node, opts: &'t LoadOptions, imports: &'t Imports) -> Template<'t> {
         let mut params = BTreeMap::new();
         for e in root
             .get("Parameters")
@@ -108,6 +110,7 @@ impl<'t> Template<'t> {
             mappings: root.get("Mappings"),
             resources,
             opts,
+            imports,
         }
     }
 }
