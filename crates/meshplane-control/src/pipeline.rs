@@ -159,6 +159,9 @@ impl Pipeline {
         for d in diagnostics.iter().filter(|d| !d.is_error()) {
             tracing::debug!(diagnostic = %d, "spec finding");
         }
+        for s in &loaded.skipped {
+            tracing::debug!(document = %s, "not an App Mesh spec; skipped");
+        }
         let finished = SystemTime::now();
         let report = Arc::new(ReloadReport {
             finished_at: unix_seconds(finished),
@@ -166,6 +169,7 @@ impl Pipeline {
             applied,
             error,
             files: loaded.files,
+            skipped_documents: loaded.skipped.iter().map(ToString::to_string).collect(),
             diagnostics,
             changes,
             auth_error,
@@ -178,6 +182,7 @@ impl Pipeline {
                 unchanged = report.changes.unchanged,
                 skipped = report.changes.skipped,
                 removed = report.changes.removed.len(),
+                skipped_documents = report.skipped_documents.len(),
                 seconds = report.duration_seconds,
                 "specs reloaded"
             );

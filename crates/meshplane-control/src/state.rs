@@ -59,6 +59,9 @@ pub struct ReloadReport {
     /// Why it was not applied (when `applied` is false).
     pub error: Option<String>,
     pub files: Vec<PathBuf>,
+    /// The documents left out because they are not App Mesh specs
+    /// (`file:line: skipped document N: what it is`).
+    pub skipped_documents: Vec<String>,
     /// Every finding of loading, validation and translation.
     pub diagnostics: Vec<Diagnostic>,
     pub changes: ReloadChanges,

@@ -103,7 +103,7 @@ pub fn node_arns(dir: &Path, arn: &ArnContext) -> Result<Vec<String>, EditError>
         &[dir.to_path_buf()],
         &LoadOptions {
             arn: arn.clone(),
-            params: Default::default(),
+            ..LoadOptions::default()
         },
     );
     if loaded.has_errors() {

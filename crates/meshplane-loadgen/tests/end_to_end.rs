@@ -23,7 +23,7 @@ async fn serve(dir: PathBuf, quota: usize) -> meshplane_control::Running {
             paths: vec![dir],
             load: LoadOptions {
                 arn: arn.clone(),
-                params: Default::default(),
+                ..LoadOptions::default()
             },
             translate: TranslateOptions {
                 default_retry_policy: true,

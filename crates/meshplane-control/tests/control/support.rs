@@ -62,7 +62,7 @@ pub fn settings(paths: Vec<PathBuf>) -> PipelineSettings {
         paths,
         load: LoadOptions {
             arn: arn_ctx(),
-            params: Default::default(),
+            ..LoadOptions::default()
         },
         translate: TranslateOptions {
             default_retry_policy: true,
