@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod envoy;
 pub mod export;
 pub mod hash_token;
+pub mod load_args;
 pub mod render;
 pub mod serve;
 pub mod validate;
@@ -45,9 +46,15 @@ pub struct Global {
         long,
         global = true,
         env = "MESHPLANE_ACCOUNT",
-        default_value = "000000000000"
+        default_value = "000000000000",
+        value_parser = parse_account
     )]
     pub account: String,
+}
+
+/// An AWS account ID: 12 digits, as App Mesh requires of a mesh owner.
+fn parse_account(s: &str) -> Result<String, String> {
+    meshplane_spec::check_account_id(s).map(|()| s.to_owned())
 }
 
 impl Global {

@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use meshplane_load::{export, load_paths, ExportFormat, LoadOptions};
+use meshplane_load::{export, load_paths, ExportFormat};
 
+use super::load_args::LoadArgs;
 use super::{Global, EXIT_FAILURE};
 
 #[derive(Debug, Args)]
@@ -23,9 +24,8 @@ pub struct ExportArgs {
     /// `---`-separated YAML documents.
     #[arg(long, value_enum, default_value_t = Format::CliJson)]
     pub format: Format,
-    /// A CloudFormation template parameter value, as Name=Value (repeatable).
-    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
-    pub params: Vec<(String, String)>,
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -34,20 +34,13 @@ pub enum Format {
     Yaml,
 }
 
-fn parse_param(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
-        _ => Err(format!("'{s}' is not of the form Name=Value")),
-    }
-}
-
 pub fn run(global: &Global, args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let opts = LoadOptions {
-        arn: global.arn_context(),
-        params: args.params.into_iter().collect(),
-    };
+    let opts = args.load.options(global.arn_context())?;
     let loaded = load_paths(&args.paths, &opts);
     let mut err = std::io::stderr().lock();
+    for note in args.load.skipped_lines(&loaded) {
+        writeln!(err, "{note}")?;
+    }
     for d in &loaded.diagnostics {
         writeln!(err, "{d}")?;
     }

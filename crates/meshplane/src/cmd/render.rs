@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use meshplane_load::{load_paths, LoadOptions};
+use meshplane_load::load_paths;
 use meshplane_spec::{validate, Diagnostic, Origins, ResourceId, ResourceKind};
 use meshplane_translate::{
     render, translate_virtual_gateway, translate_virtual_node, TranslateOptions,
@@ -18,6 +18,7 @@ use meshplane_translate::{
 use serde_json::Value;
 use yaml_rust2::{Yaml, YamlEmitter};
 
+use super::load_args::LoadArgs;
 use super::{Global, EXIT_FAILURE};
 
 #[derive(Debug, Args)]
@@ -40,6 +41,8 @@ pub struct RenderArgs {
     /// (the output names their secrets; the PEM material is never printed).
     #[arg(long, env = "MESHPLANE_CERTIFICATES", value_name = "DIR")]
     pub certificates: Option<PathBuf>,
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -61,13 +64,10 @@ pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
             id.kind
         );
     }
-    let loaded = load_paths(
-        &args.config,
-        &LoadOptions {
-            arn: ctx.clone(),
-            params: Default::default(),
-        },
-    );
+    let loaded = load_paths(&args.config, &args.load.options(ctx.clone())?);
+    for note in args.load.skipped_lines(&loaded) {
+        eprintln!("{note}");
+    }
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(validate(&loaded.model, &loaded.origins, &ctx));
     diagnostics.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));

@@ -13,9 +13,9 @@ use anyhow::{bail, Context};
 use clap::Args;
 use meshplane_control::tls::TlsFiles;
 use meshplane_control::{CloudMapSettings, PipelineSettings, QuotaConfig, ServeConfig};
-use meshplane_load::LoadOptions;
 use meshplane_translate::TranslateOptions;
 
+use super::load_args::LoadArgs;
 use super::Global;
 
 #[derive(Debug, Args)]
@@ -83,10 +83,18 @@ pub struct ServeArgs {
     /// Log filter: a level, or `target=level` pairs (e.g. `info,meshplane_xds=debug`).
     #[arg(long, env = "MESHPLANE_LOG", default_value = "info")]
     pub log: String,
+    /// Parameter and import values are read once, at start, and kept for
+    /// every reload. With --verbose, skipped documents are logged at info.
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let filter = tracing_subscriber::filter::Targets::from_str(&args.log).context("--log")?;
+    let mut filter = tracing_subscriber::filter::Targets::from_str(&args.log).context("--log")?;
+    if args.load.verbose {
+        // The skipped documents are logged by the reload pipeline at debug.
+        filter = filter.with_target("meshplane_control::pipeline", tracing::Level::DEBUG);
+    }
     {
         use tracing_subscriber::layer::SubscriberExt;
         use tracing_subscriber::util::SubscriberInitExt;
@@ -122,10 +130,7 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = ServeConfig {
         pipeline: PipelineSettings {
             paths: args.config,
-            load: LoadOptions {
-                arn: arn.clone(),
-                params: Default::default(),
-            },
+            load: args.load.options(arn.clone())?,
             translate: TranslateOptions {
                 default_retry_policy: !args.no_default_retry_policy,
                 arn,

@@ -8,10 +8,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use meshplane_load::{load_paths, LoadOptions};
+use meshplane_load::{load_paths, Skipped};
 use meshplane_spec::{validate, Diagnostic, MeshModel, ResourceKind};
 use serde::Serialize;
 
+use super::load_args::LoadArgs;
 use super::{Global, EXIT_FAILURE};
 
 #[derive(Debug, Args)]
@@ -22,9 +23,8 @@ pub struct ValidateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// A CloudFormation template parameter value, as Name=Value (repeatable).
-    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
-    pub params: Vec<(String, String)>,
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -33,29 +33,24 @@ pub enum Format {
     Json,
 }
 
-fn parse_param(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
-        _ => Err(format!("'{s}' is not of the form Name=Value")),
-    }
-}
-
 pub fn run(global: &Global, args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let ctx = global.arn_context();
-    let opts = LoadOptions {
-        arn: ctx.clone(),
-        params: args.params.into_iter().collect(),
-    };
+    let opts = args.load.options(ctx.clone())?;
     let loaded = load_paths(&args.paths, &opts);
+    let notes = args.load.skipped_lines(&loaded);
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(validate(&loaded.model, &loaded.origins, &ctx));
     // Stable: the loader's and the validator's own order is kept per line.
     diagnostics.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-    let report = Report::new(&loaded.model, loaded.files.len(), diagnostics);
+    let mut report = Report::new(&loaded.model, loaded.files.len(), diagnostics);
+    report.add_skipped(&loaded.skipped);
 
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Text => {
+            for note in &notes {
+                writeln!(out, "{note}")?;
+            }
             for d in &report.diagnostics {
                 writeln!(out, "{d}")?;
             }
@@ -79,6 +74,9 @@ struct Report {
     valid: bool,
     summary: Summary,
     diagnostics: Vec<Diagnostic>,
+    /// `file:line: skipped document N: what it is`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    skipped: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -86,6 +84,8 @@ struct Summary {
     /// The one-line summary the text format prints.
     text: String,
     files: usize,
+    /// Documents left out because they are not App Mesh specs.
+    skipped_documents: usize,
     errors: usize,
     warnings: usize,
     /// Resource counts per mesh, keyed by the ARN kind segment.
@@ -198,12 +198,29 @@ impl Report {
             summary: Summary {
                 text,
                 files,
+                skipped_documents: 0,
                 errors,
                 warnings,
                 meshes,
             },
             diagnostics,
+            skipped: Vec::new(),
         }
+    }
+}
+
+impl Report {
+    /// Counts the skipped documents in the summary (and lists them in JSON).
+    fn add_skipped(&mut self, skipped: &[Skipped]) {
+        if skipped.is_empty() {
+            return;
+        }
+        self.summary.skipped_documents = skipped.len();
+        self.summary.text.push_str(&format!(
+            "; {} skipped (not App Mesh specs; --verbose lists them)",
+            counted(skipped.len(), "document", "documents")
+        ));
+        self.skipped = skipped.iter().map(ToString::to_string).collect();
     }
 }
 
@@ -268,11 +285,31 @@ mod tests {
 
     #[test]
     fn params_are_name_equals_value() {
+        use meshplane_load::parse_assignment;
         assert_eq!(
-            parse_param("Env=prod=1"),
+            parse_assignment("Env=prod=1"),
             Ok(("Env".into(), "prod=1".into()))
         );
-        assert!(parse_param("=x").is_err());
-        assert!(parse_param("novalue").is_err());
+        assert!(parse_assignment("=x").is_err());
+        assert!(parse_assignment("novalue").is_err());
+    }
+
+    #[test]
+    fn skipped_documents_are_counted_in_the_summary() {
+        let one = model(&["mesh/apps", "mesh/apps/virtualNode/a"]);
+        let mut report = Report::new(&one, 1, vec![]);
+        let skipped = |n: usize| Skipped {
+            file: "app.yaml".into(),
+            document: n,
+            line: Some(1),
+            what: "Kubernetes Deployment 'a' (apps/v1) is not an App Mesh resource".into(),
+        };
+        report.add_skipped(&[skipped(0), skipped(2)]);
+        assert_eq!(
+            report.summary.text,
+            "valid: 1 mesh (apps): 1 virtual node; 2 documents skipped (not App Mesh specs; --verbose lists them)"
+        );
+        assert_eq!(report.summary.skipped_documents, 2);
+        assert_eq!(report.skipped[1], "app.yaml:1: skipped document 2: Kubernetes Deployment 'a' (apps/v1) is not an App Mesh resource");
     }
 }
