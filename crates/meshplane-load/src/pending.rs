@@ -96,6 +96,14 @@ fn detect(node: &Node) -> Format {
     if let Some(what) = parameters_file(node) {
         return Format::Skipped(what.into());
     }
+    if node.get("spec").is_some() {
+        return Format::Unknown(
+            "CLI input without meshName: `aws appmesh` took the names given on the command line \
+             (--mesh-name, --virtual-node-name, ...); write them into the file (meshName, \
+             virtualNodeName, ...)"
+                .into(),
+        );
+    }
     Format::Unknown(
         "not an App Mesh resource: expected CLI input (meshName, virtualNodeName, spec, ...), \
          describe output ({\"virtualNode\": {...}}), a CloudFormation template (Resources) or a \

@@ -278,3 +278,18 @@ fn mesh_owners_must_be_account_ids_in_every_format() {
         assert!(loaded.model.meshes.is_empty(), "{name}");
     }
 }
+
+#[test]
+fn cli_input_without_the_command_line_names_says_which_are_missing() {
+    let text = r#"{"routeName": "route", "virtualRouterName": "virtual-router", "spec": {"http2Route": {}}}"#;
+    let loaded = load_str(Path::new("route-red.json"), text, &LoadOptions::default());
+    let errors = errors(&loaded);
+    assert_eq!(errors.len(), 1, "{}", shown(&loaded.diagnostics));
+    assert_eq!(errors[0].rule, "load.unknown_document");
+    assert!(
+        errors[0].message.contains("CLI input without meshName"),
+        "{}",
+        errors[0].message
+    );
+    assert!(errors[0].message.contains("--mesh-name"));
+}
