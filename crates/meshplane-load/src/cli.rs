@@ -166,6 +166,22 @@ pub fn load(session: &mut Session<'_>, file: &Path, doc: Document) {
             ));
         }
     }
+    if describe && node.get("meshOwner").is_none() {
+        if let Some(e) = node.get("metadata").and_then(|m| m.entry("meshOwner")) {
+            if let Err(why) = e.value.as_str().map_or_else(
+                || Err("must be an account ID string".to_owned()),
+                meshplane_spec::check_account_id,
+            ) {
+                let path = join(prefix, "metadata.meshOwner");
+                problems.push((
+                    "load.invalid_field",
+                    e.line,
+                    path,
+                    format!("meshOwner {why}"),
+                ));
+            }
+        }
+    }
     let id = match (kind, &mesh, names.as_deref()) {
         (ResourceKind::Mesh, Some(mesh), _) => Some(ResourceId::mesh(mesh, &owner)),
         (_, Some(mesh), Some([parent, name])) => {

@@ -259,8 +259,10 @@ fn mesh_owners_must_be_account_ids_in_every_format() {
     let cli = r#"{"meshName": "m", "meshOwner": "not-an-account", "spec": {}}"#;
     let cfn = "Resources:\n  M:\n    Type: AWS::AppMesh::Mesh\n    Properties:\n      MeshName: m\n      MeshOwner: '1234'\n";
     let k8s = "apiVersion: appmesh.k8s.aws/v1beta2\nkind: Mesh\nmetadata: {name: m}\nspec: {meshOwner: owner}\n";
+    let describe = r#"{"mesh": {"meshName": "m", "spec": {}, "metadata": {"meshOwner": "12345"}}}"#;
     for (name, text, path) in [
         ("mesh.json", cli, "meshOwner"),
+        ("describe.json", describe, "mesh.metadata.meshOwner"),
         ("mesh.yaml", cfn, "Resources.M.Properties.MeshOwner"),
         ("k8s.yaml", k8s, "spec.meshOwner"),
     ] {
