@@ -295,3 +295,38 @@ fn cli_input_without_the_command_line_names_says_which_are_missing() {
     );
     assert!(errors[0].message.contains("--mesh-name"));
 }
+
+#[test]
+fn a_problem_inside_a_chosen_fn_if_branch_is_reported_at_its_own_path() {
+    let text = "\
+Conditions:
+  Tls: !Equals [yes, yes]
+Resources:
+  CA:
+    Type: AWS::ACMPCA::CertificateAuthority
+  Gateway:
+    Type: AWS::AppMesh::VirtualGateway
+    Properties:
+      MeshName: m
+      VirtualGatewayName: gw
+      Spec: !If
+        - Tls
+        - BackendDefaults:
+            ClientPolicy:
+              TLS:
+                Validation:
+                  Trust:
+                    ACM:
+                      CertificateAuthorityArns: [!Ref CA]
+          Listeners: [{PortMapping: {Port: 8080, Protocol: http}}]
+        - Listeners: [{PortMapping: {Port: 8080, Protocol: http}}]
+";
+    let loaded = load_str(Path::new("gw.yaml"), text, &LoadOptions::default());
+    let errors = errors(&loaded);
+    assert_eq!(errors.len(), 1, "{}", shown(&loaded.diagnostics));
+    assert_eq!(
+        errors[0].path,
+        "Resources.Gateway.Properties.Spec.BackendDefaults.ClientPolicy.TLS.Validation.Trust.ACM.CertificateAuthorityArns[0]"
+    );
+    assert_eq!(errors[0].line, Some(19));
+}

@@ -93,6 +93,23 @@ impl Resolver<'_, '_> {
         path: &str,
         errors: &mut Vec<(String, u32, String)>,
     ) -> Option<Node> {
+        if let Some(("Fn::If", [condition, then, otherwise])) = intrinsic(node)
+            .as_ref()
+            .map(|(name, arg)| (name.as_str(), arg.as_seq().unwrap_or_default()))
+        {
+            // The chosen branch is resolved in place, so that its problems
+            // are reported at their own paths.
+            if let Some(condition) = condition.as_str() {
+                return match self.condition(condition, 0) {
+                    Ok(true) => self.resolve_tree(then, path, errors),
+                    Ok(false) => self.resolve_tree(otherwise, path, errors),
+                    Err(message) => {
+                        errors.push((path.to_owned(), node.line, message));
+                        Some(Node::new(node.line, NodeKind::Null))
+                    }
+                };
+            }
+        }
         if intrinsic(node).is_some() {
             return match self.eval(node, 0) {
                 Ok(v) => v,
