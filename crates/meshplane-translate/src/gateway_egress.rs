@@ -98,11 +98,11 @@ pub fn translate<'m>(
     let mut reach = Reach::default();
     for plan in &plans {
         for s in &plan.services {
+            let vh = egress_routes::virtual_host(emit, plan.port, s, &mut sources);
             reach.timeouts.insert(
                 (s.virtual_service.to_owned(), plan.port),
-                gateway_timeouts::of_target(&s.provider),
+                gateway_timeouts::of_target(&vh.routes),
             );
-            let vh = egress_routes::virtual_host(emit, plan.port, s, &mut sources);
             by_service
                 .entry(s.virtual_service.to_owned())
                 .or_default()

@@ -1,36 +1,38 @@
 //! The timeouts a gateway route carries at the gateway layer.
 //!
 //! A request through a gateway passes two routes of the gateway's Envoy:
-//! the gateway route (`rds_ingress_*`) and then the target virtual
-//! service's route (`rds_egress_*_15001`). Envoy cuts a request at the
-//! first route timeout that expires, so a gateway route cut at App Mesh's
-//! default 15 s would cut every request the target allows longer. App Mesh
-//! applied the target's route timeouts at the gateway layer (roadmap issue
-//! aws/aws-app-mesh-roadmap#376 is the bug where it failed to, for routes
-//! keeping the host name); so does meshplane, for every gateway route:
+//! the gateway route (`rds_ingress_*`) and then a route of the target
+//! virtual service's virtual host (`rds_egress_*_15001`). Envoy cuts a
+//! request at the first route timeout that expires, so a gateway route cut
+//! at App Mesh's default 15 s would cut every request the target allows
+//! longer. App Mesh applied the target's route timeouts at the gateway
+//! layer (roadmap issue aws/aws-app-mesh-roadmap#376 is the bug where it
+//! failed to, for routes keeping the host name); so does meshplane, for
+//! every gateway route, taking them from the target's egress routes as
+//! `egress_routes` builds them:
 //!
 //! - a virtual router provider: the routes of the router listener the
 //!   gateway route targets (its `target.port`, or the only listener), each
-//!   with its `timeout.perRequest` and `timeout.idle`;
-//! - a virtual node provider: the node listener's `timeout.<protocol>`,
-//!   which App Mesh applies to the route it builds for such a service.
+//!   with its `timeout.perRequest` (15 s when unset) and `timeout.idle`;
+//! - a virtual node provider: the one route App Mesh builds for it, with
+//!   App Mesh's route defaults (15 s, no idle timeout); the node
+//!   listener's `timeout` governs only the node's own ingress, as for any
+//!   client (`egress_routes` warns where the listener allows longer).
 //!
 //! One gateway route can reach several routes of a router (which one
 //! depends on the rewritten request, decided only in the second pass). The
 //! gateway route takes the **largest** of their timeouts, each kind on its
 //! own: the gateway layer must not cut what any target route allows, and
 //! the target route's own (smaller or equal) timeout still cuts its
-//! requests in the second pass. Unset `perRequest` counts as App Mesh's
-//! 15 s; 0 disables the timeout (App Mesh and Envoy alike) and is larger
-//! than any value. Unset `idle` counts as Envoy's stream idle timeout
-//! (300 s, App Mesh's documented default) and stays unset when it is the
-//! largest. A router without routes for the listener gives the defaults.
+//! requests in the second pass. A timeout of 0 is disabled (App Mesh and
+//! Envoy alike) and larger than any value. An unset idle timeout counts as
+//! Envoy's stream idle timeout (300 s, App Mesh's documented default) and
+//! stays unset when it is the largest. A target without routes gives the
+//! defaults.
 
-use meshplane_spec::common::{HttpTimeout, Protocol};
-use meshplane_spec::route::RouteSpec;
-use meshplane_spec::virtual_node::ListenerTimeout;
+use envoy_types::pb::envoy::config::route::v3::{route, Route};
+use envoy_types::pb::google::protobuf::Duration;
 
-use crate::egress_plan::Provider;
 use crate::egress_routes::DEFAULT_REQUEST_TIMEOUT_MS;
 
 /// Envoy's stream idle timeout, which applies when a route sets none.
@@ -54,15 +56,6 @@ impl Default for Timeouts {
 }
 
 impl Timeouts {
-    fn of(t: Option<&HttpTimeout>) -> Self {
-        Timeouts {
-            per_request_ms: t
-                .and_then(|t| t.per_request.as_ref())
-                .map_or(DEFAULT_REQUEST_TIMEOUT_MS, |d| d.as_millis()),
-            idle_ms: t.and_then(|t| t.idle.as_ref()).map(|d| d.as_millis()),
-        }
-    }
-
     /// Each kind of timeout the larger of the two.
     fn max(self, other: Timeouts) -> Timeouts {
         let per_request_ms = if length(other.per_request_ms) > length(self.per_request_ms) {
@@ -92,38 +85,26 @@ fn length(ms: i64) -> i64 {
     }
 }
 
-/// The timeouts a gateway route targeting a service through `provider`
-/// (on one of its ports) carries.
-pub fn of_target(provider: &Provider<'_>) -> Timeouts {
-    match provider {
-        Provider::Router { routes, .. } => routes
-            .iter()
-            .map(|(_, r)| Timeouts::of(route_timeout(r)))
-            .reduce(Timeouts::max)
-            .unwrap_or_default(),
-        Provider::Node { listener, .. } => Timeouts::of(listener_timeout(
-            listener.port_mapping.protocol,
-            listener.timeout.as_ref(),
-        )),
-    }
+fn ms(d: &Duration) -> i64 {
+    d.seconds
+        .saturating_mul(1000)
+        .saturating_add(i64::from(d.nanos) / 1_000_000)
 }
 
-fn route_timeout(r: &RouteSpec) -> Option<&HttpTimeout> {
-    r.http_route
-        .as_ref()
-        .or(r.http2_route.as_ref())
-        .and_then(|h| h.timeout.as_ref())
-        .or_else(|| r.grpc_route.as_ref().and_then(|g| g.timeout.as_ref()))
-}
-
-fn listener_timeout(protocol: Protocol, t: Option<&ListenerTimeout>) -> Option<&HttpTimeout> {
-    let t = t?;
-    match protocol {
-        Protocol::Http => t.http.as_ref(),
-        Protocol::Http2 => t.http2.as_ref(),
-        Protocol::Grpc => t.grpc.as_ref(),
-        Protocol::Tcp => None,
-    }
+/// The timeouts a gateway route carries to a target whose virtual host
+/// holds `routes` (Envoy's 15 s where a route sets no timeout).
+pub fn of_target(routes: &[Route]) -> Timeouts {
+    routes
+        .iter()
+        .filter_map(|r| match &r.action {
+            Some(route::Action::Route(a)) => Some(Timeouts {
+                per_request_ms: a.timeout.as_ref().map_or(DEFAULT_REQUEST_TIMEOUT_MS, ms),
+                idle_ms: a.idle_timeout.as_ref().map(ms),
+            }),
+            _ => None,
+        })
+        .reduce(Timeouts::max)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -152,6 +133,25 @@ mod tests {
         assert_eq!(t(0, None).max(t(45_000, None)), t(0, None));
         assert_eq!(t(45_000, None).max(t(0, None)), t(0, None));
         assert_eq!(t(1, Some(0)).max(t(1, Some(900_000))), t(1, Some(0)));
+    }
+
+    #[test]
+    fn of_target_reads_the_egress_routes() {
+        use envoy_types::pb::envoy::config::route::v3::RouteAction;
+        let r = |timeout: Option<i64>, idle: Option<i64>| Route {
+            action: Some(route::Action::Route(RouteAction {
+                timeout: timeout.map(crate::proto::millis),
+                idle_timeout: idle.map(crate::proto::millis),
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        assert_eq!(of_target(&[]), Timeouts::default());
+        assert_eq!(of_target(&[r(None, None)]), t(15_000, None));
+        assert_eq!(
+            of_target(&[r(Some(10_000), None), r(Some(45_500), Some(400_000))]),
+            t(45_500, Some(400_000))
+        );
     }
 
     #[test]
