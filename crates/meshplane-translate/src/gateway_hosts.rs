@@ -27,13 +27,13 @@
 //! for `GatewayRouteHostnameMatch`), so a hostname-less route with a
 //! longer prefix never took a request for a host that has routes of its
 //! own, and giving one route a host name took that host's requests away
-//! from the hostname-less routes (#403: a user adding `hostname.exact` to
-//! routes one at a time was caught out by it and asked for it to be
-//! documented). Hostname-less routes therefore are **not** copied into the
-//! host-name virtual hosts: give such a host a route of its own for what
-//! it should keep reaching. An exact host name wins over a suffix whatever
-//! the routes' priorities, since the virtual host is chosen before any
-//! route.
+//! from the hostname-less routes (#403: a user who added `hostname.exact`
+//! to routes one at a time, expecting the others to keep serving, was
+//! surprised and asked for host matching to be documented).
+//! Hostname-less routes therefore are **not** copied into the host-name
+//! virtual hosts: give such a host a route of its own for what it should
+//! keep reaching. An exact host name wins over a suffix whatever the
+//! routes' priorities, since the virtual host is chosen before any route.
 //!
 //! Suffixes follow App Mesh's rule (roadmap #384): a suffix matches whole
 //! DNS labels, `*.example.com`, so `.example.com` and `example.com` are
