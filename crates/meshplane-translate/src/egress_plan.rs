@@ -52,7 +52,7 @@ pub enum Provider<'m> {
 }
 
 /// One virtual service a proxy reaches: a node's backend, or (for a
-/// virtual gateway) every virtual service of the mesh.
+/// virtual gateway) a target of its gateway routes.
 pub struct BackendRef<'m> {
     pub index: usize,
     pub virtual_service_name: &'m str,

@@ -26,21 +26,14 @@
 //! The gateway listener's connection pool sets the thresholds of its
 //! self-redirect cluster (how much the gateway forwards at once). An HTTP
 //! health check policy with a path makes the gateway answer that path
-//! itself (200 as soon as the listener serves), which is what a load
-//! balancer health check of a gateway needs (troubleshooting: check that
-//! the listener is bootstrapped and ready).
+//! itself where no gateway route takes it (`gateway_health`).
 
 use envoy_types::pb::envoy::config::cluster::v3::{cluster, Cluster};
 use envoy_types::pb::envoy::config::core::v3::TrafficDirection;
 use envoy_types::pb::envoy::config::listener::v3::{
     listener_filter, FilterChain, FilterChainMatch, Listener, ListenerFilter,
 };
-use envoy_types::pb::envoy::extensions::filters::http::health_check::v3::HealthCheck;
 use envoy_types::pb::envoy::extensions::filters::listener::tls_inspector::v3::TlsInspector;
-use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
-    http_filter, HttpFilter,
-};
-use envoy_types::pb::google::protobuf::BoolValue;
 use meshplane_spec::common::Protocol;
 use meshplane_spec::identity::ResourceKind;
 use meshplane_spec::virtual_gateway::{VirtualGatewayListener, VirtualGatewaySpec};
@@ -51,9 +44,7 @@ use crate::cluster_common::{circuit_breakers, single_endpoint, upstream_protocol
 use crate::emit::Emit;
 use crate::ingress::{limits, LOCAL_CONNECT_TIMEOUT_MS};
 use crate::proto::{any, clamp_u32, listen_address, millis, u32_value};
-use crate::{filters, gateway_egress, gateway_routes, ip, names, route_match, tls};
-
-pub const HEALTH_CHECK_FILTER: &str = "envoy.filters.http.health_check";
+use crate::{filters, gateway_egress, gateway_health, gateway_routes, ip, names, tls};
 
 pub fn translate<'m>(emit: &mut Emit<'m>, gateway: &str, spec: &'m VirtualGatewaySpec) {
     let gw_id = emit.id(ResourceKind::VirtualGateway, gateway);
@@ -130,16 +121,16 @@ pub fn translate<'m>(emit: &mut Emit<'m>, gateway: &str, spec: &'m VirtualGatewa
             [gw_id.clone()],
         );
         let rds = names::ingress_route_config(protocol, port);
-        let (config, sources) = gateway_routes::build(
-            emit,
-            gateway,
-            &rds,
+        let health_check_path = gateway_health::path(l);
+        let listener_routes = gateway_routes::ListenerRoutes {
+            name: &rds,
             protocol,
             port,
-            &routes,
-            &cluster_name,
-            &reach,
-        );
+            cluster: &cluster_name,
+            health_check_path,
+        };
+        let (config, sources) =
+            gateway_routes::build(emit, gateway, &listener_routes, &routes, &reach);
         emit.route_config(config, sources);
         let stat_prefix = names::ingress_stat_prefix(listeners.len(), protocol, port);
         let hcm = filters::http_connection_manager_with(
@@ -147,7 +138,10 @@ pub fn translate<'m>(emit: &mut Emit<'m>, gateway: &str, spec: &'m VirtualGatewa
             &rds,
             protocol,
             logs.clone(),
-            health_check_filter(l).into_iter().collect(),
+            health_check_path
+                .map(gateway_health::filter)
+                .into_iter()
+                .collect(),
         );
         let chain = |transport_protocol: &str, transport_socket| FilterChain {
             filter_chain_match: Some(FilterChainMatch {
@@ -206,23 +200,4 @@ pub(crate) fn tls_inspector() -> ListenerFilter {
         ))),
         filter_disabled: None,
     }
-}
-
-/// The gateway answers an HTTP health check path itself.
-fn health_check_filter(l: &VirtualGatewayListener) -> Option<HttpFilter> {
-    let hc = l.health_check.as_ref()?;
-    if !matches!(hc.protocol, Protocol::Http | Protocol::Http2) {
-        return None;
-    }
-    let path = hc.path.as_deref().filter(|p| !p.is_empty())?;
-    let config = HealthCheck {
-        pass_through_mode: Some(BoolValue { value: false }),
-        headers: vec![route_match::pseudo_header(":path", path)],
-        ..Default::default()
-    };
-    Some(HttpFilter {
-        name: HEALTH_CHECK_FILTER.to_owned(),
-        config_type: Some(http_filter::ConfigType::TypedConfig(any(&config))),
-        ..Default::default()
-    })
 }

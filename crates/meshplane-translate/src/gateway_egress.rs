@@ -1,10 +1,21 @@
 //! The egress side of a virtual gateway: listener `lds_egress_0.0.0.0_15001`
 //! (reached only through the self-redirect clusters) and its route
 //! configuration `rds_egress_<protocol>_15001`, with one virtual host per
-//! virtual service of the mesh (domains `<name>` and `<name>:15001`) built
-//! by the node translation's egress code, and the `default_backend`
-//! virtual host (`*`) that finds the target of a gateway route which kept
-//! the request's host name from the `x-app-mesh-virtual-service` header.
+//! target of the gateway's gateway routes (domains `<name>` and
+//! `<name>:15001`) built by the node translation's egress code, and the
+//! `default_backend` virtual host (`*`) that finds the target of a gateway
+//! route which kept the request's host name from the
+//! `x-app-mesh-virtual-service` header.
+//!
+//! A gateway reaches only what its gateway routes target (the routes some
+//! listener of the gateway serves). App Mesh served a gateway every
+//! virtual service of the mesh, so a client keeping its own `Host` through
+//! a route that keeps the host name could reach any internal service, and
+//! the gateway resolved and health-checked every node. Here a request whose
+//! host names an internal service no gateway route targets finds no virtual
+//! host for it; a route keeping the host name reaches its own target
+//! through `default_backend`, whatever the host. The clusters are those of
+//! the targets' providers.
 //!
 //! A virtual service whose provider has several listeners gets the routes
 //! of every listener in its virtual host, each also matching the
@@ -25,14 +36,17 @@ use meshplane_spec::virtual_gateway::VirtualGatewaySpec;
 
 use crate::egress_plan::{self, BackendRef};
 use crate::emit::Emit;
+use crate::gateway_timeouts::{self, Timeouts};
 use crate::proto::{listen_address, u32_value};
-use crate::{egress_routes, filters, gateway_routes, names, route_match};
+use crate::{egress_routes, filters, gateway_route, gateway_routes, names, route_match};
 
 /// What the gateway's egress can reach.
 #[derive(Debug, Default)]
 pub struct Reach {
     /// Virtual service -> its provider's listener ports (sorted).
     pub ports: BTreeMap<String, Vec<u32>>,
+    /// (virtual service, port) -> the timeouts a gateway route to it carries.
+    pub timeouts: BTreeMap<(String, u32), Timeouts>,
 }
 
 impl Reach {
@@ -61,29 +75,40 @@ pub fn translate<'m>(
         .and_then(|p| p.tls.as_ref())
         .filter(|t| t.enforce.unwrap_or(true))
         .map(|t| ("spec.backendDefaults.clientPolicy.tls".to_owned(), t));
-    let backends = mesh
-        .virtual_services
-        .keys()
+    // Targets that are not defined are reported with their gateway route.
+    let targets: BTreeSet<&'m str> = routes
+        .iter()
+        .filter(|(_, r)| gateway_routes::served(spec, r))
+        .filter_map(|(_, r)| r.target())
+        .map(|t| t.virtual_service.virtual_service_name.as_str())
+        .filter(|name| mesh.virtual_services.contains_key(*name))
+        .collect();
+    let backends = targets
+        .into_iter()
         .enumerate()
         .map(|(index, name)| BackendRef {
             index,
-            virtual_service_name: name.as_str(),
+            virtual_service_name: name,
             client_policy: policy.clone(),
         })
         .collect();
     let plans = egress_plan::plan_backends(emit, &gw_id, backends, true);
     let mut sources = vec![gw_id.clone()];
     let mut by_service: BTreeMap<String, Vec<(u32, VirtualHost)>> = BTreeMap::new();
+    let mut reach = Reach::default();
     for plan in &plans {
         for s in &plan.services {
             let vh = egress_routes::virtual_host(emit, plan.port, s, &mut sources);
+            reach.timeouts.insert(
+                (s.virtual_service.to_owned(), plan.port),
+                gateway_timeouts::of_target(&vh.routes),
+            );
             by_service
                 .entry(s.virtual_service.to_owned())
                 .or_default()
                 .push((plan.port, vh));
         }
     }
-    let mut reach = Reach::default();
     let mut virtual_hosts = Vec::new();
     let mut service_routes: BTreeMap<String, Vec<Route>> = BTreeMap::new();
     for (service, hosts) in by_service {
@@ -117,7 +142,7 @@ pub fn translate<'m>(
     // Targets of gateway routes that keep the request's host name.
     let kept_host: BTreeSet<&str> = routes
         .iter()
-        .filter(|(_, r)| gateway_routes::keeps_hostname(r))
+        .filter(|(_, r)| gateway_route::keeps_hostname(r))
         .filter_map(|(_, r)| r.target())
         .map(|t| t.virtual_service.virtual_service_name.as_str())
         .collect();

@@ -20,9 +20,12 @@
 //! listener TLS modes and TLS origination (client policies).
 //! [`translate_virtual_gateway`] sits beside [`translate_virtual_node`]:
 //! `gateway` builds the gateway listeners and self-redirect clusters,
-//! `gateway_routes` the gateway routes (order, matches, rewrites) and
-//! `gateway_egress` the egress listener that routes to virtual services
-//! through the node translation's egress code.
+//! `gateway_routes` a listener's route configuration (route order, one
+//! virtual host per host name by `gateway_hosts`), `gateway_route` each
+//! gateway route (matches, rewrites) with its target's timeouts
+//! (`gateway_timeouts`), `gateway_health` the listener's health check path,
+//! and `gateway_egress` the egress listener that routes to the targets of
+//! the gateway routes through the node translation's egress code.
 //!
 //! Route order inside a virtual host: priority (0 first, routes without a
 //! priority last), then the more specific match (exact path, longer prefix,
@@ -38,7 +41,11 @@ mod emit;
 mod filters;
 mod gateway;
 mod gateway_egress;
+mod gateway_health;
+mod gateway_hosts;
+mod gateway_route;
 mod gateway_routes;
+mod gateway_timeouts;
 mod ingress;
 mod ip;
 pub mod names;
