@@ -168,12 +168,27 @@ fn gateway_routes_outside_traffic_into_the_mesh() -> anyhow::Result<()> {
         "http.ingress.grpc.9090.downstream_rq_total",
         "cluster.cds_ingress_gw_gw_self_redirect_2222_http_15001.upstream_rq_total",
         "http.egress.downstream_rq_total",
+        // The egress listener is bound on loopback; its stats keep App Mesh's name.
+        "listener.0.0.0.0_15001.downstream_cx_total",
     ] {
         let n = t.envoy_stat("gateway", stat)?.unwrap_or(0);
         println!("gateway: {stat} = {n}");
         if n == 0 {
             wrong.push(format!("{stat} is 0 or missing"));
         }
+    }
+    // Dashboards read per-listener RDS stats by route configuration, as App
+    // Mesh's image tagged them (`envoy_rds_route_config`).
+    let (_, prometheus) = t.envoy_admin("gateway", "/stats/prometheus")?;
+    let tagged = "envoy_http_rds_update_success{appmesh_listener_protocol=\"http\",appmesh_listener_port=\"1111\",envoy_http_conn_manager_prefix=\"ingress\",envoy_rds_route_config=\"rds_ingress_http_1111\"}";
+    if !prometheus.lines().any(|l| l.starts_with(tagged)) {
+        wrong.push(format!(
+            "no {tagged} in /stats/prometheus: {:?}",
+            prometheus
+                .lines()
+                .filter(|l| l.contains("rds_update_success"))
+                .collect::<Vec<_>>()
+        ));
     }
 
     // Without CAP_NET_BIND_SERVICE, port 80 is refused by the kernel: the

@@ -180,6 +180,10 @@ pub fn translate<'m>(
     let listener = Listener {
         name: names::egress_listener(),
         address: Some(listen_address(loopback, names::EGRESS_PORT, false)),
+        // Bound on loopback, but its stats keep the name App Mesh's
+        // gateways gave them (`listener.0.0.0.0_15001.*`), so dashboards
+        // built on them keep working.
+        stat_prefix: names::egress_listener_stat_prefix(),
         filter_chains: vec![FilterChain {
             filter_chain_match: Some(FilterChainMatch {
                 destination_port: Some(u32_value(names::EGRESS_PORT)),

@@ -18,6 +18,12 @@ pub fn ingress_listener() -> String {
     format!("lds_ingress_{LISTEN_ADDRESS}_{INGRESS_PORT}")
 }
 
+/// The listener stat prefix Envoy derives from `0.0.0.0:15001`
+/// (`listener.0.0.0.0_15001.*`).
+pub fn egress_listener_stat_prefix() -> String {
+    format!("{LISTEN_ADDRESS}_{EGRESS_PORT}")
+}
+
 pub fn egress_listener() -> String {
     format!("lds_egress_{LISTEN_ADDRESS}_{EGRESS_PORT}")
 }
