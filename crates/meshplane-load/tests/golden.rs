@@ -1,8 +1,10 @@
 #![allow(clippy::unwrap_used)]
 //! Golden tests: each `golden/<case>.{json,yaml,yml}` is loaded and its
 //! diagnostics plus the exported model are compared with `<case>.expected`.
-//! `UPDATE_GOLDEN=1 cargo test -p meshplane-load --test golden` rewrites the
-//! expected files and deletes the ones whose case is gone.
+//! `MESHPLANE_BLESS=1 cargo test -p meshplane-load --test golden` rewrites the
+//! expected files and deletes the ones whose case is gone (refused when `CI`
+//! is set). A mismatch prints a unified diff; an expected file without its
+//! case fails the run.
 
 use std::path::{Path, PathBuf};
 
@@ -23,7 +25,11 @@ fn render(file: &Path, text: &str) -> String {
 #[test]
 fn golden_cases() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let update = std::env::var_os("MESHPLANE_BLESS").is_some_and(|v| v == "1");
+    assert!(
+        !(update && std::env::var_os("CI").is_some()),
+        "MESHPLANE_BLESS=1 is refused when CI is set: goldens change in a reviewed commit, never in CI"
+    );
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -41,22 +47,33 @@ fn golden_cases() {
         }
         let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
         if expected != actual {
-            failures.push(format!("--- {}\n{actual}", expected_path.display()));
+            let name = expected_path.display().to_string();
+            failures.push(
+                similar::TextDiff::from_lines(&expected, &actual)
+                    .unified_diff()
+                    .header(&format!("golden {name}"), &format!("loaded {name}"))
+                    .to_string(),
+            );
         }
     }
-    if update {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.extension().is_some_and(|x| x == "expected")
-                && !inputs.iter().any(|i| i.with_extension("expected") == p)
-            {
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "expected")
+            && !inputs.iter().any(|i| i.with_extension("expected") == p)
+        {
+            if update {
                 std::fs::remove_file(p).unwrap();
+            } else {
+                failures.push(format!(
+                    "{}: stale golden file (its case is gone)",
+                    p.display()
+                ));
             }
         }
     }
     assert!(
         failures.is_empty(),
-        "golden outputs differ (UPDATE_GOLDEN=1 to accept):\n{}",
+        "golden outputs differ (MESHPLANE_BLESS=1 to accept):\n{}",
         failures.join("\n")
     );
 }

@@ -1,8 +1,11 @@
 //! Golden tests: `tests/golden/<case>/spec/*.json` (App Mesh CLI-input JSON
-//! documents; a file may also hold an array of them) -> one
-//! `<virtual node>.json` per virtual node and `<virtual gateway>.json` per
-//! virtual gateway (the `meshplane render` output) and, when there are
-//! findings, `<name>.diagnostics.txt`.
+//! documents; a file may also hold an array of them) -> for each virtual
+//! node and virtual gateway, one file per xDS type it has
+//! (`<name>.listeners.json`, `.routes.json`, `.clusters.json`,
+//! `.endpoints.json`, `.secrets.json`: the `meshplane render` output split,
+//! so that a change shows in the files of the type it touches) and, when
+//! there are findings, `<name>.diagnostics.txt`. A mismatch prints a
+//! unified diff; a file no proxy produces any more fails the run.
 //! `options.json` in a case sets `{"defaultRetryPolicy": false}` and the ACM
 //! material meshplane holds: `{"certificates": {"<arn>": {"chain": "<pem>",
 //! "key": "<pem>", "ca": "<pem>"}}}` (paths relative to the case; a CA
@@ -12,23 +15,20 @@
 //! Every rendered configuration is also validated by the real Envoy
 //! (`envoy --mode validate`).
 //!
-//! Regenerate with `MESHPLANE_BLESS=1 cargo test -p meshplane-translate --test golden`;
-//! outputs no case produces any more are removed.
+//! Regenerate with `MESHPLANE_BLESS=1 cargo test -p meshplane-translate --test golden`
+//! (refused when `CI` is set); outputs no case produces any more are removed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use meshplane_spec::identity::ResourceKind;
-use meshplane_spec::model::AnySpec;
-use meshplane_spec::{MeshModel, ResourceId};
 use meshplane_translate::{
-    render, translate_virtual_gateway, translate_virtual_node, NeededSecret, TranslateOptions,
-    Translation,
+    render, translate_virtual_gateway, translate_virtual_node, NeededSecret, Translation,
 };
-use serde_json::Value;
+mod cases;
+use cases::{case, load_case, material, Material};
 
-const OWNER: &str = "000000000000";
 const SDS_CLUSTER: &str = "static_cluster_sds_unix_socket";
 
 /// The local SDS server's cluster, as the proxy's bootstrap defines it
@@ -79,86 +79,6 @@ fn local_sds_cluster() -> envoy_types::pb::envoy::config::cluster::v3::Cluster {
     c
 }
 
-fn parse<T: serde::de::DeserializeOwned + Default>(doc: &Value, file: &Path) -> T {
-    match doc.get("spec") {
-        None => T::default(),
-        Some(spec) => serde_json::from_value(spec.clone())
-            .unwrap_or_else(|e| panic!("{}: bad spec: {e}", file.display())),
-    }
-}
-
-fn insert(model: &mut MeshModel, doc: &Value, file: &Path) {
-    let s = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_owned);
-    let mesh = s("meshName").unwrap_or_else(|| panic!("{}: no meshName", file.display()));
-    let owner = s("meshOwner").unwrap_or_else(|| OWNER.to_owned());
-    let (id, spec) = if let Some(route) = s("gatewayRouteName") {
-        let gateway = s("virtualGatewayName").expect("gateway route without virtualGatewayName");
-        (
-            ResourceId::child(&mesh, &owner, ResourceKind::GatewayRoute, &gateway, &route),
-            AnySpec::GatewayRoute(parse(doc, file)),
-        )
-    } else if let Some(n) = s("virtualGatewayName") {
-        (
-            ResourceId::new(&mesh, &owner, ResourceKind::VirtualGateway, &n),
-            AnySpec::VirtualGateway(parse(doc, file)),
-        )
-    } else if let Some(route) = s("routeName") {
-        let router = s("virtualRouterName").expect("route without virtualRouterName");
-        (
-            ResourceId::child(&mesh, &owner, ResourceKind::Route, &router, &route),
-            AnySpec::Route(parse(doc, file)),
-        )
-    } else if let Some(n) = s("virtualNodeName") {
-        (
-            ResourceId::new(&mesh, &owner, ResourceKind::VirtualNode, &n),
-            AnySpec::VirtualNode(parse(doc, file)),
-        )
-    } else if let Some(n) = s("virtualServiceName") {
-        (
-            ResourceId::new(&mesh, &owner, ResourceKind::VirtualService, &n),
-            AnySpec::VirtualService(parse(doc, file)),
-        )
-    } else if let Some(n) = s("virtualRouterName") {
-        (
-            ResourceId::new(&mesh, &owner, ResourceKind::VirtualRouter, &n),
-            AnySpec::VirtualRouter(parse(doc, file)),
-        )
-    } else {
-        (
-            ResourceId::mesh(&mesh, &owner),
-            AnySpec::Mesh(parse(doc, file)),
-        )
-    };
-    model
-        .insert(id, spec)
-        .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-}
-
-/// PEM files by ARN and role (`chain`, `key`, `ca`), from `options.json`.
-type Material = BTreeMap<String, BTreeMap<String, PathBuf>>;
-
-fn material(dir: &Path) -> Material {
-    let Ok(text) = fs::read_to_string(dir.join("options.json")) else {
-        return Material::new();
-    };
-    let v: Value = serde_json::from_str(&text).expect("options.json");
-    let Some(certs) = v.get("certificates").and_then(Value::as_object) else {
-        return Material::new();
-    };
-    certs
-        .iter()
-        .map(|(arn, files)| {
-            let files = files
-                .as_object()
-                .expect("certificate entry")
-                .iter()
-                .map(|(role, path)| (role.clone(), dir.join(path.as_str().expect("path"))))
-                .collect();
-            (arn.clone(), files)
-        })
-        .collect()
-}
-
 /// The `Secret`s a translation requests over ADS, with inline PEM.
 fn secrets(
     t: &Translation,
@@ -204,81 +124,87 @@ fn secrets(
         .collect()
 }
 
-fn load_case(dir: &Path) -> (MeshModel, TranslateOptions) {
-    let mut model = MeshModel::default();
-    let mut files: Vec<PathBuf> = fs::read_dir(dir.join("spec"))
-        .expect("spec directory")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    for file in files {
-        let text = fs::read_to_string(&file).expect("read spec");
-        let v: Value =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        match v {
-            Value::Array(docs) => docs.iter().for_each(|d| insert(&mut model, d, &file)),
-            doc => insert(&mut model, &doc, &file),
-        }
-    }
-    let mut opts = TranslateOptions::default();
-    if let Ok(text) = fs::read_to_string(dir.join("options.json")) {
-        let v: Value = serde_json::from_str(&text).expect("options.json");
-        if let Some(b) = v.get("defaultRetryPolicy").and_then(Value::as_bool) {
-            opts.default_retry_policy = b;
-        }
-    }
-    opts.held_certificates = material(dir).into_keys().collect();
-    (model, opts)
+/// One proxy's outputs: a file per non-empty xDS type, the findings, and
+/// the resources the real Envoy must accept.
+struct Rendered {
+    files: Vec<(String, String)>,
+    xds: meshplane_envoy::bootstrap_check::XdsResources,
+    /// Whether the proxy refers to the local SDS server's cluster.
+    uses_local_sds: bool,
 }
 
-/// Every output of one case: file name -> contents.
-fn render_case(
-    dir: &Path,
-) -> Vec<(
-    String,
-    String,
-    Option<meshplane_envoy::bootstrap_check::XdsResources>,
-)> {
+/// `<proxy>.<type>.json` for each xDS type the proxy has, and
+/// `<proxy>.diagnostics.txt` when there are findings.
+fn render_proxy(name: &str, t: &Translation, material: &Material) -> Rendered {
+    let json = render::to_json(&t.resources).expect("render json");
+    let mut files = Vec::new();
+    for ty in XDS_TYPES {
+        let items = &json[ty];
+        if items.as_array().is_some_and(|a| !a.is_empty()) {
+            let mut text = serde_json::to_string_pretty(items).expect("pretty");
+            text.push('\n');
+            files.push((format!("{name}.{ty}.json"), text));
+        }
+    }
+    if !t.diagnostics.is_empty() {
+        let lines: String = t.diagnostics.iter().map(|d| format!("{d}\n")).collect();
+        files.push((format!("{name}.diagnostics.txt"), lines));
+    }
+    let mut xds = t.resources.to_xds();
+    xds.secrets.extend(secrets(t, material));
+    Rendered {
+        files,
+        xds,
+        uses_local_sds: json.to_string().contains(SDS_CLUSTER),
+    }
+}
+
+/// The xDS types, each golden file's suffix (`render::to_json`'s keys).
+const XDS_TYPES: [&str; 5] = ["listeners", "routes", "clusters", "endpoints", "secrets"];
+
+/// Every proxy of one case, by name.
+fn render_case(dir: &Path) -> Vec<(String, Rendered)> {
     let (model, opts) = load_case(dir);
     let material = material(dir);
-    let xds = |t: &Translation| {
-        let mut xds = t.resources.to_xds();
-        xds.secrets.extend(secrets(t, &material));
-        Some(xds)
-    };
     let mut out = Vec::new();
     for graph in model.meshes.values() {
         for node in graph.virtual_nodes.keys() {
             let t = translate_virtual_node(graph, node, &opts);
-            let json = render::to_json(&t.resources).expect("render json");
-            let mut text = serde_json::to_string_pretty(&json).expect("pretty");
-            text.push('\n');
-            out.push((format!("{node}.json"), text, xds(&t)));
-            if !t.diagnostics.is_empty() {
-                let lines: String = t.diagnostics.iter().map(|d| format!("{d}\n")).collect();
-                out.push((format!("{node}.diagnostics.txt"), lines, None));
-            }
+            out.push((node.clone(), render_proxy(node, &t, &material)));
         }
         for gateway in graph.virtual_gateways.keys() {
             let t = translate_virtual_gateway(graph, gateway, &opts);
-            let json = render::to_json(&t.resources).expect("render json");
-            let mut text = serde_json::to_string_pretty(&json).expect("pretty");
-            text.push('\n');
-            out.push((format!("{gateway}.json"), text, xds(&t)));
-            if !t.diagnostics.is_empty() {
-                let lines: String = t.diagnostics.iter().map(|d| format!("{d}\n")).collect();
-                out.push((format!("{gateway}.diagnostics.txt"), lines, None));
-            }
+            out.push((gateway.clone(), render_proxy(gateway, &t, &material)));
         }
     }
     out
 }
 
+/// `MESHPLANE_BLESS=1` rewrites the goldens (every golden harness of the
+/// workspace reads this one variable); refused under CI, where a golden
+/// must be what a reviewer accepted, not what the code produced.
+fn bless() -> bool {
+    let bless = std::env::var_os("MESHPLANE_BLESS").is_some_and(|v| v == "1");
+    assert!(
+        !(bless && std::env::var_os("CI").is_some()),
+        "MESHPLANE_BLESS=1 is refused when CI is set: goldens change in a reviewed commit, never in CI"
+    );
+    bless
+}
+
+/// A unified diff from the golden to the rendered text.
+fn unified_diff(name: &str, expected: &str, actual: &str) -> String {
+    similar::TextDiff::from_lines(expected, actual)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("golden {name}"), &format!("rendered {name}"))
+        .to_string()
+}
+
 #[test]
 fn golden() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
-    let bless = std::env::var_os("MESHPLANE_BLESS").is_some_and(|v| v == "1");
+    let bless = bless();
     let mut cases: Vec<PathBuf> = fs::read_dir(&root)
         .expect("golden dir")
         .map(|e| e.expect("entry").path())
@@ -298,8 +224,11 @@ fn golden() {
             .expect("name")
             .to_string_lossy()
             .to_string();
-        let outputs = render_case(case);
-        let produced: BTreeSet<&str> = outputs.iter().map(|(n, _, _)| n.as_str()).collect();
+        let proxies = render_case(case);
+        let produced: BTreeSet<&str> = proxies
+            .iter()
+            .flat_map(|(_, r)| r.files.iter().map(|(n, _)| n.as_str()))
+            .collect();
         for entry in fs::read_dir(case).expect("case dir") {
             let path = entry.expect("entry").path();
             let name = path
@@ -314,29 +243,31 @@ fn golden() {
                 fs::remove_file(&path).expect("remove stale output");
             } else {
                 failures.push(format!(
-                    "{case_name}/{name}: stale output (no virtual node produces it)"
+                    "{case_name}/{name}: stale golden file (no proxy of the case produces it; MESHPLANE_BLESS=1 removes it)"
                 ));
             }
         }
-        for (name, text, xds) in outputs {
-            let path = case.join(&name);
-            if bless {
-                fs::write(&path, &text).expect("write golden");
-            } else {
+        for (proxy, rendered) in proxies {
+            for (name, text) in &rendered.files {
+                let path = case.join(name);
+                if bless {
+                    fs::write(&path, text).expect("write golden");
+                    continue;
+                }
                 match fs::read_to_string(&path) {
-                    Ok(expected) if expected == text => {}
-                    Ok(_) => failures.push(format!(
-                        "{case_name}/{name}: differs from the rendered output"
+                    Ok(expected) if &expected == text => {}
+                    Ok(expected) => failures.push(format!(
+                        "{case_name}/{name}: differs from the rendered output:\n{}",
+                        unified_diff(&format!("{case_name}/{name}"), &expected, text)
                     )),
                     Err(_) => failures.push(format!("{case_name}/{name}: missing")),
                 }
             }
-            if let Some(mut xds) = xds {
-                if text.contains(SDS_CLUSTER) {
-                    xds.clusters.push(local_sds_cluster());
-                }
-                to_validate.push((format!("{case_name}/{name}"), xds));
+            let mut xds = rendered.xds;
+            if rendered.uses_local_sds {
+                xds.clusters.push(local_sds_cluster());
             }
+            to_validate.push((format!("{case_name}/{proxy}"), xds));
         }
     }
     // The real Envoy accepts every rendered configuration (two at a time).
@@ -389,14 +320,6 @@ fn envoy_refuses_routes_to_missing_clusters() {
         err.to_string().contains("cds_egress_apps_serviceB"),
         "{err}"
     );
-}
-
-fn case(name: &str) -> (MeshModel, TranslateOptions) {
-    load_case(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/golden")
-            .join(name),
-    )
 }
 
 #[test]
