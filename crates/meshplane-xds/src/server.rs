@@ -3,6 +3,8 @@
 
 mod ads_service;
 mod delta;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod schedule;
 mod services;
 mod session;
