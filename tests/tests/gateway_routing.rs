@@ -158,10 +158,12 @@ fn gateway_routes_decide_by_host_carry_target_timeouts_and_reach_only_targets() 
     for ((what, path, header, status), got) in slow_cases.iter().zip(results) {
         let (s, b, ms) = got?;
         println!("timeouts: {what:38} {path} ({header}) -> {s} {b} after {ms:.0} ms");
+        // Envoy's timers have millisecond granularity and may fire a little
+        // before the client's clock says the full timeout has passed.
         let (min_ms, max_ms) = match (*status, *path) {
-            ("200", _) => (20_000.0, 30_000.0),
-            (_, "/slow/quick") => (10_000.0, 11_900.0),
-            _ => (15_000.0, 19_500.0),
+            ("200", _) => (19_900.0, 30_000.0),
+            (_, "/slow/quick") => (9_900.0, 11_900.0),
+            _ => (14_900.0, 19_500.0),
         };
         if s != *status || ms < min_ms || ms > max_ms {
             wrong.push(format!(
