@@ -43,6 +43,16 @@ fn unmodelled_destinations_on_ports_with_sni_chains() -> anyhow::Result<()> {
     t.start_tls_backend("db-a", "db-a", 5432, "db-a.egress.local", &pki)?;
     t.start_envoy("app", &Sidecar::node("egress", "app", &[]))?;
     t.wait_envoys_ready()?;
+    // The modelled TLS service on the SNI-split port goes where its SNI says.
+    let to_db_a = || {
+        t.tls(
+            "app",
+            "db-a.egress.local:5432",
+            "db-a.egress.local",
+            &pki.ca,
+            10,
+        )
+    };
 
     // ALLOW_ALL: HTTPS to an unmodelled host on 443, by name and by IP
     // (SNI set either way, certificate verified against the test CA).
@@ -50,14 +60,7 @@ fn unmodelled_destinations_on_ports_with_sni_chains() -> anyhow::Result<()> {
     let by_ip = t.tls("app", &format!("{saas_ip}:443"), SAAS, &pki.ca, 10)?;
     // A plaintext client-first protocol on the SNI-split port 5432.
     let legacy = t.tcp_client_first("app", LEGACY, 10)?;
-    // The modelled TLS service on that port still goes where its SNI says.
-    let modelled = t.tls(
-        "app",
-        "db-a.egress.local:5432",
-        "db-a.egress.local",
-        &pki.ca,
-        10,
-    )?;
+    let modelled = to_db_a()?;
     println!(
         "ALLOW_ALL: {SAAS}:443 by name {:?} {:?}; by IP {:?} {:?}; {LEGACY} plaintext {:?} {:?}; db-a {:?}",
         by_name.by_backend, by_name.errors, by_ip.by_backend, by_ip.errors,
@@ -90,13 +93,7 @@ fn unmodelled_destinations_on_ports_with_sni_chains() -> anyhow::Result<()> {
     )?;
     let refused = t.tls("app", &format!("{SAAS}:443"), SAAS, &pki.ca, 10)?;
     let legacy = t.tcp_client_first("app", LEGACY, 10)?;
-    let modelled = t.tls(
-        "app",
-        "db-a.egress.local:5432",
-        "db-a.egress.local",
-        &pki.ca,
-        10,
-    )?;
+    let modelled = to_db_a()?;
     println!(
         "DROP_ALL: {SAAS}:443 {} of 10 refused in {:.1} ms max {:?}; {LEGACY} {} of 10 refused in {:.1} ms max {:?}; db-a {:?}",
         refused.failed, refused.latency_ms_max, refused.errors,

@@ -195,29 +195,6 @@ mod tests {
     }
 
     #[test]
-    fn one_default_policy_as_the_user_guide_documents_it() {
-        let p = default_policy();
-        let mut on: Vec<&str> = p.retry_on.split(',').collect();
-        on.sort_unstable();
-        assert_eq!(
-            on,
-            [
-                "connect-failure",
-                "refused-stream",
-                "reset",
-                "retriable-status-codes",
-                "unavailable"
-            ]
-        );
-        assert_eq!(p.retriable_status_codes, vec![503]);
-        assert_eq!(p.num_retries, Some(u32_value(2)));
-        assert_eq!(
-            p.per_try_timeout, None,
-            "the route timeout bounds the tries"
-        );
-    }
-
-    #[test]
     fn unknown_http_events_are_returned() {
         let (p, unknown) = explicit(Events {
             http: &["teapot".to_string()],

@@ -92,28 +92,38 @@ async fn exchange(addr: &str, tls: Option<&TlsSpec>, client_first: bool) -> anyh
 
 async fn greeting_and_echo<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> anyhow::Result<String> {
     let mut reader = BufReader::new(stream);
-    let mut greeting = String::new();
-    reader
-        .read_line(&mut greeting)
-        .await
-        .context("reading the greeting")?;
-    if greeting.is_empty() {
-        anyhow::bail!("connection closed before the greeting");
-    }
+    let greeting = read_line(&mut reader, "the greeting").await?;
     reader
         .get_mut()
         .write_all(b"ping\n")
         .await
         .context("sending")?;
-    let mut echo = String::new();
+    expect_echo(&mut reader).await?;
+    Ok(greeting)
+}
+
+/// One line (without its end), failing when the peer closed first.
+async fn read_line<S: AsyncRead + Unpin>(
+    reader: &mut BufReader<S>,
+    what: &str,
+) -> anyhow::Result<String> {
+    let mut line = String::new();
     reader
-        .read_line(&mut echo)
+        .read_line(&mut line)
         .await
-        .context("reading the echo")?;
-    if echo != "ping\n" {
+        .with_context(|| format!("reading {what}"))?;
+    if line.is_empty() {
+        anyhow::bail!("connection closed before {what}");
+    }
+    Ok(line.trim_end().to_owned())
+}
+
+async fn expect_echo<S: AsyncRead + Unpin>(reader: &mut BufReader<S>) -> anyhow::Result<()> {
+    let echo = read_line(reader, "the echo").await?;
+    if echo != "ping" {
         anyhow::bail!("echo was {echo:?}");
     }
-    Ok(greeting.trim_end().to_owned())
+    Ok(())
 }
 
 /// Send the line first, then read the greeting and the echo.
@@ -122,21 +132,7 @@ async fn ping_then_greeting<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> anyhow::Result<String> {
     stream.write_all(b"ping\n").await.context("sending")?;
     let mut reader = BufReader::new(stream);
-    let mut greeting = String::new();
-    reader
-        .read_line(&mut greeting)
-        .await
-        .context("reading the greeting")?;
-    if greeting.is_empty() {
-        anyhow::bail!("connection closed before the greeting");
-    }
-    let mut echo = String::new();
-    reader
-        .read_line(&mut echo)
-        .await
-        .context("reading the echo")?;
-    if echo != "ping\n" {
-        anyhow::bail!("echo was {echo:?}");
-    }
-    Ok(greeting.trim_end().to_owned())
+    let greeting = read_line(&mut reader, "the greeting").await?;
+    expect_echo(&mut reader).await?;
+    Ok(greeting)
 }

@@ -156,6 +156,25 @@ impl CloudMap {
     }
 }
 
+/// `meshplane serve` in-process with Cloud Map at `moto_url`, polled every
+/// 300 ms.
+async fn serve_polling(
+    config: meshplane_control::ServeConfig,
+    moto_url: &str,
+) -> meshplane_control::Running {
+    let settings = CloudMapSettings {
+        endpoint: Some(moto_url.to_owned()),
+        config: CloudMapConfig {
+            interval: Duration::from_millis(300),
+            ..CloudMapConfig::default()
+        },
+    };
+    tokio::time::timeout(HANG, start_with_cloud_map(config, settings))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 /// The endpoint ports Envoy holds for the cluster (`None`: no such cluster).
 async fn envoy_ports(admin: SocketAddr) -> Option<BTreeSet<u16>> {
     let (code, text) = try_http_get(admin, "/clusters").await?;
@@ -531,20 +550,7 @@ async fn a_change_reaches_every_proxy_of_its_query_and_only_their_endpoints() {
         serde_json::to_string_pretty(&Value::Array(docs)).unwrap(),
     )
     .unwrap();
-    let settings = CloudMapSettings {
-        endpoint: Some(moto.url()),
-        config: CloudMapConfig {
-            interval: Duration::from_millis(300),
-            ..CloudMapConfig::default()
-        },
-    };
-    let running = tokio::time::timeout(
-        HANG,
-        start_with_cloud_map(serve_config(vec![dir.path().to_owned()]), settings),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let running = serve_polling(serve_config(vec![dir.path().to_owned()]), &moto.url()).await;
     assert!(
         running.state.is_ready(),
         "{:?}",
@@ -670,17 +676,7 @@ async fn a_cloud_map_change_keeps_the_proxys_acm_secret() {
     write_certificate(certs.path());
     let mut config = serve_config(vec![dir.path().to_owned()]);
     config.certificates = Some(certs.path().to_owned());
-    let settings = CloudMapSettings {
-        endpoint: Some(moto.url()),
-        config: CloudMapConfig {
-            interval: Duration::from_millis(300),
-            ..CloudMapConfig::default()
-        },
-    };
-    let running = tokio::time::timeout(HANG, start_with_cloud_map(config, settings))
-        .await
-        .unwrap()
-        .unwrap();
+    let running = serve_polling(config, &moto.url()).await;
     let (secrets, before) = client_secrets_and_endpoints(&running);
     assert_eq!(secrets, vec![CERT_ARN.to_owned()], "served by the reload");
 
@@ -722,20 +718,7 @@ async fn a_deregistered_healthy_instance_gets_no_more_requests() {
         "\"portMapping\"",
         "\"healthCheck\": { \"protocol\": \"http\", \"path\": \"/\", \"healthyThreshold\": 2, \"unhealthyThreshold\": 2, \"timeoutMillis\": 2000, \"intervalMillis\": 5000 }, \"portMapping\"",
     );
-    let settings = CloudMapSettings {
-        endpoint: Some(moto.url()),
-        config: CloudMapConfig {
-            interval: Duration::from_millis(300),
-            ..CloudMapConfig::default()
-        },
-    };
-    let running = tokio::time::timeout(
-        HANG,
-        start_with_cloud_map(serve_config(vec![dir.path().to_owned()]), settings),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let running = serve_polling(serve_config(vec![dir.path().to_owned()]), &moto.url()).await;
     let _ports = ENVOY_LISTENER_PORTS.lock().await;
     let work = tempfile::tempdir().unwrap();
     let (mut envoy, admin) = spawn_envoy(
