@@ -18,7 +18,6 @@
 //! ```
 
 mod raw;
-mod yaml;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -101,7 +100,7 @@ impl AuthConfig {
             path: field.to_owned(),
             message,
         };
-        let value = yaml::parse(text).map_err(|m| at("", m))?;
+        let value = meshplane_yaml::read_document(text).map_err(|e| at("", e.to_string()))?;
         let raw: RawConfig = serde_path_to_error::deserialize(value).map_err(|e| {
             let field = e.path().to_string();
             at(
@@ -314,10 +313,10 @@ impl PolicyLoader<'_> {
                     Some("yaml" | "yml")
                 );
                 let parsed = if is_yaml {
-                    yaml::parse(&text)
-                        .map_err(|message| crate::policy::PolicyError {
+                    meshplane_yaml::read_document(&text)
+                        .map_err(|e| crate::policy::PolicyError {
                             path: String::new(),
-                            message,
+                            message: e.to_string(),
                         })
                         .and_then(|value| PolicyDocument::from_value(&value, &source))
                 } else {

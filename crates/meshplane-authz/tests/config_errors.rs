@@ -169,7 +169,12 @@ fn field_errors() {
 fn yaml_and_io_errors() {
     refused("mtls: [\n", "auth.yaml", "", &["not valid YAML", "line"]);
     refused("", "auth.yaml", "", &["empty"]);
-    refused("mtls: {}\nmtls: {}\n", "auth.yaml", "", &["duplicated key"]);
+    refused(
+        "mtls: {}\nmtls: {}\n",
+        "auth.yaml",
+        "",
+        &["duplicate key \"mtls\"", "line 2"],
+    );
     let missing = fixtures().join("no-such-config.yaml");
     let e = AuthConfig::from_file(&missing).expect_err("the file does not exist");
     assert_eq!(e.file, missing);

@@ -47,7 +47,7 @@ impl Bootstrap {
     /// The bootstrap as a YAML document; the same bootstrap always renders to
     /// the same bytes.
     pub fn to_yaml(&self) -> Result<String, BootstrapError> {
-        crate::yaml::to_yaml(&self.config).map_err(BootstrapError::Render)
+        meshplane_yaml::to_yaml(&self.config).map_err(BootstrapError::Render)
     }
 }
 

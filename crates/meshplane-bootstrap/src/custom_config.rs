@@ -18,7 +18,6 @@ use serde_json::{Map, Value};
 
 use crate::error::BootstrapError;
 use crate::files::{read_text, FileReader};
-use crate::yaml::from_yaml;
 
 pub const TRACING_CFG_FILE: &str = "ENVOY_TRACING_CFG_FILE";
 pub const STATS_CONFIG_FILE: &str = "ENVOY_STATS_CONFIG_FILE";
@@ -42,8 +41,9 @@ pub(crate) fn merge_file(
     warnings: &mut Vec<String>,
 ) -> Result<(), BootstrapError> {
     let text = read_text(files, variable, path)?;
-    let value = from_yaml(&text)
-        .map_err(|e| BootstrapError::bad_file(variable, path, format!("not valid YAML: {e}")))?;
+    let value = meshplane_yaml::read_single(&text)
+        .map_err(|e| BootstrapError::bad_file(variable, path, e.to_string()))?
+        .unwrap_or(Value::Null);
     if value.is_null() {
         return Err(BootstrapError::bad_file(
             variable,

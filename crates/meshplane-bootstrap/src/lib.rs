@@ -90,7 +90,6 @@ mod sds;
 mod stats;
 mod tracing;
 mod xds;
-mod yaml;
 
 pub use bootstrap::{bootstrap_from_env, Bootstrap};
 pub use envoy_args::{envoy_args, envoy_binary};

@@ -93,7 +93,7 @@ impl CertificateStore {
         let doc = if file.extension().is_some_and(|e| e == "json") {
             serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))
         } else {
-            yaml_to_json(&text)
+            meshplane_yaml::read_document(&text).map_err(|e| e.to_string())
         }
         .map_err(|message| CertificatesError::Parse {
             file: file.clone(),
@@ -306,38 +306,6 @@ impl Parser<'_> {
             ));
         }
         Ok(bytes)
-    }
-}
-
-/// One YAML document as a JSON value (strings, lists and mappings are all
-/// this file uses).
-fn yaml_to_json(text: &str) -> Result<Value, String> {
-    use yaml_rust2::{Yaml, YamlLoader};
-    fn conv(y: &Yaml) -> Result<Value, String> {
-        Ok(match y {
-            Yaml::Null => Value::Null,
-            Yaml::Boolean(b) => Value::Bool(*b),
-            Yaml::Integer(i) => Value::from(*i),
-            Yaml::Real(s) | Yaml::String(s) => Value::String(s.clone()),
-            Yaml::Array(items) => Value::Array(items.iter().map(conv).collect::<Result<_, _>>()?),
-            Yaml::Hash(map) => {
-                let mut out = serde_json::Map::new();
-                for (k, v) in map {
-                    let k = k
-                        .as_str()
-                        .ok_or_else(|| "a mapping key must be a string".to_owned())?;
-                    out.insert(k.to_owned(), conv(v)?);
-                }
-                Value::Object(out)
-            }
-            _ => return Err("unsupported YAML (aliases or tags)".to_owned()),
-        })
-    }
-    let docs = YamlLoader::load_from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
-    match docs.as_slice() {
-        [doc] => conv(doc),
-        [] => Err("the file is empty".to_owned()),
-        _ => Err(format!("expected one YAML document, found {}", docs.len())),
     }
 }
 
