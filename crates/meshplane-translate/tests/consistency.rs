@@ -478,12 +478,12 @@ proptest! {
     fn envoy_accepts_whatever_is_rendered(g in mesh()) {
         for name in g.virtual_nodes.keys() {
             let t = translate_virtual_node(&g, name, &TranslateOptions::default());
-            if let Err(e) = meshplane_envoy::bootstrap_check::check(&t.resources.to_xds()) {
+            if let Err(e) = meshplane_testsupport::envoy_check::check(&t.resources.to_xds()) {
                 return Err(TestCaseError::fail(format!("node {name}: {e}")));
             }
         }
         let t = translate_virtual_gateway(&g, "gw", &TranslateOptions::default());
-        if let Err(e) = meshplane_envoy::bootstrap_check::check(&t.resources.to_xds()) {
+        if let Err(e) = meshplane_testsupport::envoy_check::check(&t.resources.to_xds()) {
             return Err(TestCaseError::fail(format!("gateway: {e}")));
         }
     }

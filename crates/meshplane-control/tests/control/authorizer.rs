@@ -196,7 +196,8 @@ async fn real_envoy_authenticates_with_a_bearer_token() {
         dir.path(),
         running.xds_addr,
         &[("MESHPLANE_XDS_TOKEN_FILE", token_file.display().to_string())],
-    );
+    )
+    .await;
     wait_for(
         &mut envoy,
         admin,

@@ -217,7 +217,9 @@ fn ingress_listener_version(dump: &Value) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_envoy_serves_the_acm_certificate_and_follows_its_rotation() {
     let specs = copy_examples();
-    let listen_port = super::support::free_port();
+    // The application port: nothing needs to listen there, nobody else may.
+    let app_port = meshplane_testsupport::ports::ReservedPort::new();
+    let listen_port = app_port.port();
     write_secure_node(specs.path(), listen_port);
     let certs = tempfile::tempdir().unwrap();
     write_certificate_with_serial(certs.path(), 0x5101);
@@ -233,7 +235,8 @@ async fn real_envoy_serves_the_acm_certificate_and_follows_its_rotation() {
             "APPMESH_RESOURCE_ARN",
             "mesh/apps/virtualNode/secure".to_owned(),
         )],
-    );
+    )
+    .await;
 
     let dump = wait_for(
         &mut envoy,
@@ -268,7 +271,7 @@ async fn real_envoy_serves_the_acm_certificate_and_follows_its_rotation() {
     let (code, stats) = http_get(admin, "/stats?filter=update_rejected").await;
     assert_eq!(code, 200);
     for line in stats.lines() {
-        assert!(line.ends_with(": 0"), "{line}\n{}", envoy.log());
+        assert!(line.ends_with(": 0"), "{line}\n{}", envoy.log_tail());
     }
     assert!(
         stats.contains("listener_manager.lds.update_rejected: 0"),

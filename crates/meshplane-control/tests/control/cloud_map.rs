@@ -222,7 +222,7 @@ async fn wait_endpoints(
         assert!(
             start.elapsed() < LIMIT,
             "{what}: Envoy's endpoints of {CLUSTER} never became {want:?} (last {last:?})\n{}",
-            envoy.log()
+            envoy.log_tail()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -297,7 +297,8 @@ async fn cloud_map_instances_flow_to_envoy_and_outages_keep_them() {
             "APPMESH_RESOURCE_ARN",
             "mesh/cm/virtualNode/client".to_owned(),
         )],
-    );
+    )
+    .await;
 
     // Cloud Map answered with no instance: the cluster has no endpoint.
     wait_endpoints(&mut envoy, admin, &[], "empty service").await;
@@ -413,7 +414,9 @@ async fn without_cloud_map_nodes_no_client_starts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_cloud_map_never_delays_serving() {
     aws_env();
-    let port = super::support::free_port();
+    // Bound but never listening: every connection is refused.
+    let unreachable = meshplane_testsupport::ports::ReservedPort::new();
+    let port = unreachable.port();
     let dir = tempfile::tempdir().unwrap();
     specs(dir.path());
     let settings = CloudMapSettings {
@@ -728,7 +731,8 @@ async fn a_deregistered_healthy_instance_gets_no_more_requests() {
             "APPMESH_RESOURCE_ARN",
             "mesh/cm/virtualNode/client".to_owned(),
         )],
-    );
+    )
+    .await;
     cm.register(&b1, "v1").await;
     cm.register(&b2, "v1").await;
     wait_endpoints(&mut envoy, admin, &[&b1, &b2], "two registered").await;
@@ -742,7 +746,7 @@ async fn a_deregistered_healthy_instance_gets_no_more_requests() {
         assert!(
             start.elapsed() < LIMIT,
             "egress never routed\n{}",
-            envoy.log()
+            envoy.log_tail()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

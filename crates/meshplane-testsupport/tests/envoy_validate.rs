@@ -5,16 +5,14 @@ use envoy_types::pb::envoy::config::cluster::v3::Cluster;
 use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 use envoy_types::pb::envoy::config::listener::v3::Listener;
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
-use meshplane_envoy::bootstrap_check::{
-    check, envoy_binary, static_bootstrap, BootstrapError, CheckError, EnvoyError, XdsResources,
-};
 use meshplane_envoy::from_json;
+use meshplane_testsupport::envoy_check::{
+    check, static_bootstrap, BootstrapError, CheckError, EnvoyError, XdsResources,
+};
 use serde_json::{json, Value};
 
 fn require_envoy() {
-    if let Err(e) = envoy_binary() {
-        panic!("\n\n*** THIS TEST NEEDS ENVOY ***\n{e}\n\n");
-    }
+    meshplane_testsupport::binaries::envoy();
 }
 
 fn listener() -> Value {

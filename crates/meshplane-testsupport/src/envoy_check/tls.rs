@@ -8,8 +8,9 @@ use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
 use envoy_types::pb::google::protobuf::Any;
 use prost::{Message, Name};
 
-use super::inline::decode;
-use super::{BootstrapError, XdsResources};
+use meshplane_envoy::XdsResources;
+
+use super::error::{decode, BootstrapError};
 
 /// If `any` is a TLS context, points its ADS-delivered secrets at the static ones.
 pub(super) fn make_secrets_static(

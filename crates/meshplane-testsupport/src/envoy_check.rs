@@ -9,53 +9,18 @@
 //! rejected (over RDS it would answer 503). Validation mode loads
 //! certificates and keys but resolves no DNS names and binds no sockets.
 
-mod envoy;
+mod error;
 mod inline;
 mod tls;
+mod validate;
 
 use envoy_types::pb::envoy::config::bootstrap::v3::{bootstrap::StaticResources, Bootstrap};
-use envoy_types::pb::envoy::config::cluster::v3::Cluster;
 use envoy_types::pb::envoy::config::core::v3::Node;
-use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
-use envoy_types::pb::envoy::config::listener::v3::Listener;
-use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
-use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret;
+use meshplane_envoy::json;
 
-use crate::json::{self, JsonError};
-
-pub use envoy::{envoy_binary, envoy_validate, EnvoyError, ENVOY_ENV};
-
-/// The resources one proxy would receive over xDS.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct XdsResources {
-    pub listeners: Vec<Listener>,
-    pub clusters: Vec<Cluster>,
-    pub routes: Vec<RouteConfiguration>,
-    pub endpoints: Vec<ClusterLoadAssignment>,
-    pub secrets: Vec<Secret>,
-}
-
-/// Why resources could not be assembled into a static bootstrap.
-#[derive(Debug, thiserror::Error)]
-pub enum BootstrapError {
-    #[error("listener `{listener}`: its HTTP connection manager asks RDS for `{route}`, but no route configuration has that name")]
-    MissingRoute { listener: String, route: String },
-    #[error("cluster `{cluster}`: EDS asks for `{service}`, but no cluster load assignment has that name")]
-    MissingEndpoints { cluster: String, service: String },
-    #[error(
-        "{owner}: its TLS context refers to SDS secret `{secret}`, but no secret has that name"
-    )]
-    MissingSecret { owner: String, secret: String },
-    #[error("{owner}: typed_config `{type_url}` does not decode: {source}")]
-    Decode {
-        owner: String,
-        type_url: String,
-        #[source]
-        source: prost::DecodeError,
-    },
-    #[error("the bootstrap could not be written as JSON: {0}")]
-    Json(#[from] JsonError),
-}
+pub use error::BootstrapError;
+pub use meshplane_envoy::XdsResources;
+pub use validate::{envoy_validate, envoy_validate_file, EnvoyError};
 
 /// Either step of [`check`] failed.
 #[derive(Debug, thiserror::Error)]

@@ -4,10 +4,8 @@
 use envoy_types::pb::envoy::config::cluster::v3::Cluster;
 use envoy_types::pb::envoy::config::listener::v3::Listener;
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret;
-use meshplane_envoy::bootstrap_check::{
-    check, envoy_binary, static_bootstrap, BootstrapError, XdsResources,
-};
 use meshplane_envoy::from_json;
+use meshplane_testsupport::envoy_check::{check, static_bootstrap, BootstrapError, XdsResources};
 use serde_json::{json, Value};
 
 const CERT: &str = include_str!("fixtures/test-cert.pem");
@@ -97,9 +95,7 @@ fn resources() -> XdsResources {
 
 #[test]
 fn ads_secrets_become_static_and_envoy_accepts_them() {
-    if let Err(e) = envoy_binary() {
-        panic!("\n\n*** THIS TEST NEEDS ENVOY ***\n{e}\n\n");
-    }
+    meshplane_testsupport::binaries::envoy();
     let res = resources();
     let bootstrap = static_bootstrap(&res).expect("static bootstrap");
     let statics = &bootstrap["static_resources"];
@@ -141,9 +137,7 @@ fn a_secret_that_was_not_given_is_reported() {
 
 #[test]
 fn envoy_rejects_a_key_that_is_not_pem() {
-    if let Err(e) = envoy_binary() {
-        panic!("\n\n*** THIS TEST NEEDS ENVOY ***\n{e}\n\n");
-    }
+    meshplane_testsupport::binaries::envoy();
     let mut res = resources();
     let broken = json!({"name": "cert", "tls_certificate": {
         "certificate_chain": {"inline_string": CERT},

@@ -9,11 +9,12 @@ use envoy_types::pb::envoy::config::listener::v3::{filter, FilterChain, Listener
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
     http_connection_manager::RouteSpecifier, HttpConnectionManager,
 };
-use envoy_types::pb::google::protobuf::Any;
 use prost::{Message, Name};
 
+use meshplane_envoy::XdsResources;
+
+use super::error::{decode, BootstrapError};
 use super::tls;
-use super::{BootstrapError, XdsResources};
 
 pub(super) fn listener(l: &Listener, res: &XdsResources) -> Result<Listener, BootstrapError> {
     let mut l = l.clone();
@@ -106,12 +107,4 @@ fn transport_socket(
         tls::make_secrets_static(any, owner, res)?;
     }
     Ok(())
-}
-
-pub(super) fn decode<M: Message + Default>(any: &Any, owner: &str) -> Result<M, BootstrapError> {
-    M::decode(any.value.as_slice()).map_err(|source| BootstrapError::Decode {
-        owner: owner.to_owned(),
-        type_url: any.type_url.clone(),
-        source,
-    })
 }
