@@ -5,25 +5,16 @@
 //! configuration. Keep it on loopback or behind a network policy.
 
 mod debug;
+mod shared;
 
-use std::sync::Arc;
+pub use shared::AdminState;
 
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use meshplane_xds::XdsServer;
 use serde::Deserialize;
-
-use crate::state::ControlState;
-
-/// What the handlers read.
-#[derive(Clone)]
-pub struct AdminState {
-    pub control: Arc<ControlState>,
-    pub server: XdsServer,
-}
 
 pub fn router(state: AdminState) -> Router {
     Router::new()

@@ -6,7 +6,8 @@
 //! - The Cloud Map client and [`CloudMapSource`] start lazily, the first
 //!   time some node uses Cloud Map, so users without AWS credentials are
 //!   never bothered.
-//! - Whenever a query's answer changes, [`run`] rebuilds the snapshots of
+//! - Whenever a query's answer changes, the feed task
+//!   ([`crate::cloud_map_task::run`]) rebuilds the snapshots of
 //!   exactly the proxies with an EDS cluster fed by it (the cache then wakes
 //!   only those whose resources changed).
 //! - Safety: a query nothing is known about yet keeps the cluster's last
@@ -23,15 +24,13 @@ use std::time::Duration;
 
 use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 use meshplane_cloudmap::{
-    client_from_env, endpoints_for, CloudMapConfig, CloudMapMetrics, CloudMapSource, QueryKey,
-    QueryStates,
+    endpoints_for, CloudMapConfig, CloudMapMetrics, CloudMapSource, QueryKey, QueryStates,
 };
 use meshplane_translate::{ProxyResources, Translation};
 use meshplane_xds::ProxyKey;
 use tokio::sync::watch;
 
-use crate::pipeline::Pipeline;
-use crate::state::Served;
+use crate::served::Served;
 
 /// How to reach Cloud Map (`--cloud-map-endpoint`, `--cloud-map-interval`).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -53,11 +52,11 @@ impl CloudMapSettings {
 /// The Cloud Map side of the control layer, shared by the pipeline, the
 /// feed task and the admin server.
 pub struct CloudMapFeed {
-    settings: CloudMapSettings,
+    pub(crate) settings: CloudMapSettings,
     /// The queries of every served proxy, merged.
-    desired: watch::Sender<Arc<BTreeSet<QueryKey>>>,
+    pub(crate) desired: watch::Sender<Arc<BTreeSet<QueryKey>>>,
     /// Started the first time a query is asked for.
-    source: OnceLock<CloudMapSource>,
+    pub(crate) source: OnceLock<CloudMapSource>,
     /// The last assignment served per (proxy, cluster), kept when a query
     /// has no answer yet (e.g. its attribute filter just changed).
     last: Mutex<BTreeMap<(ProxyKey, String), ClusterLoadAssignment>>,
@@ -186,59 +185,6 @@ impl CloudMapFeed {
         *applied = states.clone();
         changed
     }
-}
-
-/// The feed task: start the source once a query is asked for, pass the
-/// query set on, and rebuild the affected snapshots whenever the states
-/// change. Runs until aborted.
-pub async fn run(feed: Arc<CloudMapFeed>, pipeline: Arc<Pipeline>) {
-    let mut desired = feed.desired.subscribe();
-    // Wait for the first query (nodes without Cloud Map never get here).
-    let mut states = loop {
-        if !desired.borrow_and_update().is_empty() {
-            break start_source(&feed).await;
-        }
-        if desired.changed().await.is_err() {
-            return;
-        }
-    };
-    let source = match feed.source.get() {
-        Some(s) => s,
-        None => return,
-    };
-    source.set_queries((**desired.borrow_and_update()).clone());
-    loop {
-        tokio::select! {
-            changed = desired.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-                source.set_queries((**desired.borrow_and_update()).clone());
-            }
-            changed = states.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-                states.borrow_and_update();
-                let p = pipeline.clone();
-                // Snapshot building is CPU work under the pipeline's lock.
-                let _ = tokio::task::spawn_blocking(move || p.refresh_cloud_map()).await;
-            }
-        }
-    }
-}
-
-async fn start_source(feed: &CloudMapFeed) -> watch::Receiver<Arc<QueryStates>> {
-    tracing::info!(
-        endpoint = feed.settings.endpoint.as_deref().unwrap_or("AWS"),
-        interval = ?feed.settings.config.interval,
-        "a virtual node uses AWS Cloud Map: starting discovery"
-    );
-    let client = client_from_env(feed.settings.endpoint.clone()).await;
-    let source = feed
-        .source
-        .get_or_init(|| CloudMapSource::spawn(feed.settings.config.clone(), client));
-    source.subscribe()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -1,51 +1,14 @@
 //! Consumes the xDS server's events: metrics, NACK logs mapped back to the
 //! App Mesh specs, and the last NACK of each stream for `/debug/proxies`.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use meshplane_xds::{ResourceType, StreamId, XdsEvent, XdsServer};
-use serde::Serialize;
+use meshplane_xds::{XdsEvent, XdsServer};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::provenance::{describe, sources, EnvoySource};
+use crate::nacks::NackDetail;
+use crate::provenance::{describe, sources};
 use crate::state::ControlState;
-
-/// A rejected response, as the proxy reported it.
-#[derive(Debug, Clone, Serialize)]
-pub struct NackDetail {
-    /// Envoy's error message.
-    pub message: String,
-    /// The version the proxy still uses.
-    pub version: String,
-    pub nonce: String,
-    /// The rejected Envoy resources and the App Mesh resources behind them.
-    pub resources: Vec<EnvoySource>,
-}
-
-/// The last NACK per stream and type, cleared by the next ACK.
-#[derive(Debug, Default)]
-pub struct NackStore {
-    last: Mutex<BTreeMap<(StreamId, ResourceType), NackDetail>>,
-}
-
-impl NackStore {
-    pub fn get(&self, stream: StreamId, t: ResourceType) -> Option<NackDetail> {
-        lock(&self.last).get(&(stream, t)).cloned()
-    }
-
-    fn set(&self, stream: StreamId, t: ResourceType, d: NackDetail) {
-        lock(&self.last).insert((stream, t), d);
-    }
-
-    fn clear(&self, stream: StreamId, t: ResourceType) {
-        lock(&self.last).remove(&(stream, t));
-    }
-
-    fn forget(&self, stream: StreamId) {
-        lock(&self.last).retain(|(s, _), _| *s != stream);
-    }
-}
 
 /// Handle events until the server is dropped.
 pub fn spawn_consumer(server: &XdsServer, state: Arc<ControlState>) -> tokio::task::JoinHandle<()> {
@@ -148,8 +111,4 @@ fn handle(state: &ControlState, registry: &meshplane_xds::ProxyRegistry, event: 
             );
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -13,7 +13,7 @@ use meshplane_xds::ProxyRegistry;
 
 pub use histogram::Histogram;
 
-use crate::state::unix_seconds;
+use crate::clock::unix_seconds;
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,

@@ -30,7 +30,9 @@ use meshplane_xds::{ProxyKey, SetOutcome, SnapshotCache};
 
 use crate::certificates::CertificateStore;
 use crate::settings::PipelineSettings;
-use crate::state::{unix_seconds, ControlState, ReloadChanges, ReloadReport, Served, ServedProxy};
+use crate::clock::unix_seconds;
+use crate::served::{Served, ServedProxy};
+use crate::state::{ControlState, ReloadChanges, ReloadReport};
 
 /// Rebuilds the served snapshots from the spec files.
 #[derive(Debug)]

@@ -5,7 +5,7 @@ use meshplane_spec::ArnContext;
 use meshplane_xds::{ProxyKey, ResourceType};
 use serde::Serialize;
 
-use crate::state::Served;
+use crate::served::Served;
 
 /// One App Mesh resource and where it is written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -230,7 +230,7 @@ pub async fn start_with_cloud_map(
 
     let mut tasks = vec![
         events::spawn_consumer(&server, state.clone()),
-        tokio::spawn(crate::cloud_map::run(feed, pipeline.clone())),
+        tokio::spawn(crate::cloud_map_task::run(feed, pipeline.clone())),
         tokio::spawn(reload_loop(
             pipeline.clone(),
             tls.clone(),

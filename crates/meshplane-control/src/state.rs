@@ -2,36 +2,17 @@
 //! shared by the pipeline, the authorizer, the event consumer and the admin
 //! server.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock, RwLock};
-use std::time::SystemTime;
 
 use meshplane_authz::AccessControl;
-use meshplane_spec::{ArnContext, Diagnostic, MeshModel, Origins, ResourceId};
-use meshplane_translate::Translation;
-use meshplane_xds::ProxyKey;
+use meshplane_spec::{ArnContext, Diagnostic};
 use serde::Serialize;
 
 use crate::cloud_map::CloudMapFeed;
-use crate::events::NackStore;
 use crate::metrics::Metrics;
-
-/// One proxy identity being served: its App Mesh resource and translation.
-#[derive(Debug, Clone)]
-pub struct ServedProxy {
-    pub id: ResourceId,
-    pub translation: Arc<Translation>,
-}
-
-/// The last good spec set and the translation of every proxy in it.
-#[derive(Debug, Clone, Default)]
-pub struct Served {
-    pub model: MeshModel,
-    pub origins: Origins,
-    /// By proxy key (the resource's full ARN).
-    pub proxies: BTreeMap<ProxyKey, ServedProxy>,
-}
+use crate::nacks::NackStore;
+use crate::served::Served;
 
 /// Counts of what a reload did to the cache.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -133,12 +114,6 @@ impl ControlState {
     pub fn set_access(&self, access: AccessControl) {
         *write(&self.access) = Arc::new(access);
     }
-}
-
-pub(crate) fn unix_seconds(t: SystemTime) -> f64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

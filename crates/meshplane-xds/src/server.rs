@@ -1,166 +1,27 @@
 //! The gRPC side: [`XdsServer`] serves the snapshot cache over ADS and the
 //! per-type discovery services, state of the world and delta.
 
+//!
+//! Files, in the order they depend on each other (each uses only files
+//! listed before it): `request_type`, `stream_state`, `stream_loop`,
+//! `schedule`, `xds_server` (the shared handle and its settings),
+//! `sotw` and `delta` (the two protocols), `session` (admission),
+//! `open` (a stream of either protocol), `ads_service` (ADS with small
+//! codec buffers), `services` (the per-type services and the routes).
+//! `fuzzing` (feature `fuzzing`) drives one stream without gRPC.
+
 mod ads_service;
 mod delta;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+mod open;
+mod request_type;
 mod schedule;
 mod services;
 mod session;
 mod sotw;
 mod stream_loop;
 mod stream_state;
+mod xds_server;
 
-use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
-
-use tokio::sync::{broadcast, watch};
-use tonic::Status;
-
-use crate::auth::{Authorizer, StreamQuota, TlsPeer};
-use crate::cache::SnapshotCache;
-use crate::events::{EventSink, XdsEvent};
-use crate::registry::ProxyRegistry;
-use crate::ResourceType;
-
-/// Reads the verified client certificate from a request's extensions (set by
-/// whatever TLS acceptor the binary uses).
-pub type TlsPeerFn = Arc<dyn Fn(&tonic::Extensions) -> Option<TlsPeer> + Send + Sync>;
-
-/// Server tuning.
-#[derive(Clone)]
-pub struct ServerConfig {
-    /// Concurrent streams per proxy key unless the authorizer says otherwise
-    /// (App Mesh's quota was 50 per virtual node or gateway).
-    pub max_streams_per_key: usize,
-    /// Close streams gracefully (status OK) after this long, so proxies
-    /// reconnect and spread over server replicas. `None`: never.
-    pub max_stream_age: Option<Duration>,
-    /// Fraction of `max_stream_age` taken off at random per stream (0.0-1.0),
-    /// so streams opened together do not all close together.
-    pub max_stream_age_jitter: f64,
-    /// Responses queued per stream before the stream stops building more.
-    pub response_buffer: usize,
-    /// Events kept for a slow event receiver before it misses some.
-    pub event_buffer: usize,
-    pub tls_peer: Option<TlsPeerFn>,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            max_streams_per_key: 50,
-            max_stream_age: None,
-            max_stream_age_jitter: 0.1,
-            response_buffer: 1,
-            event_buffer: 4096,
-            tls_peer: None,
-        }
-    }
-}
-
-impl fmt::Debug for ServerConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerConfig")
-            .field("max_streams_per_key", &self.max_streams_per_key)
-            .field("max_stream_age", &self.max_stream_age)
-            .field("max_stream_age_jitter", &self.max_stream_age_jitter)
-            .field("response_buffer", &self.response_buffer)
-            .field("event_buffer", &self.event_buffer)
-            .field("tls_peer", &self.tls_peer.is_some())
-            .finish()
-    }
-}
-
-/// The xDS server. Cheap to clone; every clone serves the same state.
-#[derive(Clone)]
-pub struct XdsServer {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    cache: SnapshotCache,
-    authorizer: Arc<dyn Authorizer>,
-    config: ServerConfig,
-    events: EventSink,
-    registry: ProxyRegistry,
-    quota: StreamQuota,
-    /// Set by [`XdsServer::close_all`]: every stream ends, none starts.
-    closing: watch::Sender<bool>,
-}
-
-impl fmt::Debug for XdsServer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("XdsServer")
-            .field("config", &self.inner.config)
-            .finish()
-    }
-}
-
-impl XdsServer {
-    pub fn new(cache: SnapshotCache, authorizer: impl Authorizer, config: ServerConfig) -> Self {
-        let events = EventSink::new(config.event_buffer);
-        XdsServer {
-            inner: Arc::new(Inner {
-                cache,
-                authorizer: Arc::new(authorizer),
-                config,
-                events,
-                registry: ProxyRegistry::default(),
-                quota: StreamQuota::default(),
-                closing: watch::Sender::new(false),
-            }),
-        }
-    }
-
-    pub fn cache(&self) -> &SnapshotCache {
-        &self.inner.cache
-    }
-
-    pub fn registry(&self) -> &ProxyRegistry {
-        &self.inner.registry
-    }
-
-    /// Events from now on (connections, ACKs, NACKs, refusals).
-    pub fn subscribe_events(&self) -> broadcast::Receiver<XdsEvent> {
-        self.inner.events.subscribe()
-    }
-
-    /// End every open stream with status OK and refuse new ones with
-    /// UNAVAILABLE, for a shutdown: proxies then reconnect (to another
-    /// replica) at once, and a graceful transport shutdown does not wait
-    /// for long-lived streams. Streams end as soon as their tasks notice;
-    /// [`XdsEvent::Disconnected`] reports each one.
-    pub fn close_all(&self) {
-        self.inner.closing.send_replace(true);
-    }
-
-    /// Whether [`XdsServer::close_all`] was called.
-    pub fn is_closing(&self) -> bool {
-        *self.inner.closing.borrow()
-    }
-
-    /// ADS and the five per-type services, ready for `Server::add_routes`.
-    pub fn routes(&self) -> tonic::service::Routes {
-        services::routes(self)
-    }
-}
-
-/// The type of a request. A per-type service (`only`) accepts an empty type
-/// URL as its own type and refuses others; ADS ignores unknown types.
-fn request_type(
-    type_url: &str,
-    only: Option<ResourceType>,
-) -> Result<Option<ResourceType>, Status> {
-    match only {
-        Some(t) if type_url.is_empty() || type_url == t.type_url() => Ok(Some(t)),
-        Some(t) => Err(Status::invalid_argument(format!(
-            "this {} stream serves `{}`, not `{type_url}`",
-            t.short_name(),
-            t.type_url()
-        ))),
-        None => Ok(ResourceType::from_type_url(type_url)),
-    }
-}
+pub use xds_server::{ServerConfig, TlsPeerFn, XdsServer};

@@ -5,8 +5,9 @@ use meshplane_spec::ResourceId;
 use meshplane_translate::render;
 use serde_json::{json, Map, Value};
 
-use super::AdminState;
-use crate::state::{unix_seconds, ControlState};
+use super::shared::AdminState;
+use crate::clock::unix_seconds;
+use crate::state::ControlState;
 use meshplane_xds::ProxyKey;
 
 /// Every open stream: identity, principal, per-type versions and last NACK.

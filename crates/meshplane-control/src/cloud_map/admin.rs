@@ -7,7 +7,7 @@ use meshplane_cloudmap::{CloudMapMetrics, QueryKey};
 use serde_json::{json, Value};
 
 use super::CloudMapFeed;
-use crate::state::unix_seconds;
+use crate::clock::unix_seconds;
 
 fn labels(k: &QueryKey) -> String {
     let attrs: Vec<String> = k

@@ -10,7 +10,7 @@ use meshplane_translate::{CloudMapQuery, ProxyResources, Translation};
 use meshplane_xds::ProxyKey;
 
 use super::{CloudMapFeed, CloudMapSettings};
-use crate::state::{Served, ServedProxy};
+use crate::served::{Served, ServedProxy};
 
 const CLUSTER: &str = "cds_egress_m_backend_http_8080";
 

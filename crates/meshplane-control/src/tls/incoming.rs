@@ -16,7 +16,8 @@ use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::{tls_peer_of, ReloadableTls};
+use super::files::ReloadableTls;
+use super::peer::tls_peer_of;
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 

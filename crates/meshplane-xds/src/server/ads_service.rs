@@ -16,8 +16,8 @@ use tonic::server::{Grpc, NamedService, StreamingService};
 use tonic::{Request, Response, Status, Streaming};
 use tonic_prost::{ProstDecoder, ProstEncoder};
 
-use super::services::{DeltaOut, SotwOut};
-use super::XdsServer;
+use super::open::{DeltaOut, SotwOut};
+use super::xds_server::XdsServer;
 
 const SOTW_PATH: &str =
     "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources";

@@ -15,6 +15,7 @@ use envoy_types::pb::envoy::service::discovery::v3::{
 };
 use tonic::Status;
 
+use super::request_type::request_type;
 use super::schedule::{Scheduled, TypeState};
 use super::stream_loop::Protocol;
 use super::stream_state::{StreamCtx, Subscription, Tracking};
@@ -180,7 +181,7 @@ impl Protocol for DeltaStream {
     type Response = DeltaDiscoveryResponse;
 
     fn on_request(&mut self, req: DeltaDiscoveryRequest) -> Result<(), Status> {
-        let Some(t) = super::request_type(&req.type_url, self.only)? else {
+        let Some(t) = request_type(&req.type_url, self.only)? else {
             tracing::warn!(key = %self.ctx.key, type_url = req.type_url, "request for a type this server does not serve; ignored");
             return Ok(());
         };

@@ -6,7 +6,7 @@ use envoy_types::pb::envoy::service::cluster::v3::cluster_discovery_service_serv
 };
 use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_server::AggregatedDiscoveryService;
 use envoy_types::pb::envoy::service::discovery::v3::{
-    DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse,
+    DeltaDiscoveryRequest, DiscoveryRequest, DiscoveryResponse,
 };
 use envoy_types::pb::envoy::service::endpoint::v3::endpoint_discovery_service_server::{
     EndpointDiscoveryService, EndpointDiscoveryServiceServer,
@@ -20,45 +20,12 @@ use envoy_types::pb::envoy::service::route::v3::route_discovery_service_server::
 use envoy_types::pb::envoy::service::secret::v3::secret_discovery_service_server::{
     SecretDiscoveryService, SecretDiscoveryServiceServer,
 };
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::ads_service::AdsService;
-use super::delta::DeltaStream;
-use super::session::serve;
-use super::sotw::SotwStream;
-use super::XdsServer;
-use crate::events::Variant;
+use super::open::{DeltaOut, SotwOut};
+use super::xds_server::XdsServer;
 use crate::ResourceType;
-
-pub(super) type SotwOut = ReceiverStream<Result<DiscoveryResponse, Status>>;
-pub(super) type DeltaOut = ReceiverStream<Result<DeltaDiscoveryResponse, Status>>;
-
-impl XdsServer {
-    pub(super) async fn sotw(
-        &self,
-        request: Request<Streaming<DiscoveryRequest>>,
-        only: Option<ResourceType>,
-    ) -> Result<Response<SotwOut>, Status> {
-        let out = serve(self, request, Variant::Sotw, |ctx, snap| {
-            SotwStream::new(ctx, snap, only)
-        })
-        .await?;
-        Ok(Response::new(out))
-    }
-
-    pub(super) async fn delta(
-        &self,
-        request: Request<Streaming<DeltaDiscoveryRequest>>,
-        only: Option<ResourceType>,
-    ) -> Result<Response<DeltaOut>, Status> {
-        let out = serve(self, request, Variant::Delta, |ctx, snap| {
-            DeltaStream::new(ctx, snap, only)
-        })
-        .await?;
-        Ok(Response::new(out))
-    }
-}
 
 #[tonic::async_trait]
 impl AggregatedDiscoveryService for XdsServer {
@@ -161,11 +128,14 @@ per_type_service!(
     fetch_secrets
 );
 
-pub(super) fn routes(server: &XdsServer) -> tonic::service::Routes {
-    tonic::service::Routes::new(AdsService(server.clone()))
-        .add_service(ClusterDiscoveryServiceServer::new(server.clone()))
-        .add_service(EndpointDiscoveryServiceServer::new(server.clone()))
-        .add_service(ListenerDiscoveryServiceServer::new(server.clone()))
-        .add_service(RouteDiscoveryServiceServer::new(server.clone()))
-        .add_service(SecretDiscoveryServiceServer::new(server.clone()))
+impl XdsServer {
+    /// ADS and the five per-type services, ready for `Server::add_routes`.
+    pub fn routes(&self) -> tonic::service::Routes {
+        tonic::service::Routes::new(AdsService(self.clone()))
+            .add_service(ClusterDiscoveryServiceServer::new(self.clone()))
+            .add_service(EndpointDiscoveryServiceServer::new(self.clone()))
+            .add_service(ListenerDiscoveryServiceServer::new(self.clone()))
+            .add_service(RouteDiscoveryServiceServer::new(self.clone()))
+            .add_service(SecretDiscoveryServiceServer::new(self.clone()))
+    }
 }

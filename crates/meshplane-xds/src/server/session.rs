@@ -13,7 +13,7 @@ use tonic::{Request, Status, Streaming};
 
 use super::stream_loop::{run, EndReason, Protocol};
 use super::stream_state::StreamCtx;
-use super::XdsServer;
+use super::xds_server::XdsServer;
 use crate::auth::PeerInfo;
 use crate::cache::{ProxyKey, Snapshot};
 use crate::events::{Variant, XdsEvent};

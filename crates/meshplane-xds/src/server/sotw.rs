@@ -15,6 +15,7 @@ use std::sync::Arc;
 use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
 use tonic::Status;
 
+use super::request_type::request_type;
 use super::schedule::{Scheduled, TypeState};
 use super::stream_loop::Protocol;
 use super::stream_state::{StreamCtx, Subscription, Tracking};
@@ -224,7 +225,7 @@ impl Protocol for SotwStream {
     type Response = DiscoveryResponse;
 
     fn on_request(&mut self, req: DiscoveryRequest) -> Result<(), Status> {
-        let Some(t) = super::request_type(&req.type_url, self.only)? else {
+        let Some(t) = request_type(&req.type_url, self.only)? else {
             tracing::warn!(key = %self.ctx.key, type_url = req.type_url, "request for a type this server does not serve; ignored");
             return Ok(());
         };
