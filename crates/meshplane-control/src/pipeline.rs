@@ -1,8 +1,10 @@
 //! Spec files -> validated model -> one snapshot per proxy in the cache.
 //!
 //! A reload that finds any error in loading or validation changes nothing:
-//! the last good snapshots stay served and the errors are reported (log and
-//! `/debug/reload`). Otherwise every virtual node and virtual gateway is a
+//! the last good snapshots stay served, a new auth config and new ACM
+//! material wait for a reload that applies, and the errors are reported
+//! (log and `/debug/reload`). A broken auth config alone keeps the previous
+//! one in force and does not stop the specs from applying. Otherwise every virtual node and virtual gateway is a
 //! proxy key (its full ARN). A mesh whose specs are equal to the last good ones is not
 //! translated again; inside a changed mesh every node is re-translated and
 //! the cache's content comparison wakes only proxies whose resources
@@ -29,9 +31,9 @@ use meshplane_translate::{translate_virtual_gateway, translate_virtual_node};
 use meshplane_xds::{ProxyKey, SetOutcome, SnapshotCache};
 
 use crate::certificates::CertificateStore;
-use crate::settings::PipelineSettings;
 use crate::clock::unix_seconds;
 use crate::served::{Served, ServedProxy};
+use crate::settings::PipelineSettings;
 use crate::state::{ControlState, ReloadChanges, ReloadReport};
 
 /// Rebuilds the served snapshots from the spec files.
@@ -64,7 +66,8 @@ impl Pipeline {
     }
 
     /// Also re-read this auth config on every reload (a broken one keeps the
-    /// previous one in force).
+    /// previous one in force; a good one applies with the specs, not when
+    /// the reload fails).
     pub fn with_auth_config(mut self, path: PathBuf) -> Self {
         self.auth_config = Some(path);
         self
@@ -114,7 +117,7 @@ impl Pipeline {
     pub fn reload(&self) -> Arc<ReloadReport> {
         let _one = self.running.lock().unwrap_or_else(|p| p.into_inner());
         let started = Instant::now();
-        let auth_error = self.reload_auth();
+        let (auth, auth_error) = self.read_auth();
         let loaded = load_paths(&self.settings.paths, &self.settings.load);
         let mut diagnostics = loaded.diagnostics;
         diagnostics.extend(validate(
@@ -153,6 +156,9 @@ impl Pipeline {
                 .metrics
                 .observe_snapshot_build(build_started.elapsed());
             diagnostics.extend(found);
+            if let Some(auth) = auth {
+                self.state.set_access(AccessControl::new(auth));
+            }
             self.state.set_served(Arc::new(served));
             self.cloud_map_queries_changed();
             (true, None, changes)
@@ -199,17 +205,18 @@ impl Pipeline {
         report
     }
 
-    fn reload_auth(&self) -> Option<String> {
-        let path = self.auth_config.as_ref()?;
+    /// Reads the auth config: the new one to apply with the specs, or the
+    /// error that keeps the previous one in force.
+    fn read_auth(&self) -> (Option<AuthConfig>, Option<String>) {
+        let Some(path) = self.auth_config.as_ref() else {
+            return (None, None);
+        };
         match AuthConfig::from_file(path) {
-            Ok(config) => {
-                self.state.set_access(AccessControl::new(config));
-                None
-            }
+            Ok(config) => (Some(config), None),
             Err(e) => {
                 self.state.metrics.reload_failed();
                 tracing::error!(error = %e, "auth config not reloaded; the previous one stays in force");
-                Some(e.to_string())
+                (None, Some(e.to_string()))
             }
         }
     }
@@ -301,6 +308,9 @@ impl Pipeline {
                 }
             }
         }
+        // Translation reports findings by resource ARN; place them at their
+        // file and line like loading and validation findings.
+        let found = found.into_iter().map(|d| origins.place(d, arn)).collect();
         (
             Served {
                 model,

@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::diagnostic::Origin;
+use crate::diagnostic::{Diagnostic, Origin};
 use crate::gateway_route::GatewayRouteSpec;
-use crate::identity::{ResourceId, ResourceKind};
+use crate::identity::{ArnContext, ResourceId, ResourceKind};
 use crate::mesh::MeshSpec;
 use crate::route::RouteSpec;
 use crate::virtual_gateway::VirtualGatewaySpec;
@@ -241,6 +241,32 @@ pub struct Origins {
 impl Origins {
     pub fn get(&self, id: &ResourceId) -> Option<&Origin> {
         self.by_resource.get(id)
+    }
+
+    /// Points a finding about a resource (its ARN in `resource`, as
+    /// translation reports them) at the file and line the resource came
+    /// from and, for a field under `spec`, at that field's line and its path
+    /// as written in the document. A finding about a resource without an
+    /// origin is returned as it is.
+    pub fn place(&self, mut d: Diagnostic, ctx: &ArnContext) -> Diagnostic {
+        let Some(origin) = d
+            .resource
+            .as_deref()
+            .and_then(|arn| ResourceId::parse(arn, ctx).ok())
+            .and_then(|id| self.get(&id))
+        else {
+            return d;
+        };
+        let field = d
+            .path
+            .strip_prefix("spec")
+            .map(|p| p.trim_start_matches('.').to_owned());
+        d = d.with_origin(origin);
+        if let Some(field) = field {
+            d.line = origin.line_of(&field).or(origin.line);
+            d.path = origin.document_path(&field);
+        }
+        d
     }
 }
 

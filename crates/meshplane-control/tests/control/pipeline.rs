@@ -197,3 +197,93 @@ async fn deleted_node_loses_its_key_and_its_streams_see_it() {
         .proxies
         .contains_key(&key("serviceBv2")));
 }
+
+/// An auth config every token of which is refused: enough to tell two
+/// configs apart by identity.
+fn auth_yaml(principal: &str) -> String {
+    format!(
+        "tokens:\n  - principal: {principal}\n    sha256: {}\nprincipals:\n  {principal}:\n    policies: []\n",
+        meshplane_authz::hash_token("token-0123456789abcdef0123456789abcdef").unwrap()
+    )
+}
+
+#[test]
+fn a_failed_reload_leaves_the_auth_config_alone() {
+    let dir = copy_examples();
+    let auth_dir = tempfile::tempdir().unwrap();
+    let auth = auth_dir.path().join("auth.yaml");
+    std::fs::write(&auth, auth_yaml("first")).unwrap();
+    let (p, _cache, state) = pipeline(dir.path());
+    let p = p.with_auth_config(auth.clone());
+    assert!(p.reload().applied);
+    let first = state.access();
+
+    // A new auth config together with a spec error: neither is applied.
+    std::fs::write(&auth, auth_yaml("second")).unwrap();
+    let route = dir.path().join("route-serviceB.json");
+    edit(&route, "\"weight\": 75", "\"weight\": 75000");
+    let report = p.reload();
+    assert!(!report.applied);
+    assert_eq!(report.auth_error, None);
+    assert!(
+        Arc::ptr_eq(&first, &state.access()),
+        "the auth config changed on a failed reload"
+    );
+
+    // The specs fixed: the new auth config applies with them.
+    edit(&route, "\"weight\": 75000", "\"weight\": 75");
+    assert!(p.reload().applied);
+    assert!(!Arc::ptr_eq(&first, &state.access()));
+
+    // A broken auth config alone keeps the previous one and the specs apply.
+    let second = state.access();
+    std::fs::write(&auth, "tokens: [\n").unwrap();
+    let report = p.reload();
+    assert!(report.applied);
+    assert!(report.auth_error.is_some());
+    assert!(Arc::ptr_eq(&second, &state.access()));
+}
+
+#[test]
+fn translation_findings_are_placed_at_their_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let tcp_node = |name: &str| {
+        serde_json::json!({ "meshName": "m", "virtualNodeName": name, "spec": {
+            "listeners": [{ "portMapping": { "port": 9000, "protocol": "tcp" } }],
+            "serviceDiscovery": { "dns": { "hostname": format!("{name}.m.local") } } } })
+    };
+    let service = |name: &str| {
+        serde_json::json!({ "meshName": "m", "virtualServiceName": format!("{name}.m.local"),
+            "spec": { "provider": { "virtualNode": { "virtualNodeName": name } } } })
+    };
+    let specs = serde_json::json!([
+        { "meshName": "m" },
+        tcp_node("a"),
+        tcp_node("b"),
+        service("a"),
+        service("b"),
+        { "meshName": "m", "virtualNodeName": "client", "spec": {
+            "backends": [
+                { "virtualService": { "virtualServiceName": "a.m.local" } },
+                { "virtualService": { "virtualServiceName": "b.m.local" } }
+            ] } }
+    ]);
+    let file = dir.path().join("specs.json");
+    let text = serde_json::to_string_pretty(&specs).unwrap();
+    std::fs::write(&file, &text).unwrap();
+    let (p, _cache, _state) = pipeline(dir.path());
+    let report = p.reload();
+    assert!(report.applied, "{:?}", report.error);
+    let d = report
+        .diagnostics
+        .iter()
+        .find(|d| d.rule == "translate.tcp.ambiguous-port")
+        .unwrap_or_else(|| panic!("no translation finding: {:?}", report.diagnostics));
+    assert_eq!(d.file.as_deref(), Some(file.as_path()), "{d}");
+    let backends_line = text
+        .lines()
+        .position(|l| l.contains("\"backends\""))
+        .unwrap() as u32
+        + 1;
+    assert_eq!(d.line, Some(backends_line), "{d}");
+}
