@@ -198,11 +198,10 @@ async fn deleted_node_loses_its_key_and_its_streams_see_it() {
         .contains_key(&key("serviceBv2")));
 }
 
-/// An auth config every token of which is refused: enough to tell two
-/// configs apart by identity.
+/// An auth config with one token, for one principal allowed serviceA.
 fn auth_yaml(principal: &str) -> String {
     format!(
-        "tokens:\n  - principal: {principal}\n    sha256: {}\nprincipals:\n  {principal}:\n    policies: []\n",
+        "tokens:\n  - principal: {principal}\n    sha256: {}\nprincipals:\n  {principal}:\n    policies:\n      - inline:\n          Version: \"2012-10-17\"\n          Statement:\n            - Effect: Allow\n              Action: appmesh:StreamAggregatedResources\n              Resource: \"*\"\n",
         meshplane_authz::hash_token("token-0123456789abcdef0123456789abcdef").unwrap()
     )
 }
