@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use meshplane_load::load_paths;
-use meshplane_spec::{validate, Diagnostic, Origins, ResourceId, ResourceKind};
+use meshplane_spec::{validate, ResourceId, ResourceKind};
 use meshplane_translate::{
     render, translate_virtual_gateway, translate_virtual_node, TranslateOptions,
 };
@@ -120,7 +120,7 @@ pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
         translation
             .diagnostics
             .into_iter()
-            .map(|d| located(d, &loaded.origins, &opts.arn)),
+            .map(|d| loaded.origins.place(d, &opts.arn)),
     );
     print_diagnostics(&diagnostics)?;
 
@@ -146,29 +146,6 @@ pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Points a translation finding at the file and line its resource (and,
-/// where known, its field) came from, with the field path as written there.
-fn located(mut d: Diagnostic, origins: &Origins, ctx: &meshplane_spec::ArnContext) -> Diagnostic {
-    let Some(origin) = d
-        .resource
-        .as_deref()
-        .and_then(|arn| ResourceId::parse(arn, ctx).ok())
-        .and_then(|id| origins.get(&id))
-    else {
-        return d;
-    };
-    let field = d
-        .path
-        .strip_prefix("spec")
-        .map(|p| p.trim_start_matches('.').to_owned());
-    d = d.with_origin(origin);
-    if let Some(field) = field {
-        d.line = origin.line_of(&field).or(origin.line);
-        d.path = origin.document_path(&field);
-    }
-    d
 }
 
 fn print_diagnostics(diagnostics: &[meshplane_spec::Diagnostic]) -> anyhow::Result<()> {
