@@ -1,6 +1,5 @@
 //! The gRPC side: [`XdsServer`] serves the snapshot cache over ADS and the
 //! per-type discovery services, state of the world and delta.
-
 //!
 //! Files, in the order they depend on each other (each uses only files
 //! listed before it): `request_type`, `stream_state`, `stream_loop`,
