@@ -125,7 +125,8 @@ fn flags_reach_cloud_map_and_registrations_show_on_the_admin_server() {
             .env("MESHPLANE_CLOUD_MAP_ENDPOINT", moto.url())
             .env("MESHPLANE_XDS_LISTEN", xds.addr().to_string())
             .env("MESHPLANE_ADMIN_LISTEN", admin_port.addr().to_string()),
-        &dir.join("serve.log"),
+        // Beside the watched directory, not in it.
+        &dir.with_extension("serve.log"),
     );
 
     let d = poll("the query answered", &mut server, || {
@@ -161,7 +162,9 @@ fn flags_reach_cloud_map_and_registrations_show_on_the_admin_server() {
         ),
         "{metrics}"
     );
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(dir.with_extension("serve.log"));
 }
 
 #[test]

@@ -6,6 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use meshplane_testsupport::ports::ReservedPort;
+use meshplane_testsupport::process::ChildProcess;
+use meshplane_testsupport::wait::wait_for_child;
+
 fn file(name: &str) -> String {
     let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../meshplane-load/tests/user_files")
@@ -123,24 +127,6 @@ fn account_ids_must_be_twelve_digits() {
     );
 }
 
-/// Kills the server when the test ends, passing or failing.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The body of /debug/reload once a reload has finished.
 fn last_reload(port: u16) -> Option<serde_json::Value> {
     use std::io::{Read, Write};
@@ -158,25 +144,14 @@ fn last_reload(port: u16) -> Option<serde_json::Value> {
 }
 
 fn wait_for(
-    server: &mut Server,
+    server: &mut ChildProcess,
     port: u16,
     what: &str,
     ok: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        if let Some(v) = last_reload(port).filter(|v| ok(v)) {
-            return v;
-        }
-        if let Ok(Some(status)) = server.0.try_wait() {
-            panic!("meshplane serve exited ({status}) while waiting for {what}");
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_for_child(what, std::time::Duration::from_secs(30), server, || {
+        last_reload(port).filter(|v| ok(v))
+    })
 }
 
 #[test]
@@ -185,22 +160,24 @@ fn serve_keeps_parameters_and_imports_across_reloads() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(file("app-stack.yaml"), dir.join("app-stack.yaml")).unwrap();
     std::fs::copy(file("walkthrough-manifest.yaml"), dir.join("manifest.yaml")).unwrap();
-    let admin = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_meshplane"))
-        .args(["serve", "--config", dir.to_str().unwrap()])
-        .args([
-            "--params-file",
-            &file("app-stack.params"),
-            "--import",
-            "staging:Mesh=shop",
-        ])
-        .args(["--xds-listen", &format!("127.0.0.1:{}", free_port())])
-        .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
+    // Held until the end: serve binds both beside the reservations.
+    let (xds, admin_port) = (ReservedPort::new(), ReservedPort::new());
+    let admin = admin_port.port();
+    let mut server = ChildProcess::spawn_logged(
+        "meshplane serve",
+        Command::new(env!("CARGO_BIN_EXE_meshplane"))
+            .args(["serve", "--config", dir.to_str().unwrap()])
+            .args([
+                "--params-file",
+                &file("app-stack.params"),
+                "--import",
+                "staging:Mesh=shop",
+            ])
+            .args(["--xds-listen", &xds.addr().to_string()])
+            .args(["--admin-listen", &admin_port.addr().to_string()]),
+        // Beside the watched directory, not in it.
+        &dir.with_extension("serve.log"),
+    );
     let first = wait_for(&mut server, admin, "the first reload", |_| true);
     assert_eq!(first["applied"], true, "{first}");
     assert_eq!(
@@ -218,6 +195,7 @@ fn serve_keeps_parameters_and_imports_across_reloads() {
     });
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
+    let _ = std::fs::remove_file(dir.with_extension("serve.log"));
     assert_eq!(second["applied"], true, "{second}");
     assert_eq!(second["error"], serde_json::Value::Null, "{second}");
     assert_eq!(
