@@ -74,6 +74,7 @@ pub mod endpoints;
 pub mod metrics;
 mod poller;
 pub mod query;
+mod shared;
 pub mod source;
 
 pub use api::{CallError, CallErrorKind};

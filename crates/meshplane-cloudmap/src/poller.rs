@@ -11,7 +11,7 @@ use tokio::time::{sleep_until, Instant};
 
 use crate::api::{self, CallError, CallErrorKind, Discovery};
 use crate::query::QueryKey;
-use crate::source::Shared;
+use crate::shared::Shared;
 
 /// The attribute filters asked of one service (one query each).
 pub(crate) type AttributeSets = BTreeSet<Vec<(String, String)>>;

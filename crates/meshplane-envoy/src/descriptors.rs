@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use prost_reflect::{DescriptorPool, MessageDescriptor};
 
-use crate::json::JsonError;
+use crate::json_error::JsonError;
 
 /// Encoded `google.protobuf.FileDescriptorSet` of the Envoy API roots listed
 /// in build.rs, with all their imports.

@@ -8,6 +8,7 @@
 
 pub mod descriptors;
 pub mod json;
+mod json_error;
 pub mod resources;
 pub mod type_url;
 

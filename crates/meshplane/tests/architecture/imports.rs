@@ -15,20 +15,13 @@ use std::path::{Path, PathBuf};
 use super::sources::{code_only, workspace_root};
 
 /// Where cycles that predate this check remain, outside the crates whose
-/// cycles were broken with it (meshplane-control, meshplane-xds): a cycle
+/// cycles were broken with it (meshplane-control, meshplane-xds,
+/// meshplane-cloudmap, meshplane-envoy): a cycle
 /// is tolerated when all its files start with one of these prefixes (the
 /// spec loader and the gateway translation are being reworked by other
 /// changes). Each entry must still hold a cycle, so the list only shrinks.
 const KNOWN_CYCLES: &[&[&str]] = &[
     &["crates/meshplane-authz/src/policy"],
-    &[
-        "crates/meshplane-cloudmap/src/poller.rs",
-        "crates/meshplane-cloudmap/src/source.rs",
-    ],
-    &[
-        "crates/meshplane-envoy/src/descriptors.rs",
-        "crates/meshplane-envoy/src/json",
-    ],
     &["crates/meshplane-load/src/"],
     &["crates/meshplane-loadgen/src/proxy"],
     &["crates/meshplane-translate/src/gateway"],
