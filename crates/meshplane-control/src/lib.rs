@@ -18,7 +18,8 @@
 //! - [`tls`]: TLS and mutual TLS on the xDS port, certificates reloaded.
 //! - [`cloud_map`]: AWS Cloud Map instances as the endpoints of the EDS
 //!   clusters that name them, pushed when they change.
-//! - [`watch`]: reload on file changes (debounced) and on SIGHUP.
+//! - [`watch`]: reload on file changes (debounced) and on SIGHUP;
+//!   [`trigger`]: reload at once when the App Mesh API commits a write.
 //! - [`serve`]: everything above started together.
 //!
 //! Architecture invariant: the xDS server never sees App Mesh types; this
@@ -38,11 +39,13 @@ pub mod serve;
 pub mod settings;
 pub mod state;
 pub mod tls;
+pub mod trigger;
 pub mod watch;
 
 pub use authorizer::AppMeshAuthorizer;
 pub use cloud_map::{CloudMapFeed, CloudMapSettings};
-pub use pipeline::Pipeline;
+pub use pipeline::{ModelSource, Pipeline};
+pub use trigger::ReloadTrigger;
 pub use serve::{start, start_with_cloud_map, Running, ServeConfig, ServeError};
 pub use settings::{PipelineSettings, QuotaConfig};
 pub use state::{ControlState, ReloadReport, Served, ServedProxy};

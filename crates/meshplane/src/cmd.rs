@@ -10,6 +10,7 @@ pub mod hash_token;
 pub mod load_args;
 pub mod render;
 pub mod serve;
+pub mod serve_api;
 pub mod validate;
 
 use std::process::ExitCode;
