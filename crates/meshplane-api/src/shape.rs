@@ -51,9 +51,10 @@ pub fn reference(record: &Record, arn: &ArnContext) -> Value {
     Value::Object(out)
 }
 
-/// `{"<payload member>": data}`.
-pub fn payload(kind: ResourceKind, data: Value) -> Value {
-    let mut out = Map::new();
-    out.insert(kind::payload_member(kind).into(), data);
-    Value::Object(out)
+/// The response body of a single-resource operation. The model's output
+/// shapes bind their one member (`mesh`, `virtualNode`, ...) as the HTTP
+/// payload, so the body is that member's value itself; SDKs put it back
+/// under the member name.
+pub fn payload(_kind: ResourceKind, data: Value) -> Value {
+    data
 }
