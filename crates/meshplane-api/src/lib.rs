@@ -21,6 +21,7 @@ mod body;
 pub mod error;
 pub mod kind;
 pub mod mirror;
+pub mod import;
 mod read;
 pub mod route;
 pub mod server;

@@ -56,7 +56,7 @@ pub fn build(
         if !both.is_empty() {
             bail!(
                 "mesh(es) {} defined both in the spec files ({}) and in the store {location}; keep each mesh in one place (remove it from the files, or delete it through the API)",
-                both.join(", "),
+                both.iter().map(|m| format!("'{m}'")).collect::<Vec<_>>().join(", "),
                 paths(config)
             );
         }
