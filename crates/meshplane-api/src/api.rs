@@ -29,7 +29,9 @@ pub struct FileMeshes {
 
 impl std::fmt::Debug for FileMeshes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileMeshes").field("paths", &self.paths).finish()
+        f.debug_struct("FileMeshes")
+            .field("paths", &self.paths)
+            .finish()
     }
 }
 
@@ -148,7 +150,13 @@ impl Api {
         }
     }
 
-    pub(crate) fn id(&self, kind: ResourceKind, mesh: &str, parent: Option<&str>, name: &str) -> ResourceId {
+    pub(crate) fn id(
+        &self,
+        kind: ResourceKind,
+        mesh: &str,
+        parent: Option<&str>,
+        name: &str,
+    ) -> ResourceId {
         let owner = &self.arn.account;
         match parent {
             Some(p) => ResourceId::child(mesh, owner, kind, p, name),

@@ -16,7 +16,9 @@ pub fn object(
         Value::Object(Map::new())
     } else {
         serde_json::from_slice(body).map_err(|e| {
-            ApiError::bad_request(format!("{operation}: the request body is not valid JSON: {e}"))
+            ApiError::bad_request(format!(
+                "{operation}: the request body is not valid JSON: {e}"
+            ))
         })?
     };
     let Value::Object(map) = value else {

@@ -19,9 +19,9 @@
 pub mod api;
 mod body;
 pub mod error;
+pub mod import;
 pub mod kind;
 pub mod mirror;
-pub mod import;
 mod read;
 pub mod route;
 pub mod server;

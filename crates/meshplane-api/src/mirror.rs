@@ -163,11 +163,31 @@ pub fn get(graph: &MeshGraph, id: &ResourceId) -> Option<AnySpec> {
     let key = (id.parent.clone().unwrap_or_default(), id.name.clone());
     match id.kind {
         ResourceKind::Mesh => graph.spec.clone().map(AnySpec::Mesh),
-        ResourceKind::VirtualService => graph.virtual_services.get(&id.name).cloned().map(AnySpec::VirtualService),
-        ResourceKind::VirtualNode => graph.virtual_nodes.get(&id.name).cloned().map(AnySpec::VirtualNode),
-        ResourceKind::VirtualRouter => graph.virtual_routers.get(&id.name).cloned().map(AnySpec::VirtualRouter),
+        ResourceKind::VirtualService => graph
+            .virtual_services
+            .get(&id.name)
+            .cloned()
+            .map(AnySpec::VirtualService),
+        ResourceKind::VirtualNode => graph
+            .virtual_nodes
+            .get(&id.name)
+            .cloned()
+            .map(AnySpec::VirtualNode),
+        ResourceKind::VirtualRouter => graph
+            .virtual_routers
+            .get(&id.name)
+            .cloned()
+            .map(AnySpec::VirtualRouter),
         ResourceKind::Route => graph.routes.get(&key).cloned().map(AnySpec::Route),
-        ResourceKind::VirtualGateway => graph.virtual_gateways.get(&id.name).cloned().map(AnySpec::VirtualGateway),
-        ResourceKind::GatewayRoute => graph.gateway_routes.get(&key).cloned().map(AnySpec::GatewayRoute),
+        ResourceKind::VirtualGateway => graph
+            .virtual_gateways
+            .get(&id.name)
+            .cloned()
+            .map(AnySpec::VirtualGateway),
+        ResourceKind::GatewayRoute => graph
+            .gateway_routes
+            .get(&key)
+            .cloned()
+            .map(AnySpec::GatewayRoute),
     }
 }

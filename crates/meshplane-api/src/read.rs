@@ -14,14 +14,22 @@ use crate::mirror::{encode_spec, get, Mirror};
 use crate::shape;
 
 /// The `limit` query parameter within `1..=max` (default `max`).
-pub fn limit(operation: &str, query: &BTreeMap<String, String>, max: usize) -> Result<usize, ApiError> {
+pub fn limit(
+    operation: &str,
+    query: &BTreeMap<String, String>,
+    max: usize,
+) -> Result<usize, ApiError> {
     match query.get("limit") {
         None => Ok(max),
         Some(s) => s
             .parse::<usize>()
             .ok()
             .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| ApiError::bad_request(format!("{operation}: limit '{s}' must be an integer from 1 to {max}"))),
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "{operation}: limit '{s}' must be an integer from 1 to {max}"
+                ))
+            }),
     }
 }
 
@@ -32,7 +40,11 @@ pub fn encode_token(key: &str) -> String {
 }
 
 pub fn decode_token(operation: &str, token: &str) -> Result<String, ApiError> {
-    let bad = || ApiError::bad_request(format!("{operation}: nextToken '{token}' is not a token this server gave"));
+    let bad = || {
+        ApiError::bad_request(format!(
+            "{operation}: nextToken '{token}' is not a token this server gave"
+        ))
+    };
     let hex = token.strip_prefix("mp1.").ok_or_else(bad)?;
     if hex.len() % 2 != 0 {
         return Err(bad());
@@ -79,9 +91,19 @@ impl Api {
         let digest = Sha256::digest(id.arn(&self.arn).as_bytes());
         let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
         Some(Record {
-            id: ResourceId { owner: graph.owner.clone(), ..id.clone() },
+            id: ResourceId {
+                owner: graph.owner.clone(),
+                ..id.clone()
+            },
             spec: encode_spec(&spec),
-            uid: format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]),
+            uid: format!(
+                "{}-{}-{}-{}-{}",
+                &hex[0..8],
+                &hex[8..12],
+                &hex[12..16],
+                &hex[16..20],
+                &hex[20..32]
+            ),
             version: 1,
             created_at: self.started,
             last_updated_at: self.started,
@@ -101,9 +123,17 @@ impl Api {
     pub(crate) fn describe(&self, operation: &str, id: ResourceId) -> Result<Value, ApiError> {
         let mirror = self.lock();
         let record = self.find(&mirror, &id).ok_or_else(|| {
-            ApiError::not_found(format!("{operation} {}: {} '{}' does not exist", id.arn(&self.arn), id.kind, id.name))
+            ApiError::not_found(format!(
+                "{operation} {}: {} '{}' does not exist",
+                id.arn(&self.arn),
+                id.kind,
+                id.name
+            ))
         })?;
-        Ok(shape::payload(id.kind, shape::data(&record, &self.arn, "ACTIVE")))
+        Ok(shape::payload(
+            id.kind,
+            shape::data(&record, &self.arn, "ACTIVE"),
+        ))
     }
 
     pub(crate) fn list(
@@ -119,19 +149,25 @@ impl Api {
         match mesh {
             None => {
                 records.extend(mirror.meshes.values().filter_map(|m| {
-                    m.records.get(&ResourceId::mesh(&m.graph.name, &m.graph.owner)).cloned()
+                    m.records
+                        .get(&ResourceId::mesh(&m.graph.name, &m.graph.owner))
+                        .cloned()
                 }));
                 if let Some(files) = &self.files {
                     for (name, graph) in (files.model)().meshes {
                         if !mirror.meshes.contains_key(&name) {
-                            records.extend(self.file_record(&graph, &ResourceId::mesh(&name, &graph.owner)));
+                            records.extend(
+                                self.file_record(&graph, &ResourceId::mesh(&name, &graph.owner)),
+                            );
                         }
                     }
                 }
             }
             Some(mesh) => {
                 let mesh_id = self.id(ResourceKind::Mesh, mesh, None, mesh);
-                let missing = |what: String| ApiError::not_found(format!("{operation}: {what} does not exist"));
+                let missing = |what: String| {
+                    ApiError::not_found(format!("{operation}: {what} does not exist"))
+                };
                 if self.find(&mirror, &mesh_id).is_none() {
                     return Err(missing(format!("mesh '{mesh}'")));
                 }
@@ -142,7 +178,9 @@ impl Api {
                 }
                 let wanted = |id: &ResourceId| id.kind == kind && id.parent.as_deref() == parent;
                 match mirror.meshes.get(mesh) {
-                    Some(state) => records.extend(state.records.values().filter(|r| wanted(&r.id)).cloned()),
+                    Some(state) => {
+                        records.extend(state.records.values().filter(|r| wanted(&r.id)).cloned())
+                    }
                     None => {
                         if let Some(graph) = self.file_mesh(&mirror, mesh) {
                             for id in graph.resource_ids().iter().filter(|id| wanted(id)) {

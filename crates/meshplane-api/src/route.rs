@@ -102,7 +102,13 @@ pub fn operation(method: &str, path: &str) -> Result<Operation, ApiError> {
         ["tags"] if method == "GET" => Operation::ListTagsForResource,
         ["tag"] if method == "PUT" => Operation::TagResource,
         ["untag"] if method == "PUT" => Operation::UntagResource,
-        ["meshes"] => res(by_method(true).ok_or_else(unknown)?, ResourceKind::Mesh, None, None, None),
+        ["meshes"] => res(
+            by_method(true).ok_or_else(unknown)?,
+            ResourceKind::Mesh,
+            None,
+            None,
+            None,
+        ),
         ["meshes", m] if !m.is_empty() => res(
             by_method(false).ok_or_else(unknown)?,
             ResourceKind::Mesh,
@@ -116,7 +122,13 @@ pub fn operation(method: &str, path: &str) -> Result<Operation, ApiError> {
         }
         ["meshes", m, coll, n] => {
             let k = kind::from_collection(coll).ok_or_else(unknown)?;
-            res(by_method(false).ok_or_else(unknown)?, k, Some(m), None, Some(n))
+            res(
+                by_method(false).ok_or_else(unknown)?,
+                k,
+                Some(m),
+                None,
+                Some(n),
+            )
         }
         ["meshes", m, parent_seg, p, coll, rest @ ..] if rest.len() <= 1 => {
             let k = match (*parent_seg, *coll) {
@@ -129,10 +141,15 @@ pub fn operation(method: &str, path: &str) -> Result<Operation, ApiError> {
         }
         _ => return Err(unknown()),
     };
-    if let Operation::Resource { mesh, parent, name, .. } = &op {
+    if let Operation::Resource {
+        mesh, parent, name, ..
+    } = &op
+    {
         for label in [mesh, parent, name].into_iter().flatten() {
             if label.is_empty() {
-                return Err(ApiError::bad_request(format!("{path}: a URI label is empty")));
+                return Err(ApiError::bad_request(format!(
+                    "{path}: a URI label is empty"
+                )));
             }
         }
     }
@@ -149,12 +166,18 @@ mod tests {
         assert_eq!(op.name(), "CreateRoute");
         assert!(matches!(op, Operation::Resource { parent: Some(ref p), .. } if p == "r/x"));
         assert_eq!(
-            operation("DELETE", "/v20190125/meshes/m/virtualGateway/g/gatewayRoutes/x")
-                .unwrap()
-                .name(),
+            operation(
+                "DELETE",
+                "/v20190125/meshes/m/virtualGateway/g/gatewayRoutes/x"
+            )
+            .unwrap()
+            .name(),
             "DeleteGatewayRoute"
         );
-        assert_eq!(operation("GET", "/v20190125/meshes").unwrap().name(), "ListMeshes");
+        assert_eq!(
+            operation("GET", "/v20190125/meshes").unwrap().name(),
+            "ListMeshes"
+        );
         assert!(operation("GET", "/v20190125/meshes/m/virtualRouters/r/routes").is_err());
         assert!(operation("POST", "/v20190125/meshes").is_err());
     }

@@ -39,7 +39,12 @@ pub fn router(api: Arc<Api>, access: AccessFn) -> Router {
         .with_state(Shared { api, access })
 }
 
-fn respond(status: StatusCode, error_type: Option<&str>, body: String, request_id: &str) -> Response {
+fn respond(
+    status: StatusCode,
+    error_type: Option<&str>,
+    body: String,
+    request_id: &str,
+) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     let h = response.headers_mut();
@@ -134,7 +139,10 @@ fn authenticate(
         &api.arn_context().region,
         SystemTime::now(),
     )?;
-    Ok(Principal::new(key.principal.clone(), PrincipalSource::AccessKey))
+    Ok(Principal::new(
+        key.principal.clone(),
+        PrincipalSource::AccessKey,
+    ))
 }
 
 /// The ARN a request acts on, for IAM: the resource itself (its name taken
@@ -161,7 +169,11 @@ fn resource_arn(
             let from_body = || {
                 serde_json::from_slice::<serde_json::Value>(body)
                     .ok()
-                    .and_then(|v| v.get(crate::kind::name_member(*kind))?.as_str().map(str::to_owned))
+                    .and_then(|v| {
+                        v.get(crate::kind::name_member(*kind))?
+                            .as_str()
+                            .map(str::to_owned)
+                    })
             };
             let name = match action {
                 Action::Create => from_body().unwrap_or_else(|| "*".to_owned()),
@@ -169,7 +181,10 @@ fn resource_arn(
                 _ => name.clone().unwrap_or_default(),
             };
             match (mesh, action) {
-                (None, Action::List) => format!("arn:{}:appmesh:{}:{}:mesh/*", arn.partition, arn.region, arn.account),
+                (None, Action::List) => format!(
+                    "arn:{}:appmesh:{}:{}:mesh/*",
+                    arn.partition, arn.region, arn.account
+                ),
                 (Some(m), Action::List) if *kind != ResourceKind::Mesh => {
                     api.id(ResourceKind::Mesh, m, None, m).arn(arn)
                 }

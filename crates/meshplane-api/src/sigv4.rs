@@ -129,8 +129,11 @@ pub fn verify(
         .get("x-amz-date")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| invalid("the X-Amz-Date header is missing"))?;
-    let time = parse_amz_date(date_header)
-        .ok_or_else(|| invalid(format!("X-Amz-Date '{date_header}' is not YYYYMMDDTHHMMSSZ")))?;
+    let time = parse_amz_date(date_header).ok_or_else(|| {
+        invalid(format!(
+            "X-Amz-Date '{date_header}' is not YYYYMMDDTHHMMSSZ"
+        ))
+    })?;
     let skew = now
         .duration_since(time)
         .or_else(|_| time.duration_since(now))
@@ -169,8 +172,17 @@ pub fn verify(
         headers.push((name.as_str(), value));
     }
     let precomputed;
-    let body = match req.headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()) {
-        Some(v) if auth.signed_headers.iter().any(|h| h == "x-amz-content-sha256") => {
+    let body = match req
+        .headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(v)
+            if auth
+                .signed_headers
+                .iter()
+                .any(|h| h == "x-amz-content-sha256") =>
+        {
             precomputed = v.to_owned();
             SignableBody::Precomputed(precomputed)
         }
@@ -217,7 +229,10 @@ mod tests {
     #[test]
     fn amz_dates_parse() {
         let t = parse_amz_date("20150830T123600Z").unwrap();
-        assert_eq!(t.duration_since(UNIX_EPOCH).unwrap().as_secs(), 1_440_938_160);
+        assert_eq!(
+            t.duration_since(UNIX_EPOCH).unwrap().as_secs(),
+            1_440_938_160
+        );
         assert!(parse_amz_date("20151330T123600Z").is_none());
         assert!(parse_amz_date("2015-08-30").is_none());
     }

@@ -20,12 +20,17 @@ pub fn parse_tags(operation: &str, value: Option<&Value>) -> Result<Vec<Tag>, Ap
         return Ok(Vec::new());
     };
     let Value::Array(items) = value else {
-        return Err(ApiError::bad_request(format!("{operation}: tags must be an array of {{key, value}}")));
+        return Err(ApiError::bad_request(format!(
+            "{operation}: tags must be an array of {{key, value}}"
+        )));
     };
     if items.len() > MAX_TAGS {
         return Err(ApiError::new(
             ErrorKind::TooManyTags,
-            format!("{operation}: {} tags given; a resource has at most {MAX_TAGS}", items.len()),
+            format!(
+                "{operation}: {} tags given; a resource has at most {MAX_TAGS}",
+                items.len()
+            ),
         ));
     }
     let mut tags: Vec<Tag> = Vec::new();
@@ -35,10 +40,14 @@ pub fn parse_tags(operation: &str, value: Option<&Value>) -> Result<Vec<Tag>, Ap
         })?;
         let chars = tag.key.chars().count();
         if !(1..=128).contains(&chars) {
-            return Err(ApiError::bad_request(format!("{operation}: tags[{i}].key must be 1 to 128 characters")));
+            return Err(ApiError::bad_request(format!(
+                "{operation}: tags[{i}].key must be 1 to 128 characters"
+            )));
         }
         if tag.value.chars().count() > 256 {
-            return Err(ApiError::bad_request(format!("{operation}: tags[{i}].value must be at most 256 characters")));
+            return Err(ApiError::bad_request(format!(
+                "{operation}: tags[{i}].value must be at most 256 characters"
+            )));
         }
         tags.retain(|t| t.key != tag.key);
         tags.push(tag);
@@ -47,10 +56,16 @@ pub fn parse_tags(operation: &str, value: Option<&Value>) -> Result<Vec<Tag>, Ap
 }
 
 impl Api {
-    fn tagged_id(&self, operation: &str, query: &BTreeMap<String, String>) -> Result<ResourceId, ApiError> {
-        let arn = query
-            .get("resourceArn")
-            .ok_or_else(|| ApiError::bad_request(format!("{operation}: the required query parameter 'resourceArn' is missing")))?;
+    fn tagged_id(
+        &self,
+        operation: &str,
+        query: &BTreeMap<String, String>,
+    ) -> Result<ResourceId, ApiError> {
+        let arn = query.get("resourceArn").ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{operation}: the required query parameter 'resourceArn' is missing"
+            ))
+        })?;
         let id = ResourceId::parse(arn, &self.arn)
             .map_err(|e| ApiError::bad_request(format!("{operation}: resourceArn: {e}")))?;
         if id.owner != self.arn.account {
@@ -75,14 +90,19 @@ impl Api {
             return Err(self.file_managed(operation, &id.mesh));
         }
         let Some(record) = mirror.record(&id).cloned() else {
-            return Err(ApiError::not_found(format!("{operation} {arn}: the resource does not exist")));
+            return Err(ApiError::not_found(format!(
+                "{operation} {arn}: the resource does not exist"
+            )));
         };
         let mut tags = record.tags.clone();
         edit(&mut tags)?;
         if tags.len() > MAX_TAGS {
             return Err(ApiError::new(
                 ErrorKind::TooManyTags,
-                format!("{operation} {arn}: the resource would have {} tags; at most {MAX_TAGS}", tags.len()),
+                format!(
+                    "{operation} {arn}: the resource would have {} tags; at most {MAX_TAGS}",
+                    tags.len()
+                ),
             ));
         }
         let revision = self
@@ -98,7 +118,12 @@ impl Api {
         Ok(json!({}))
     }
 
-    pub(crate) fn tag(&self, operation: &str, query: &BTreeMap<String, String>, body: &[u8]) -> Result<Value, ApiError> {
+    pub(crate) fn tag(
+        &self,
+        operation: &str,
+        query: &BTreeMap<String, String>,
+        body: &[u8],
+    ) -> Result<Value, ApiError> {
         let map = body::object(operation, body, &["tags"], &["tags"])?;
         let new = parse_tags(operation, map.get("tags"))?;
         self.set_tags(operation, query, |tags| {
@@ -110,21 +135,36 @@ impl Api {
         })
     }
 
-    pub(crate) fn untag(&self, operation: &str, query: &BTreeMap<String, String>, body: &[u8]) -> Result<Value, ApiError> {
+    pub(crate) fn untag(
+        &self,
+        operation: &str,
+        query: &BTreeMap<String, String>,
+        body: &[u8],
+    ) -> Result<Value, ApiError> {
         let map = body::object(operation, body, &["tagKeys"], &["tagKeys"])?;
-        let keys: Vec<String> = serde_path_to_error::deserialize(map.get("tagKeys").cloned().unwrap_or(Value::Null))
-            .map_err(|e| ApiError::bad_request(format!("{operation}: tagKeys: {}", e.into_inner())))?;
+        let keys: Vec<String> =
+            serde_path_to_error::deserialize(map.get("tagKeys").cloned().unwrap_or(Value::Null))
+                .map_err(|e| {
+                    ApiError::bad_request(format!("{operation}: tagKeys: {}", e.into_inner()))
+                })?;
         self.set_tags(operation, query, |tags| {
             tags.retain(|t| !keys.contains(&t.key));
             Ok(())
         })
     }
 
-    pub(crate) fn list_tags(&self, operation: &str, query: &BTreeMap<String, String>) -> Result<Value, ApiError> {
+    pub(crate) fn list_tags(
+        &self,
+        operation: &str,
+        query: &BTreeMap<String, String>,
+    ) -> Result<Value, ApiError> {
         let id = self.tagged_id(operation, query)?;
         let mirror = self.lock();
         let record = self.find(&mirror, &id).ok_or_else(|| {
-            ApiError::not_found(format!("{operation} {}: the resource does not exist", id.arn(&self.arn)))
+            ApiError::not_found(format!(
+                "{operation} {}: the resource does not exist",
+                id.arn(&self.arn)
+            ))
         })?;
         let items: Vec<(String, Value)> = record
             .tags

@@ -81,7 +81,13 @@ impl Api {
     }
 
     /// Validates `graph` (the mesh as it would be); every error is reported.
-    fn check(&self, operation: &str, id: &ResourceId, graph: &MeshGraph, kind: ErrorKind) -> Result<(), ApiError> {
+    fn check(
+        &self,
+        operation: &str,
+        id: &ResourceId,
+        graph: &MeshGraph,
+        kind: ErrorKind,
+    ) -> Result<(), ApiError> {
         let mut model = MeshModel::default();
         model.meshes.insert(graph.name.clone(), graph.clone());
         let errors: Vec<String> = validate(&model, &Origins::default(), &self.arn)
@@ -141,8 +147,9 @@ impl Api {
             &["clientToken", name_member, "spec", "tags"],
             required,
         )?;
-        let name = body::string(operation, &map, name_member)?
-            .ok_or_else(|| ApiError::bad_request(format!("{operation}: '{name_member}' is missing")))?;
+        let name = body::string(operation, &map, name_member)?.ok_or_else(|| {
+            ApiError::bad_request(format!("{operation}: '{name_member}' is missing"))
+        })?;
         let mesh = mesh.unwrap_or(&name).to_owned();
         let labels = format!("{mesh}/{}", parent.unwrap_or(""));
         let token = token(operation, &labels, &map)?;
@@ -219,8 +226,17 @@ impl Api {
         Ok(response)
     }
 
-    pub(crate) fn update(&self, operation: &str, id: ResourceId, body: &[u8]) -> Result<Value, ApiError> {
-        let required: &[&str] = if id.kind == ResourceKind::Mesh { &[] } else { &["spec"] };
+    pub(crate) fn update(
+        &self,
+        operation: &str,
+        id: ResourceId,
+        body: &[u8],
+    ) -> Result<Value, ApiError> {
+        let required: &[&str] = if id.kind == ResourceKind::Mesh {
+            &[]
+        } else {
+            &["spec"]
+        };
         let map = body::object(operation, body, &["clientToken", "spec"], required)?;
         let arn = id.arn(&self.arn);
         let token = token(operation, &id.short(), &map)?;
@@ -232,10 +248,16 @@ impl Api {
             return Err(self.file_managed(operation, &id.mesh));
         }
         let Some(state) = mirror.meshes.get(&id.mesh) else {
-            return Err(ApiError::not_found(format!("{operation} {arn}: mesh '{}' does not exist", id.mesh)));
+            return Err(ApiError::not_found(format!(
+                "{operation} {arn}: mesh '{}' does not exist",
+                id.mesh
+            )));
         };
         let Some(old) = state.records.get(&id) else {
-            return Err(ApiError::not_found(format!("{operation} {arn}: {} '{}' does not exist", id.kind, id.name)));
+            return Err(ApiError::not_found(format!(
+                "{operation} {arn}: {} '{}' does not exist",
+                id.kind, id.name
+            )));
         };
         let spec = match map.get("spec") {
             Some(v) => decode_spec(id.kind, v)
@@ -269,11 +291,19 @@ impl Api {
         if self.file_mesh(&mirror, &id.mesh).is_some() {
             return Err(self.file_managed(operation, &id.mesh));
         }
-        let not_found = || ApiError::not_found(format!("{operation} {arn}: {} '{}' does not exist", id.kind, id.name));
+        let not_found = || {
+            ApiError::not_found(format!(
+                "{operation} {arn}: {} '{}' does not exist",
+                id.kind, id.name
+            ))
+        };
         let state = mirror.meshes.get(&id.mesh).ok_or_else(not_found)?;
         let old = state.records.get(&id).ok_or_else(not_found)?.clone();
         let in_use = |what: String| {
-            ApiError::new(ErrorKind::ResourceInUse, format!("{operation} {arn}: {what}"))
+            ApiError::new(
+                ErrorKind::ResourceInUse,
+                format!("{operation} {arn}: {what}"),
+            )
         };
         match id.kind {
             ResourceKind::Mesh if state.records.len() > 1 => {
@@ -283,10 +313,16 @@ impl Api {
                 )))
             }
             ResourceKind::VirtualRouter if state.graph.routes_of(&id.name).next().is_some() => {
-                return Err(in_use("the virtual router still has routes; delete them first".into()))
+                return Err(in_use(
+                    "the virtual router still has routes; delete them first".into(),
+                ))
             }
-            ResourceKind::VirtualGateway if state.graph.gateway_routes_of(&id.name).next().is_some() => {
-                return Err(in_use("the virtual gateway still has gateway routes; delete them first".into()))
+            ResourceKind::VirtualGateway
+                if state.graph.gateway_routes_of(&id.name).next().is_some() =>
+            {
+                return Err(in_use(
+                    "the virtual gateway still has gateway routes; delete them first".into(),
+                ))
             }
             _ => {}
         }

@@ -246,7 +246,9 @@ impl AuthConfig {
 
     /// The access key with this id, if the config lists it.
     pub fn access_key(&self, access_key_id: &str) -> Option<&AccessKey> {
-        self.access_keys.iter().find(|k| k.access_key_id == access_key_id)
+        self.access_keys
+            .iter()
+            .find(|k| k.access_key_id == access_key_id)
     }
 
     /// The policies attached to a principal id: those of every matching

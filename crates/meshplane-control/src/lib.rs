@@ -45,7 +45,7 @@ pub mod watch;
 pub use authorizer::AppMeshAuthorizer;
 pub use cloud_map::{CloudMapFeed, CloudMapSettings};
 pub use pipeline::{ModelSource, Pipeline};
-pub use trigger::ReloadTrigger;
 pub use serve::{start, start_with_cloud_map, Running, ServeConfig, ServeError};
 pub use settings::{PipelineSettings, QuotaConfig};
 pub use state::{ControlState, ReloadReport, Served, ServedProxy};
+pub use trigger::ReloadTrigger;

@@ -18,10 +18,10 @@ use crate::authorizer::AppMeshAuthorizer;
 use crate::cloud_map::{CloudMapFeed, CloudMapSettings};
 use crate::events;
 use crate::pipeline::{ModelSource, Pipeline};
-use crate::trigger::{self, ReloadTrigger};
 use crate::settings::{PipelineSettings, QuotaConfig};
 use crate::state::ControlState;
 use crate::tls::{tls_incoming, ReloadableTls, TlsConnInfo, TlsError, TlsFiles};
+use crate::trigger::{self, ReloadTrigger};
 use crate::watch::{reload_loop, sighup, watch_paths, FileWatch};
 
 /// How to serve.

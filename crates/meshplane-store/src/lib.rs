@@ -17,8 +17,8 @@ mod record;
 mod sqlite;
 mod url;
 
-pub use record::{Change, IdempotentAnswer, Record, Snapshot, Tag};
 pub use none::NoStore;
+pub use record::{Change, IdempotentAnswer, Record, Snapshot, Tag};
 pub use sqlite::SqliteStore;
 pub use url::open;
 

@@ -123,7 +123,8 @@ fn apply(tx: &Transaction<'_>, change: &Change, revision: u64) -> Result<(), App
         Change::Create(r) => {
             let (mesh, kind, parent, name) = key(&r.id);
             let spec = r.spec.to_string();
-            let tags = serde_json::to_string(&r.tags).map_err(|e| ApplyError::Other(e.to_string()))?;
+            let tags =
+                serde_json::to_string(&r.tags).map_err(|e| ApplyError::Other(e.to_string()))?;
             let inserted = tx.execute(
                 "INSERT INTO resources (mesh, kind, parent, name, owner, uid, version, created_at, last_updated_at, spec, tags, revision)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
@@ -137,7 +138,8 @@ fn apply(tx: &Transaction<'_>, change: &Change, revision: u64) -> Result<(), App
         Change::Update(r) => {
             let (mesh, kind, parent, name) = key(&r.id);
             let spec = r.spec.to_string();
-            let tags = serde_json::to_string(&r.tags).map_err(|e| ApplyError::Other(e.to_string()))?;
+            let tags =
+                serde_json::to_string(&r.tags).map_err(|e| ApplyError::Other(e.to_string()))?;
             let updated = tx.execute(
                 "UPDATE resources SET version = ?5, last_updated_at = ?6, spec = ?7, tags = ?8, revision = ?9
                  WHERE mesh = ?1 AND kind = ?2 AND parent = ?3 AND name = ?4 AND version = ?5 - 1",
@@ -162,7 +164,8 @@ fn apply(tx: &Transaction<'_>, change: &Change, revision: u64) -> Result<(), App
         }
         Change::SetTags(id, new_tags) => {
             let (mesh, kind, parent, name) = key(id);
-            let tags = serde_json::to_string(new_tags).map_err(|e| ApplyError::Other(e.to_string()))?;
+            let tags =
+                serde_json::to_string(new_tags).map_err(|e| ApplyError::Other(e.to_string()))?;
             let updated = tx.execute(
                 "UPDATE resources SET tags = ?5, revision = ?6 WHERE mesh = ?1 AND kind = ?2 AND parent = ?3 AND name = ?4",
                 params![mesh, kind, parent, name, tags, revision as i64],
@@ -229,8 +232,9 @@ impl Store for SqliteStore {
         for row in rows {
             let (mesh, kind, parent, name, owner, uid, version, created_at, updated, spec, tags) =
                 row.map_err(|e| self.backend(e))?;
-            let kind = kind_from(&kind)
-                .ok_or_else(|| self.backend(format!("unknown resource kind '{kind}' in the database")))?;
+            let kind = kind_from(&kind).ok_or_else(|| {
+                self.backend(format!("unknown resource kind '{kind}' in the database"))
+            })?;
             let id = ResourceId {
                 mesh,
                 owner,

@@ -28,12 +28,23 @@ fn import_then_export_round_trips_and_refuses_partial_imports() {
     let store = format!("sqlite:{}", dir.join("db").display());
     let specs_s = specs.display().to_string();
     let out = meshplane(&["import", &specs_s, "--store", &store]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("3 resource(s)"));
     let from_store = meshplane(&["export", "--store", &store]);
-    assert!(from_store.status.success(), "{}", String::from_utf8_lossy(&from_store.stderr));
+    assert!(
+        from_store.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_store.stderr)
+    );
     let from_files = meshplane(&["export", &specs_s]);
-    assert_eq!(String::from_utf8_lossy(&from_store.stdout), String::from_utf8_lossy(&from_files.stdout));
+    assert_eq!(
+        String::from_utf8_lossy(&from_store.stdout),
+        String::from_utf8_lossy(&from_files.stdout)
+    );
 
     // The same meshes again: refused, nothing changes.
     let again = meshplane(&["import", &specs_s, "--store", &store]);

@@ -50,7 +50,10 @@ fn request(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, Stri
     let mut text = String::new();
     s.read_to_string(&mut text).ok()?;
     let (head, body) = text.split_once("\r\n\r\n")?;
-    Some((head.split_whitespace().nth(1)?.parse().ok()?, body.to_owned()))
+    Some((
+        head.split_whitespace().nth(1)?.parse().ok()?,
+        body.to_owned(),
+    ))
 }
 
 struct Ports {
@@ -107,32 +110,75 @@ fn api_writes_reach_the_served_configuration_and_survive_sigkill() {
     let dir = std::env::temp_dir().join(format!("meshplane-serve-api-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let (mut server, ports) = start(&dir, &[]);
-    assert_eq!(api(ports.api, "PUT", "/v20190125/meshes", json!({"meshName": "m"})).0, 200);
+    assert_eq!(
+        api(
+            ports.api,
+            "PUT",
+            "/v20190125/meshes",
+            json!({"meshName": "m"})
+        )
+        .0,
+        200
+    );
     let spec = json!({"listeners": [{"portMapping": {"port": 8080, "protocol": "http"}}], "serviceDiscovery": {"dns": {"hostname": "a.local"}}});
-    let (code, vn) = api(ports.api, "PUT", "/v20190125/meshes/m/virtualNodes", json!({"virtualNodeName": "a", "spec": spec}));
+    let (code, vn) = api(
+        ports.api,
+        "PUT",
+        "/v20190125/meshes/m/virtualNodes",
+        json!({"virtualNodeName": "a", "spec": spec}),
+    );
     assert_eq!(code, 200, "{vn}");
     // The node's configuration is served without any file or poll.
     let config = poll("the node's configuration", &mut server, || {
-        let (code, body) = request(ports.admin, "GET", "/debug/config?node=mesh/m/virtualNode/a", "")?;
+        let (code, body) = request(
+            ports.admin,
+            "GET",
+            "/debug/config?node=mesh/m/virtualNode/a",
+            "",
+        )?;
         (code == 200).then_some(body)
     });
     assert!(config.contains("lds_ingress_0.0.0.0_15000"), "{config}");
     // An update changes it.
     let spec = json!({"listeners": [{"portMapping": {"port": 9090, "protocol": "http"}}], "serviceDiscovery": {"dns": {"hostname": "a.local"}}});
-    assert_eq!(api(ports.api, "PUT", "/v20190125/meshes/m/virtualNodes/a", json!({"spec": spec})).0, 200);
+    assert_eq!(
+        api(
+            ports.api,
+            "PUT",
+            "/v20190125/meshes/m/virtualNodes/a",
+            json!({"spec": spec})
+        )
+        .0,
+        200
+    );
     poll("the updated configuration", &mut server, || {
-        let (_, body) = request(ports.admin, "GET", "/debug/config?node=mesh/m/virtualNode/a", "")?;
+        let (_, body) = request(
+            ports.admin,
+            "GET",
+            "/debug/config?node=mesh/m/virtualNode/a",
+            "",
+        )?;
         body.contains("9090").then_some(())
     });
     // SIGKILL right after the 200, then a new server over the same data.
     drop(server);
     let (mut server, ports) = start(&dir, &[]);
-    let (code, d) = api(ports.api, "GET", "/v20190125/meshes/m/virtualNodes/a", Value::Null);
+    let (code, d) = api(
+        ports.api,
+        "GET",
+        "/v20190125/meshes/m/virtualNodes/a",
+        Value::Null,
+    );
     assert_eq!(code, 200);
     assert_eq!(d["metadata"]["version"], 2);
     assert_eq!(d["metadata"]["uid"], vn["metadata"]["uid"]);
     poll("the configuration after restart", &mut server, || {
-        let (_, body) = request(ports.admin, "GET", "/debug/config?node=mesh/m/virtualNode/a", "")?;
+        let (_, body) = request(
+            ports.admin,
+            "GET",
+            "/debug/config?node=mesh/m/virtualNode/a",
+            "",
+        )?;
         body.contains("9090").then_some(())
     });
     drop(server);
@@ -146,12 +192,24 @@ fn api_writes_reach_the_served_configuration_and_survive_sigkill() {
         .arg(&specs)
         .arg("--store")
         .arg(format!("sqlite:{}", dir.join("meshplane.db").display()))
-        .args(["--api-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--xds-listen", "127.0.0.1:0"])
+        .args([
+            "--api-listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--xds-listen",
+            "127.0.0.1:0",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains(&specs.display().to_string()) && stderr.contains("meshplane.db") && stderr.contains("'m'"), "{stderr}");
+    assert!(
+        stderr.contains(&specs.display().to_string())
+            && stderr.contains("meshplane.db")
+            && stderr.contains("'m'"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -161,11 +219,21 @@ fn the_api_beyond_loopback_needs_auth_or_insecure_no_auth() {
     let out = meshplane()
         .args(["serve", "--data-dir"])
         .arg(&dir)
-        .args(["--api-listen", "0.0.0.0:0", "--admin-listen", "127.0.0.1:0", "--xds-listen", "127.0.0.1:0"])
+        .args([
+            "--api-listen",
+            "0.0.0.0:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--xds-listen",
+            "127.0.0.1:0",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("App Mesh API") && stderr.contains("--insecure-no-auth"), "{stderr}");
+    assert!(
+        stderr.contains("App Mesh API") && stderr.contains("--insecure-no-auth"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

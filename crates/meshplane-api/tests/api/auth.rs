@@ -15,41 +15,88 @@ async fn signatures_keys_dates_and_policies() {
     let dir = tempfile::tempdir().unwrap();
     let access = auth_config(
         dir.path(),
-        &[("AKIAOLD", "ops", "old-secret"), ("AKIANEW", "ops", "new-secret")],
+        &[
+            ("AKIAOLD", "ops", "old-secret"),
+            ("AKIANEW", "ops", "new-secret"),
+        ],
         ALLOW_ALL_BUT_DELETE,
     );
     let server = start(&dir.path().join("db"), access).await;
     let ok = Client::new(&server.url).with_key("AKIAOLD", "old-secret");
-    ok.call("PUT", "/v20190125/meshes", Some(json!({"meshName": "m"}))).await.ok();
+    ok.call("PUT", "/v20190125/meshes", Some(json!({"meshName": "m"})))
+        .await
+        .ok();
     // Rotation: both keys valid at once.
-    Client::new(&server.url).with_key("AKIANEW", "new-secret").call("GET", "/v20190125/meshes/m", None).await.ok();
+    Client::new(&server.url)
+        .with_key("AKIANEW", "new-secret")
+        .call("GET", "/v20190125/meshes/m", None)
+        .await
+        .ok();
     // Query strings are signed too.
-    ok.call("GET", "/v20190125/meshes/m/virtualNodes?limit=5", None).await.ok();
+    ok.call("GET", "/v20190125/meshes/m/virtualNodes?limit=5", None)
+        .await
+        .ok();
 
-    let m = Client::new(&server.url).with_key("AKIAOLD", "wrong").call("GET", "/v20190125/meshes", None).await.error(403, "InvalidSignatureException");
+    let m = Client::new(&server.url)
+        .with_key("AKIAOLD", "wrong")
+        .call("GET", "/v20190125/meshes", None)
+        .await
+        .error(403, "InvalidSignatureException");
     assert!(m.contains("signature"), "{m}");
-    let m = Client::new(&server.url).with_key("AKIAUNKNOWN", "x").call("GET", "/v20190125/meshes", None).await.error(403, "UnrecognizedClientException");
+    let m = Client::new(&server.url)
+        .with_key("AKIAUNKNOWN", "x")
+        .call("GET", "/v20190125/meshes", None)
+        .await
+        .error(403, "UnrecognizedClientException");
     assert!(m.contains("AKIAUNKNOWN"), "{m}");
     let mut stale = ok.clone();
     stale.time = Some(SystemTime::now() - Duration::from_secs(16 * 60));
-    let m = stale.call("GET", "/v20190125/meshes", None).await.error(403, "InvalidSignatureException");
+    let m = stale
+        .call("GET", "/v20190125/meshes", None)
+        .await
+        .error(403, "InvalidSignatureException");
     assert!(m.contains("Signature expired"), "{m}");
     let mut other_region = ok.clone();
     other_region.region = "us-west-2".to_owned();
-    other_region.call("GET", "/v20190125/meshes", None).await.error(403, "InvalidSignatureException");
-    Client::new(&server.url).unsigned().call("GET", "/v20190125/meshes", None).await.error(403, "MissingAuthenticationTokenException");
+    other_region
+        .call("GET", "/v20190125/meshes", None)
+        .await
+        .error(403, "InvalidSignatureException");
+    Client::new(&server.url)
+        .unsigned()
+        .call("GET", "/v20190125/meshes", None)
+        .await
+        .error(403, "MissingAuthenticationTokenException");
     // Denied by policy (an explicit Deny).
-    let m = ok.call("DELETE", "/v20190125/meshes/m", None).await.error(403, "AccessDeniedException");
-    assert!(m.contains("appmesh:DeleteMesh") && m.contains("mesh/m"), "{m}");
+    let m = ok
+        .call("DELETE", "/v20190125/meshes/m", None)
+        .await
+        .error(403, "AccessDeniedException");
+    assert!(
+        m.contains("appmesh:DeleteMesh") && m.contains("mesh/m"),
+        "{m}"
+    );
     ok.call("GET", "/v20190125/meshes/m", None).await.ok();
 }
 
 #[tokio::test]
 async fn without_an_auth_config_any_key_or_none_is_accepted() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(&dir.path().join("db"), meshplane_authz::AccessControl::insecure_no_auth()).await;
-    Client::new(&server.url).unsigned().call("PUT", "/v20190125/meshes", Some(json!({"meshName": "m"}))).await.ok();
-    Client::new(&server.url).with_key("whatever", "x").call("GET", "/v20190125/meshes/m", None).await.ok();
+    let server = start(
+        &dir.path().join("db"),
+        meshplane_authz::AccessControl::insecure_no_auth(),
+    )
+    .await;
+    Client::new(&server.url)
+        .unsigned()
+        .call("PUT", "/v20190125/meshes", Some(json!({"meshName": "m"})))
+        .await
+        .ok();
+    Client::new(&server.url)
+        .with_key("whatever", "x")
+        .call("GET", "/v20190125/meshes/m", None)
+        .await
+        .ok();
 }
 
 #[test]

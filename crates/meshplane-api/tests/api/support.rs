@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
-use meshplane_api::{Api, AccessFn};
+use meshplane_api::{AccessFn, Api};
 use meshplane_authz::{AccessControl, AuthConfig};
 use meshplane_spec::ArnContext;
 use meshplane_store::{SqliteStore, Store};
@@ -76,7 +76,9 @@ pub fn auth_config(dir: &Path, keys: &[(&str, &str, &str)], policy: &str) -> Acc
     }
     yaml.push_str("principals:\n");
     for p in principals {
-        yaml.push_str(&format!("  {p}:\n    policies:\n      - inline: '{policy}'\n"));
+        yaml.push_str(&format!(
+            "  {p}:\n    policies:\n      - inline: '{policy}'\n"
+        ));
     }
     let path = dir.join("auth.yaml");
     std::fs::write(&path, yaml).unwrap();
@@ -151,7 +153,8 @@ impl Client {
             ("content-type".into(), "application/json".into()),
         ];
         if let Some((id, secret)) = &self.key {
-            let identity = aws_credential_types::Credentials::new(id, secret, None, None, "test").into();
+            let identity =
+                aws_credential_types::Credentials::new(id, secret, None, None, "test").into();
             let params = v4::SigningParams::builder()
                 .identity(&identity)
                 .region(&self.region)
@@ -184,7 +187,11 @@ impl Client {
         }
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
-        let header = |n: &str| resp.headers().get(n).map(|v| v.to_str().unwrap().to_owned());
+        let header = |n: &str| {
+            resp.headers()
+                .get(n)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
         let error_type = header("x-amzn-errortype");
         let request_id = header("x-amzn-requestid");
         let content_type = header("content-type");

@@ -71,24 +71,27 @@ pub(super) fn load(
                 ),
             ));
         }
-        let secret = match (&k.secret_file, &k.secret_env) {
-            (Some(file), None) => read_secret_file(&base.join(file), &field, config_file)?,
-            (None, Some(var)) => std::env::var(var).map_err(|_| {
-                at(
-                    format!("{field}.secretEnv"),
-                    format!("the environment variable {var} is not set (or not UTF-8)"),
-                )
-            })?,
-            _ => {
-                return Err(at(
+        let secret =
+            match (&k.secret_file, &k.secret_env) {
+                (Some(file), None) => read_secret_file(&base.join(file), &field, config_file)?,
+                (None, Some(var)) => std::env::var(var).map_err(|_| {
+                    at(
+                        format!("{field}.secretEnv"),
+                        format!("the environment variable {var} is not set (or not UTF-8)"),
+                    )
+                })?,
+                _ => return Err(at(
                     field,
-                    "give the secret as exactly one of `secretFile: PATH` or `secretEnv: VARIABLE`".to_owned(),
-                ))
-            }
-        };
+                    "give the secret as exactly one of `secretFile: PATH` or `secretEnv: VARIABLE`"
+                        .to_owned(),
+                )),
+            };
         let secret = secret.trim().to_owned();
         if secret.is_empty() {
-            return Err(at(format!("{field}.secret"), "the secret access key is empty".to_owned()));
+            return Err(at(
+                format!("{field}.secret"),
+                "the secret access key is empty".to_owned(),
+            ));
         }
         keys.push(AccessKey {
             access_key_id: id.to_owned(),
@@ -103,9 +106,13 @@ fn read_secret_file(path: &Path, field: &str, config_file: &Path) -> Result<Stri
     let fail = |message: String| ConfigError {
         file: path.to_owned(),
         path: String::new(),
-        message: format!("{message} (referenced by {} {field}.secretFile)", config_file.display()),
+        message: format!(
+            "{message} (referenced by {} {field}.secretFile)",
+            config_file.display()
+        ),
     };
-    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read the secret file: {e}")))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| fail(format!("cannot read the secret file: {e}")))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -44,7 +44,8 @@ pub fn run(global: &Global, args: ExportArgs) -> anyhow::Result<ExitCode> {
     };
     if let Some(url) = &args.store {
         let store = meshplane_store::open(url)?;
-        let model = meshplane_api::import::stored_model(store.as_ref()).map_err(anyhow::Error::msg)?;
+        let model =
+            meshplane_api::import::stored_model(store.as_ref()).map_err(anyhow::Error::msg)?;
         let mut out = std::io::stdout().lock();
         out.write_all(export(&model, format).as_bytes())?;
         out.flush()?;

@@ -42,14 +42,29 @@ pub fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_FAILURE));
     }
     let store = meshplane_store::open(&args.store)?;
-    let store_model = meshplane_api::import::stored_model(store.as_ref()).map_err(anyhow::Error::msg)?;
-    if let Some(m) = loaded.model.meshes.keys().find(|m| store_model.meshes.contains_key(*m)) {
-        writeln!(err, "meshplane import: mesh '{m}' is already in {}; nothing imported", store.location())?;
+    let store_model =
+        meshplane_api::import::stored_model(store.as_ref()).map_err(anyhow::Error::msg)?;
+    if let Some(m) = loaded
+        .model
+        .meshes
+        .keys()
+        .find(|m| store_model.meshes.contains_key(*m))
+    {
+        writeln!(
+            err,
+            "meshplane import: mesh '{m}' is already in {}; nothing imported",
+            store.location()
+        )?;
         return Ok(ExitCode::from(EXIT_FAILURE));
     }
     match meshplane_api::import::import(&store, &loaded.model) {
         Ok(n) => {
-            writeln!(err, "meshplane import: {n} resource(s) of {} mesh(es) imported into {}", loaded.model.meshes.len(), store.location())?;
+            writeln!(
+                err,
+                "meshplane import: {n} resource(s) of {} mesh(es) imported into {}",
+                loaded.model.meshes.len(),
+                store.location()
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
