@@ -9,7 +9,6 @@ use anyhow::{bail, Context};
 use meshplane_api::{Api, FileMeshes};
 use meshplane_control::{ControlState, ModelSource, ReloadTrigger};
 use meshplane_load::{load_paths, LoadOptions};
-use meshplane_spec::MeshModel;
 use meshplane_store::{NoStore, Store};
 
 /// The store a server uses: `--store`, else (without `--config`) the data
@@ -77,7 +76,7 @@ pub fn build(
                     .get()
                     .and_then(|s| s.served())
                     .map(|s| s.model.clone())
-                    .unwrap_or_else(MeshModel::default)
+                    .unwrap_or_default()
             }),
         }),
     );
