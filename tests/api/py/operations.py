@@ -226,11 +226,15 @@ deleted(api.delete_gateway_route(meshName="apps", virtualGatewayName="ingress",
 deleted(api.delete_virtual_gateway(meshName="apps", virtualGatewayName="ingress"), "virtualGateway")
 deleted(api.delete_virtual_service(meshName="apps", virtualServiceName="servicea.apps.local"),
         "virtualService")
+# serviceA names serviceb.apps.local as a backend: the service goes after it.
+expect_error(appmesh, "ResourceInUseException", appmesh.delete_virtual_service,
+             meshName="apps", virtualServiceName="serviceb.apps.local")
+deleted(api.delete_virtual_node(meshName="apps", virtualNodeName="serviceA"), "virtualNode")
 deleted(api.delete_virtual_service(meshName="apps", virtualServiceName="serviceb.apps.local"),
         "virtualService")
 deleted(api.delete_route(meshName="apps", virtualRouterName="serviceB", routeName="serviceB"), "route")
 deleted(api.delete_virtual_router(meshName="apps", virtualRouterName="serviceB"), "virtualRouter")
-for name in ("serviceA", "serviceB", "serviceBv2"):
+for name in ("serviceB", "serviceBv2"):
     deleted(api.delete_virtual_node(meshName="apps", virtualNodeName=name), "virtualNode")
 expect_error(appmesh, "NotFoundException", appmesh.describe_virtual_node, meshName="apps",
              virtualNodeName="serviceB")

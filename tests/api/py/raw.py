@@ -13,9 +13,10 @@ import botocore.credentials
 
 
 def send(method, path, body=b"", key_id="AKIDMESHPLANETEST", secret="unused",
-         skew=None, sign=True, headers=None):
+         skew=None, sign=True, headers=None, sent_body=None):
     """Send one request; returns (status, headers dict lower-cased, body text).
-    `skew` (a timedelta) moves the signing clock."""
+    `skew` (a timedelta) moves the signing clock; `sent_body` replaces the
+    signed body on the wire."""
     endpoint = os.environ["MESHPLANE_API_ENDPOINT"]
     region = os.environ.get("MESHPLANE_API_REGION", "us-west-2")
     if isinstance(body, (dict, list)):
@@ -39,8 +40,18 @@ def send(method, path, body=b"", key_id="AKIDMESHPLANETEST", secret="unused",
     url = urlsplit(endpoint)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     try:
-        conn.request(method, path, body=prepared.body, headers=dict(prepared.headers))
-        resp = conn.getresponse()
+        wire, sent = prepared.body, dict(prepared.headers)
+        if sent_body is not None:
+            wire = sent_body
+            sent = {k: v for k, v in sent.items() if k.lower() != "content-length"}
+        try:
+            conn.request(method, path, body=wire, headers=sent)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may answer (and close) before reading it all
+        try:
+            resp = conn.getresponse()
+        except (ConnectionError, http.client.HTTPException) as e:
+            raise AssertionError(f"{method} {path}: no HTTP answer ({e!r})") from None
         text = resp.read().decode("utf-8", "replace")
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, text
     finally:
