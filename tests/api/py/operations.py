@@ -3,7 +3,10 @@ answers checked against the model's output shapes, metadata as App Mesh
 kept it, pagination through boto3's paginators, clientToken idempotency and
 every modeled error the API raises. Exits non-zero on the first mismatch."""
 
+import os
 import sys
+
+import boto3
 
 from client import Checked, check_answer, client, expect_error, fail
 
@@ -242,6 +245,18 @@ for name in ("apps", "extra-1", "extra-2"):
     deleted(api.delete_mesh(meshName=name), "mesh")
 if api.list_meshes()["meshes"]:
     fail("meshes left after deleting them all")
+
+# The service-specific endpoint variable (docs/app-mesh-api.md) reaches
+# meshplane without endpoint_url.
+os.environ["AWS_ENDPOINT_URL_APP_MESH"] = os.environ["MESHPLANE_API_ENDPOINT"]
+by_env = boto3.session.Session(aws_access_key_id="AKIDENV", aws_secret_access_key="x",
+                               region_name=REGION).client("appmesh")
+if by_env.meta.endpoint_url != os.environ["MESHPLANE_API_ENDPOINT"]:
+    fail(f"AWS_ENDPOINT_URL_APP_MESH ignored: {by_env.meta.endpoint_url}")
+by_env.create_mesh(meshName="by-env")
+if [m["meshName"] for m in api.list_meshes()["meshes"]] != ["by-env"]:
+    fail("the mesh created through AWS_ENDPOINT_URL_APP_MESH is not there")
+api.delete_mesh(meshName="by-env")
 
 missing = sorted(ops - api.called)
 if missing:
