@@ -67,8 +67,19 @@ impl Server {
     /// Start a server with a fresh store and wait until the API answers.
     pub fn start(options: ServerOptions) -> anyhow::Result<Server> {
         let mut server = Server::new(options)?;
-        server.restart()?;
-        Ok(server)
+        // Free ports are picked by binding and letting go: another process
+        // may take one in between. Then pick again.
+        for _ in 0..3 {
+            match server.restart() {
+                Err(e) if format!("{e:#}").contains("in use") => {
+                    server.api = free_port()?;
+                    server.xds = free_port()?;
+                    server.admin = free_port()?;
+                }
+                other => return other.map(|()| server),
+            }
+        }
+        server.restart().map(|()| server)
     }
 
     /// Choose ports and a store directory without starting (to fill the
@@ -143,10 +154,13 @@ impl Server {
     fn wait_ready(&mut self) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Some(c) = self.child.as_mut() {
-                if let Some(status) = c.try_wait()? {
-                    bail!("meshplane serve exited ({status}):\n{}", self.log());
-                }
+            let exited = match self.child.as_mut() {
+                Some(c) => c.try_wait()?,
+                None => None,
+            };
+            if let Some(status) = exited {
+                self.child = None;
+                bail!("meshplane serve exited ({status}):\n{}", self.log());
             }
             // Any HTTP answer (unsigned requests may be refused) means the
             // API is listening and the store is open.
