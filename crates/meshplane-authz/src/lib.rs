@@ -22,7 +22,7 @@ pub mod policy;
 pub mod token;
 
 pub use access::AccessControl;
-pub use config::{AuthConfig, ConfigError};
+pub use config::{AccessKey, AuthConfig, ConfigError, SecretKey};
 pub use credentials::{bearer_token_from_header, PeerCredentials, Principal, PrincipalSource};
 pub use error::AuthError;
 pub use mtls::MtlsRules;

@@ -18,7 +18,8 @@
 //! - [`tls`]: TLS and mutual TLS on the xDS port, certificates reloaded.
 //! - [`cloud_map`]: AWS Cloud Map instances as the endpoints of the EDS
 //!   clusters that name them, pushed when they change.
-//! - [`watch`]: reload on file changes (debounced) and on SIGHUP.
+//! - [`watch`]: reload on file changes (debounced) and on SIGHUP;
+//!   [`trigger`]: reload at once when the App Mesh API commits a write.
 //! - [`serve`]: everything above started together.
 //!
 //! Architecture invariant: the xDS server never sees App Mesh types; this
@@ -42,12 +43,14 @@ pub mod served;
 pub mod settings;
 pub mod state;
 pub mod tls;
+pub mod trigger;
 pub mod watch;
 
 pub use authorizer::AppMeshAuthorizer;
 pub use cloud_map::{CloudMapFeed, CloudMapSettings};
-pub use pipeline::Pipeline;
+pub use pipeline::{ModelSource, Pipeline};
 pub use serve::{start, start_with_cloud_map, Running, ServeConfig, ServeError};
 pub use served::{Served, ServedProxy};
 pub use settings::{PipelineSettings, QuotaConfig};
 pub use state::{ControlState, ReloadReport};
+pub use trigger::ReloadTrigger;

@@ -17,6 +17,9 @@
 
 mod cloud_map;
 pub mod snapshot;
+pub mod source;
+
+pub use source::ModelSource;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -48,6 +51,8 @@ pub struct Pipeline {
     certificates: Option<PathBuf>,
     /// The ACM material last read successfully.
     held: Mutex<Arc<CertificateStore>>,
+    /// Meshes of the App Mesh API's store, added to the files' at every reload.
+    source: Option<ModelSource>,
     /// One reload at a time.
     running: Mutex<()>,
 }
@@ -61,8 +66,15 @@ impl Pipeline {
             auth_config: None,
             certificates: None,
             held: Mutex::new(Arc::new(CertificateStore::default())),
+            source: None,
             running: Mutex::new(()),
         }
+    }
+
+    /// Also serve the meshes of this source (the API's store).
+    pub fn with_source(mut self, source: ModelSource) -> Self {
+        self.source = Some(source);
+        self
     }
 
     /// Also re-read this auth config on every reload (a broken one keeps the
@@ -118,8 +130,11 @@ impl Pipeline {
         let _one = self.running.lock().unwrap_or_else(|p| p.into_inner());
         let started = Instant::now();
         let (auth, auth_error) = self.read_auth();
-        let loaded = load_paths(&self.settings.paths, &self.settings.load);
-        let mut diagnostics = loaded.diagnostics;
+        let mut loaded = load_paths(&self.settings.paths, &self.settings.load);
+        let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
+        if let Some(source) = &self.source {
+            source::merge(&mut loaded.model, source, &mut diagnostics);
+        }
         diagnostics.extend(validate(
             &loaded.model,
             &loaded.origins,

@@ -17,10 +17,11 @@ use crate::admin::{self, AdminState};
 use crate::authorizer::AppMeshAuthorizer;
 use crate::cloud_map::{CloudMapFeed, CloudMapSettings};
 use crate::events;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{ModelSource, Pipeline};
 use crate::settings::{PipelineSettings, QuotaConfig};
 use crate::state::ControlState;
 use crate::tls::{tls_incoming, ReloadableTls, TlsConnInfo, TlsError, TlsFiles};
+use crate::trigger::{self, ReloadTrigger};
 use crate::watch::{reload_loop, sighup, watch_paths, FileWatch};
 
 /// How to serve.
@@ -42,6 +43,8 @@ pub struct ServeConfig {
     pub debounce: Duration,
     /// Reload on SIGHUP (off in tests that run several servers in one process).
     pub reload_on_sighup: bool,
+    /// Meshes of the App Mesh API's store, served beside the files'.
+    pub source: Option<ModelSource>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +78,8 @@ pub struct Running {
     pub state: Arc<ControlState>,
     pub server: XdsServer,
     pub pipeline: Arc<Pipeline>,
+    /// Reloads at once (the App Mesh API calls it after each commit).
+    pub trigger: ReloadTrigger,
     shutdown: watch::Sender<bool>,
     xds_task: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
     tasks: Vec<JoinHandle<()>>,
@@ -195,6 +200,9 @@ pub async fn start_with_cloud_map(
     if let Some(dir) = &config.certificates {
         pipeline = pipeline.with_certificates(dir.clone());
     }
+    if let Some(source) = &config.source {
+        pipeline = pipeline.with_source(source.clone());
+    }
     let pipeline = Arc::new(pipeline);
 
     let xds_listener = bind(config.xds_listen, "xDS").await?;
@@ -241,6 +249,8 @@ pub async fn start_with_cloud_map(
     if config.reload_on_sighup {
         tasks.push(tokio::spawn(sighup(tx)));
     }
+    let (trigger, trigger_task) = trigger::spawn(pipeline.clone());
+    tasks.push(trigger_task);
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let admin_router = admin::router(AdminState {
@@ -292,6 +302,7 @@ pub async fn start_with_cloud_map(
         state,
         server,
         pipeline,
+        trigger,
         shutdown,
         xds_task: Some(xds_task),
         tasks,

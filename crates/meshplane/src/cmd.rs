@@ -7,9 +7,11 @@ pub mod bootstrap;
 pub mod envoy;
 pub mod export;
 pub mod hash_token;
+pub mod import;
 pub mod load_args;
 pub mod render;
 pub mod serve;
+pub mod serve_api;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -78,6 +80,9 @@ pub enum Command {
     Envoy(envoy::EnvoyArgs),
     /// Load App Mesh specs (any format) and print them as AWS CLI input documents.
     Export(export::ExportArgs),
+    /// Load App Mesh specs (any format) into a store (`--store sqlite:PATH`)
+    /// as one transaction: every resource or none.
+    Import(import::ImportArgs),
     /// Print the Envoy configuration (listeners, routes, clusters, endpoints,
     /// secrets) meshplane serves one virtual node's proxy.
     Render(render::RenderArgs),
@@ -96,6 +101,7 @@ impl Command {
             Command::Bootstrap(args) => bootstrap::run(global, args),
             Command::Envoy(args) => envoy::run(global, args),
             Command::Export(args) => export::run(global, args),
+            Command::Import(args) => import::run(global, args),
             Command::Render(args) => render::run(global, args),
             Command::Serve(args) => serve::run(global, *args),
             Command::HashToken(args) => hash_token::run(global, args),

@@ -487,3 +487,65 @@ fn dockerfiles_pass_hadolint_and_copy_existing_paths() {
         assert!(out.status.success(), "meshplane {sub} --help");
     }
 }
+
+#[test]
+fn appmesh_controller_reaches_meshplane_by_the_regional_name() {
+    let docs = kubernetes_documents();
+    let service = find(&docs, "Service", "meshplane-api");
+    let ip = service["spec"]["clusterIP"]
+        .as_str()
+        .expect("a fixed clusterIP");
+    assert_eq!(
+        service["spec"]["ports"][0]["port"], 443,
+        "HTTPS default port"
+    );
+    assert_eq!(
+        service["spec"]["ports"][0]["targetPort"], 9080,
+        "meshplane's API port"
+    );
+    let deployment = find(&docs, "Deployment", "appmesh-controller");
+    let pod = &deployment["spec"]["template"]["spec"];
+    let c = container(deployment, "controller");
+    let region = env_of(c, "AWS_REGION");
+    let aliases = pod["hostAliases"].as_array().expect("hostAliases");
+    assert!(
+        aliases.iter().any(|a| a["ip"] == ip
+            && strings(&a["hostnames"]).contains(&format!("appmesh.{region}.amazonaws.com"))),
+        "no host alias maps appmesh.{region}.amazonaws.com to {ip}: {aliases:?}"
+    );
+    // AWS_CA_BUNDLE is a file of the mounted CA ConfigMap.
+    let bundle = env_of(c, "AWS_CA_BUNDLE");
+    let ca_map = find(&docs, "ConfigMap", "meshplane-api-ca");
+    let mounts = c["volumeMounts"].as_array().expect("volumeMounts");
+    let volumes = pod["volumes"].as_array().expect("volumes");
+    let mounted = mounts.iter().any(|m| {
+        let dir = m["mountPath"].as_str().unwrap_or_default();
+        let Some(file) = bundle.strip_prefix(&format!("{dir}/")) else {
+            return false;
+        };
+        volumes.iter().any(|v| {
+            v["name"] == m["name"]
+                && v["configMap"]["name"] == ca_map["metadata"]["name"]
+                && ca_map["data"].get(file).is_some()
+        })
+    });
+    assert!(
+        mounted,
+        "AWS_CA_BUNDLE={bundle} is not a key of the mounted meshplane-api-ca"
+    );
+    // Credentials come from a Secret of the same namespace.
+    let secret_name = c["envFrom"][0]["secretRef"]["name"]
+        .as_str()
+        .expect("envFrom");
+    let secret = find(&docs, "Secret", secret_name);
+    assert_eq!(
+        secret["metadata"]["namespace"],
+        deployment["metadata"]["namespace"]
+    );
+    for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+        assert!(
+            secret["stringData"].get(key).is_some(),
+            "{secret_name} lacks {key}"
+        );
+    }
+}

@@ -2,7 +2,9 @@
 //! `config/examples/apps` with real Envoys. meshplane serves a copy of the
 //! specs; serviceA's application calls serviceb.apps.local without pause
 //! and the split between serviceB and serviceBv2 is printed every second.
-//! Edit the printed route file (e.g. the weights) and the split moves.
+//! Edit the printed route file (e.g. the weights) and the split moves; with
+//! `--api`, meshplane keeps the mesh in its store instead, the mesh is
+//! created with `aws appmesh` commands and changed with `update-route`.
 //! Ctrl-C stops everything and removes the namespaces.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,9 +24,14 @@ use meshplane_e2e::Binaries;
 )]
 struct Cli {
     /// After this many seconds, set the weights to 0/100 by editing the
-    /// route file (as you would by hand).
+    /// route file (as you would by hand), or with `aws appmesh update-route`
+    /// under `--api`.
     #[arg(long)]
     auto_change: Option<u64>,
+    /// Manage the mesh through meshplane's App Mesh API (the `aws` CLI
+    /// against `--endpoint-url`) instead of spec files.
+    #[arg(long)]
+    api: bool,
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     duration: Option<u64>,
@@ -50,22 +57,18 @@ fn main() -> anyhow::Result<()> {
     }
     println!("==> starting meshplane serve, 3 Envoys (serviceA, serviceB, serviceBv2) and their toy services in network namespaces...");
     let bins = Binaries::beside_current_exe()?;
-    let mesh = AppsMesh::start("demo", bins)?;
+    let mesh = if cli.api {
+        AppsMesh::start_api("demo", bins)?
+    } else {
+        AppsMesh::start("demo", bins)?
+    };
     let t = &mesh.t;
     let route = mesh.route_file();
-    println!("==> meshplane serves {}", mesh.specs.display());
-    println!("==> serviceA's application calls {SERVICE_B_URL} (through its Envoy); the route sends 75 % to serviceB, 25 % to serviceBv2.");
-    println!("==> change the split: edit the weights in");
-    println!("      {}", route.display());
-    println!("    e.g. in another terminal:");
-    println!(
-        "      sed -i 's/\"weight\": 75/\"weight\": 0/; s/\"weight\": 25/\"weight\": 100/' {}",
-        route.display()
-    );
-    println!(
-        "    meshplane reloads it and the Envoys move within a second. Ctrl-C stops and cleans up."
-    );
-    println!();
+    if mesh.api {
+        print_api_instructions(&mesh, &route);
+    } else {
+        print_file_instructions(&mesh, &route);
+    }
     let watch = t
         .watch(
             "serviceA",
@@ -111,15 +114,7 @@ fn main() -> anyhow::Result<()> {
         if let Some(at) = cli.auto_change {
             if !changed && secs >= at {
                 changed = true;
-                println!(
-                    "==> editing {}: weights serviceB 0, serviceBv2 100",
-                    route.display()
-                );
-                let mut result = Ok(());
-                edit_json(&route, &t.path("scratch"), |r| {
-                    result = set_weights(r, &[("serviceB", 0), ("serviceBv2", 100)]);
-                })?;
-                result?;
+                change_weights(&mesh, &route)?;
             }
         }
         if cli.duration.is_some_and(|d| secs >= d) {
@@ -133,4 +128,66 @@ fn main() -> anyhow::Result<()> {
     println!("==> removing the namespaces");
     drop(mesh);
     Ok(())
+}
+
+fn print_file_instructions(mesh: &AppsMesh, route: &std::path::Path) {
+    println!("==> meshplane serves {}", mesh.specs.display());
+    print_split();
+    println!("==> change the split: edit the weights in");
+    println!("      {}", route.display());
+    println!("    e.g. in another terminal:");
+    println!(
+        "      sed -i 's/\"weight\": 75/\"weight\": 0/; s/\"weight\": 25/\"weight\": 100/' {}",
+        route.display()
+    );
+    println!(
+        "    meshplane reloads it and the Envoys move within a second. Ctrl-C stops and cleans up."
+    );
+    println!();
+}
+
+fn print_api_instructions(mesh: &AppsMesh, route: &std::path::Path) {
+    let aws = meshplane_e2e::harness::api::aws_cli()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "aws".to_owned());
+    println!("==> meshplane keeps the mesh in its store; it was created with `aws appmesh create-*` from config/examples/apps/cli-json");
+    print_split();
+    println!("==> change the split through the App Mesh API, e.g. in another terminal:");
+    println!(
+        "      sed 's/\"weight\": 75/\"weight\": 0/; s/\"weight\": 25/\"weight\": 100/' {} > /tmp/update-route.json",
+        route.display()
+    );
+    println!(
+        "      sudo env AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo ip netns exec {} {aws} appmesh update-route --cli-input-json file:///tmp/update-route.json \\",
+        mesh.t.switch.name()
+    );
+    println!(
+        "          --endpoint-url http://{}:{} --region us-west-2",
+        meshplane_e2e::harness::topology::SWITCH_IP,
+        meshplane_e2e::harness::api::API_PORT
+    );
+    println!("    (any key works: the demo runs meshplane without an auth config). Ctrl-C stops and cleans up.");
+    println!();
+}
+
+fn print_split() {
+    println!("==> serviceA's application calls {SERVICE_B_URL} (through its Envoy); the route sends 75 % to serviceB, 25 % to serviceBv2.");
+}
+
+/// The automatic change: weights 0/100, by file edit or through the API.
+fn change_weights(mesh: &AppsMesh, route: &std::path::Path) -> anyhow::Result<()> {
+    let weights = [("serviceB", 0), ("serviceBv2", 100)];
+    if mesh.api {
+        println!("==> aws appmesh update-route: weights serviceB 0, serviceBv2 100");
+        return mesh.update_route_weights(&weights);
+    }
+    println!(
+        "==> editing {}: weights serviceB 0, serviceBv2 100",
+        route.display()
+    );
+    let mut result = Ok(());
+    edit_json(route, &mesh.t.path("scratch"), |r| {
+        result = set_weights(r, &weights);
+    })?;
+    result
 }

@@ -13,6 +13,24 @@ pub struct RawConfig {
     pub mtls: Option<RawMtls>,
     #[serde(default)]
     pub principals: BTreeMap<String, RawPrincipal>,
+    #[serde(default)]
+    pub access_keys: Vec<RawAccessKey>,
+}
+
+/// An access key of the App Mesh API; the secret is in a file or a variable,
+/// never in the config itself.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RawAccessKey {
+    pub access_key_id: String,
+    pub principal: String,
+    #[serde(default)]
+    pub secret_file: Option<String>,
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -85,6 +85,7 @@ pub fn serve_config(paths: Vec<PathBuf>) -> ServeConfig {
         quota: QuotaConfig::default(),
         debounce: Duration::from_millis(200),
         reload_on_sighup: false,
+        source: None,
     }
 }
 

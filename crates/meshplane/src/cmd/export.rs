@@ -24,6 +24,9 @@ pub struct ExportArgs {
     /// `---`-separated YAML documents.
     #[arg(long, value_enum, default_value_t = Format::CliJson)]
     pub format: Format,
+    /// Export the meshes of this store (`sqlite:PATH`) instead of files.
+    #[arg(long, conflicts_with = "paths")]
+    pub store: Option<String>,
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -35,6 +38,19 @@ pub enum Format {
 }
 
 pub fn run(global: &Global, args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let format = match args.format {
+        Format::CliJson => ExportFormat::CliJson,
+        Format::Yaml => ExportFormat::Yaml,
+    };
+    if let Some(url) = &args.store {
+        let store = meshplane_store::open(url)?;
+        let model =
+            meshplane_api::import::stored_model(store.as_ref()).map_err(anyhow::Error::msg)?;
+        let mut out = std::io::stdout().lock();
+        out.write_all(export(&model, format).as_bytes())?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let opts = args.load.options(global.arn_context())?;
     let loaded = load_paths(&args.paths, &opts);
     let mut err = std::io::stderr().lock();
@@ -52,10 +68,6 @@ pub fn run(global: &Global, args: ExportArgs) -> anyhow::Result<ExitCode> {
         )?;
         return Ok(ExitCode::from(EXIT_FAILURE));
     }
-    let format = match args.format {
-        Format::CliJson => ExportFormat::CliJson,
-        Format::Yaml => ExportFormat::Yaml,
-    };
     let mut out = std::io::stdout().lock();
     out.write_all(export(&loaded.model, format).as_bytes())?;
     out.flush()?;

@@ -16,18 +16,28 @@ use meshplane_control::{CloudMapSettings, PipelineSettings, QuotaConfig, ServeCo
 use meshplane_translate::TranslateOptions;
 
 use super::load_args::LoadArgs;
+use super::serve_api;
 use super::Global;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Spec files or directories (repeatable; comma-separated in the variable).
-    #[arg(
-        long = "config",
-        required = true,
-        env = "MESHPLANE_CONFIG",
-        value_delimiter = ','
-    )]
+    /// Spec files or directories (repeatable; comma-separated in the
+    /// variable). Their meshes are served and readable through the App Mesh
+    /// API, not writable.
+    #[arg(long = "config", env = "MESHPLANE_CONFIG", value_delimiter = ',')]
     pub config: Vec<PathBuf>,
+    /// Where the App Mesh API listens (rest-json, SigV4 with the auth
+    /// config's `accessKeys`).
+    #[arg(long, env = "MESHPLANE_API_LISTEN", default_value = "127.0.0.1:9080")]
+    pub api_listen: SocketAddr,
+    /// Where API-managed meshes live: `sqlite:PATH`. Default: without
+    /// --config, `sqlite:<data-dir>/meshplane.db`; with --config, none (the
+    /// API then only reads the files' meshes).
+    #[arg(long, env = "MESHPLANE_STORE")]
+    pub store: Option<String>,
+    /// Directory of the default store.
+    #[arg(long, env = "MESHPLANE_DATA_DIR", default_value = "./meshplane-data")]
+    pub data_dir: PathBuf,
     /// Where proxies connect (gRPC ADS). The default matches the bootstrap's
     /// default APPMESH_XDS_ENDPOINT.
     #[arg(long, env = "MESHPLANE_XDS_LISTEN", default_value = "127.0.0.1:15010")]
@@ -127,10 +137,16 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         })?;
         quota.per_resource.insert(id.arn(&arn), n);
     }
+    let load = args.load.options(arn.clone())?;
+    let store = serve_api::open_store(args.store.as_deref(), &args.data_dir, &args.config)?;
+    let late = std::sync::Arc::new(serve_api::Late::default());
+    let (api, source) = serve_api::build(store, &args.config, &load, late.clone())?;
+    let api_listen = args.api_listen;
+    let has_auth_config = args.auth_config.is_some();
     let config = ServeConfig {
         pipeline: PipelineSettings {
             paths: args.config,
-            load: args.load.options(arn.clone())?,
+            load,
             translate: TranslateOptions {
                 default_retry_policy: !args.no_default_retry_policy,
                 arn,
@@ -154,6 +170,7 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         quota,
         debounce: Duration::from_millis(200),
         reload_on_sighup: true,
+        source: Some(source),
     };
     if let Some(url) = &args.cloud_map_endpoint {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -169,9 +186,21 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let insecure_no_auth = config.insecure_no_auth;
     runtime.block_on(async move {
+        let listener = serve_api::bind(api_listen, has_auth_config, insecure_no_auth).await?;
         let running = meshplane_control::start_with_cloud_map(config, cloud_map).await?;
+        let _ = late.trigger.set(running.trigger.clone());
+        let _ = late.state.set(running.state.clone());
+        tracing::info!(api = %listener.local_addr().unwrap_or(api_listen), "App Mesh API serving");
+        let api_task = tokio::spawn(serve_api::serve(
+            listener,
+            api,
+            running.state.clone(),
+            std::future::pending(),
+        ));
         stopped().await;
+        api_task.abort();
         tracing::info!("shutting down");
         // Streams end with status OK at once; the bound only covers a
         // connection that never acknowledges the close.

@@ -1,0 +1,212 @@
+//! The operations themselves, over the store and its in-memory mirror.
+//!
+//! Writes are serialized by the mirror's lock: each one reads the mesh as it
+//! is, builds the mesh as it would be, validates it with meshplane-spec's
+//! rules, commits to the store (durable before this returns), then updates
+//! the mirror and tells the reload pipeline. Any refusal happens before the
+//! commit, so nothing of a refused write is applied.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use meshplane_spec::{ArnContext, MeshGraph, MeshModel, ResourceId, ResourceKind};
+use meshplane_store::{Store, StoreError};
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::mirror::Mirror;
+use crate::route::{Action, Operation};
+
+/// Meshes served from `--config` files: readable through the API, not writable.
+#[derive(Clone)]
+pub struct FileMeshes {
+    /// The `--config` paths, for messages.
+    pub paths: String,
+    /// The file-defined meshes currently served.
+    pub model: Arc<dyn Fn() -> MeshModel + Send + Sync>,
+}
+
+impl std::fmt::Debug for FileMeshes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileMeshes")
+            .field("paths", &self.paths)
+            .finish()
+    }
+}
+
+/// Called after every commit (the reload pipeline's trigger).
+pub type OnCommit = Arc<dyn Fn() + Send + Sync>;
+
+pub struct Api {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) arn: ArnContext,
+    pub(crate) mirror: Mutex<Mirror>,
+    pub(crate) files: Option<FileMeshes>,
+    pub(crate) on_commit: OnCommit,
+    /// When the server started: the createdAt of file-defined resources.
+    pub(crate) started: f64,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("store", &self.store.location())
+            .field("arn", &self.arn)
+            .finish()
+    }
+}
+
+pub fn now() -> f64 {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    (d.as_millis() as f64) / 1000.0
+}
+
+pub(crate) fn store_error(operation: &str, e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict(m) => ApiError::conflict(format!("{operation}: {m}")),
+        StoreError::ReadOnly(m) => ApiError::bad_request(format!("{operation}: {m}")),
+        other => {
+            tracing::error!(error = %other, operation, "store failed");
+            ApiError::internal(format!("{operation}: the store failed: {other}"))
+        }
+    }
+}
+
+impl Api {
+    /// Loads the store into memory.
+    pub fn new(store: Arc<dyn Store>, arn: ArnContext) -> Result<Api, String> {
+        let snapshot = store.snapshot().map_err(|e| e.to_string())?;
+        let mirror = Mirror::from_snapshot(snapshot)?;
+        Ok(Api {
+            store,
+            arn,
+            mirror: Mutex::new(mirror),
+            files: None,
+            on_commit: Arc::new(|| {}),
+            started: now(),
+        })
+    }
+
+    pub fn with_files(mut self, files: FileMeshes) -> Api {
+        self.files = Some(files);
+        self
+    }
+
+    pub fn with_on_commit(mut self, on_commit: OnCommit) -> Api {
+        self.on_commit = on_commit;
+        self
+    }
+
+    pub fn arn_context(&self) -> &ArnContext {
+        &self.arn
+    }
+
+    /// Every API-managed mesh (what the reload pipeline adds to the files').
+    pub fn model(&self) -> MeshModel {
+        self.lock().model()
+    }
+
+    /// The names of the API-managed meshes.
+    pub fn mesh_names(&self) -> Vec<String> {
+        self.lock().meshes.keys().cloned().collect()
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Mirror> {
+        self.mirror.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A mesh defined by the files (and not by the store).
+    pub(crate) fn file_mesh(&self, mirror: &Mirror, mesh: &str) -> Option<MeshGraph> {
+        if mirror.meshes.contains_key(mesh) {
+            return None;
+        }
+        let files = self.files.as_ref()?;
+        (files.model)().meshes.get(mesh).cloned()
+    }
+
+    pub(crate) fn file_managed(&self, operation: &str, mesh: &str) -> ApiError {
+        let paths = self.files.as_ref().map(|f| f.paths.as_str()).unwrap_or("");
+        ApiError::bad_request(format!(
+            "{operation}: mesh '{mesh}' is managed by files at {paths}; change it there (the API cannot write it)"
+        ))
+    }
+
+    /// `meshOwner` other than the own account: App Mesh's RAM sharing is not
+    /// supported, so such a mesh does not exist here.
+    pub(crate) fn check_owner(
+        &self,
+        operation: &str,
+        query: &BTreeMap<String, String>,
+    ) -> Result<(), ApiError> {
+        match query.get("meshOwner") {
+            Some(owner) if owner != &self.arn.account => Err(ApiError::not_found(format!(
+                "{operation}: meshOwner {owner}: meshplane serves only the meshes of account {} (no RAM sharing)",
+                self.arn.account
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn id(
+        &self,
+        kind: ResourceKind,
+        mesh: &str,
+        parent: Option<&str>,
+        name: &str,
+    ) -> ResourceId {
+        let owner = &self.arn.account;
+        match parent {
+            Some(p) => ResourceId::child(mesh, owner, kind, p, name),
+            None if kind == ResourceKind::Mesh => ResourceId::mesh(mesh, owner),
+            None => ResourceId::new(mesh, owner, kind, name),
+        }
+    }
+
+    /// Runs one operation; the answer is the response body.
+    pub fn call(
+        &self,
+        op: &Operation,
+        query: &BTreeMap<String, String>,
+        body: &[u8],
+    ) -> Result<Value, ApiError> {
+        let name = op.name();
+        match op {
+            Operation::Resource {
+                action,
+                kind,
+                mesh,
+                parent,
+                name: resource,
+            } => {
+                if !(*kind == ResourceKind::Mesh && *action == Action::Create) {
+                    self.check_owner(&name, query)?;
+                }
+                let mesh = mesh.as_deref();
+                let parent = parent.as_deref();
+                let resource = resource.as_deref().unwrap_or("");
+                match action {
+                    Action::Create => self.create(&name, *kind, mesh, parent, body),
+                    Action::Update => {
+                        let id = self.id(*kind, mesh.unwrap_or(""), parent, resource);
+                        self.update(&name, id, body)
+                    }
+                    Action::Delete => {
+                        let id = self.id(*kind, mesh.unwrap_or(""), parent, resource);
+                        self.delete(&name, id)
+                    }
+                    Action::Describe => {
+                        let id = self.id(*kind, mesh.unwrap_or(""), parent, resource);
+                        self.describe(&name, id)
+                    }
+                    Action::List => self.list(&name, *kind, mesh, parent, query),
+                }
+            }
+            Operation::TagResource => self.tag(&name, query, body),
+            Operation::UntagResource => self.untag(&name, query, body),
+            Operation::ListTagsForResource => self.list_tags(&name, query),
+        }
+    }
+}

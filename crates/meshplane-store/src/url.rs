@@ -1,0 +1,24 @@
+//! `--store` URLs.
+
+use std::sync::Arc;
+
+use crate::{SqliteStore, Store, StoreError};
+
+/// Opens the store a `--store` URL names: `sqlite:PATH` (created, with its
+/// directory, if missing).
+pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    match url.split_once(':') {
+        Some(("sqlite", path)) if !path.is_empty() => {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            Ok(Arc::new(SqliteStore::open(std::path::Path::new(path))?))
+        }
+        Some(("postgres" | "postgresql", _)) => Err(StoreError::Url {
+            url: url.to_owned(),
+            message: "PostgreSQL is not supported yet; use sqlite:PATH".to_owned(),
+        }),
+        _ => Err(StoreError::Url {
+            url: url.to_owned(),
+            message: "expected sqlite:PATH".to_owned(),
+        }),
+    }
+}

@@ -1,0 +1,239 @@
+//! `meshplane serve` with the App Mesh API: a write through the API reaches
+//! the served configuration, an answered write survives SIGKILL, and a mesh
+//! defined both in files and in the store is refused at start-up.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn meshplane() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_meshplane"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("MESHPLANE_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+/// Killed (SIGKILL) on drop.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn request(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    Some((
+        head.split_whitespace().nth(1)?.parse().ok()?,
+        body.to_owned(),
+    ))
+}
+
+struct Ports {
+    api: u16,
+    admin: u16,
+    xds: u16,
+}
+
+fn start(data: &Path, extra: &[&str]) -> (Server, Ports) {
+    let ports = Ports {
+        api: free_port(),
+        admin: free_port(),
+        xds: free_port(),
+    };
+    let child = meshplane()
+        .args(["serve", "--data-dir"])
+        .arg(data)
+        .args(["--api-listen", &format!("127.0.0.1:{}", ports.api)])
+        .args(["--admin-listen", &format!("127.0.0.1:{}", ports.admin)])
+        .args(["--xds-listen", &format!("127.0.0.1:{}", ports.xds)])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    poll("the API to listen", &mut server, || {
+        request(ports.api, "GET", "/v20190125/meshes", "").map(|_| ())
+    });
+    (server, ports)
+}
+
+fn poll<T>(what: &str, server: &mut Server, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if let Ok(Some(status)) = server.0.try_wait() {
+            panic!("meshplane serve exited ({status}) while waiting for {what}");
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn api(port: u16, method: &str, path: &str, body: Value) -> (u16, Value) {
+    let (code, text) = request(port, method, path, &body.to_string()).unwrap();
+    (code, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[test]
+fn api_writes_reach_the_served_configuration_and_survive_sigkill() {
+    let dir = std::env::temp_dir().join(format!("meshplane-serve-api-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (mut server, ports) = start(&dir, &[]);
+    assert_eq!(
+        api(
+            ports.api,
+            "PUT",
+            "/v20190125/meshes",
+            json!({"meshName": "m"})
+        )
+        .0,
+        200
+    );
+    let spec = json!({"listeners": [{"portMapping": {"port": 8080, "protocol": "http"}}], "serviceDiscovery": {"dns": {"hostname": "a.local"}}});
+    let (code, vn) = api(
+        ports.api,
+        "PUT",
+        "/v20190125/meshes/m/virtualNodes",
+        json!({"virtualNodeName": "a", "spec": spec}),
+    );
+    assert_eq!(code, 200, "{vn}");
+    // The node's configuration is served without any file or poll.
+    let config = poll("the node's configuration", &mut server, || {
+        let (code, body) = request(
+            ports.admin,
+            "GET",
+            "/debug/config?node=mesh/m/virtualNode/a",
+            "",
+        )?;
+        (code == 200).then_some(body)
+    });
+    assert!(config.contains("lds_ingress_0.0.0.0_15000"), "{config}");
+    // An update changes it.
+    let spec = json!({"listeners": [{"portMapping": {"port": 9090, "protocol": "http"}}], "serviceDiscovery": {"dns": {"hostname": "a.local"}}});
+    assert_eq!(
+        api(
+            ports.api,
+            "PUT",
+            "/v20190125/meshes/m/virtualNodes/a",
+            json!({"spec": spec})
+        )
+        .0,
+        200
+    );
+    poll("the updated configuration", &mut server, || {
+        let (_, body) = request(
+            ports.admin,
+            "GET",
+            "/debug/config?node=mesh/m/virtualNode/a",
+            "",
+        )?;
+        body.contains("9090").then_some(())
+    });
+    // SIGKILL right after the 200, then a new server over the same data.
+    drop(server);
+    let (mut server, ports) = start(&dir, &[]);
+    let (code, d) = api(
+        ports.api,
+        "GET",
+        "/v20190125/meshes/m/virtualNodes/a",
+        Value::Null,
+    );
+    assert_eq!(code, 200);
+    assert_eq!(d["metadata"]["version"], 2);
+    assert_eq!(d["metadata"]["uid"], vn["metadata"]["uid"]);
+    poll("the configuration after restart", &mut server, || {
+        let (_, body) = request(
+            ports.admin,
+            "GET",
+            "/debug/config?node=mesh/m/virtualNode/a",
+            "",
+        )?;
+        body.contains("9090").then_some(())
+    });
+    drop(server);
+
+    // The same mesh in files and in the store: refused, naming both.
+    let specs = dir.join("specs");
+    std::fs::create_dir_all(&specs).unwrap();
+    std::fs::write(specs.join("mesh.json"), r#"{"meshName": "m", "spec": {}}"#).unwrap();
+    let out = meshplane()
+        .args(["serve", "--config"])
+        .arg(&specs)
+        .arg("--store")
+        .arg(format!("sqlite:{}", dir.join("meshplane.db").display()))
+        .args([
+            "--api-listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--xds-listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&specs.display().to_string())
+            && stderr.contains("meshplane.db")
+            && stderr.contains("'m'"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_api_beyond_loopback_needs_auth_or_insecure_no_auth() {
+    let dir = std::env::temp_dir().join(format!("meshplane-serve-api-lb-{}", std::process::id()));
+    let out = meshplane()
+        .args(["serve", "--data-dir"])
+        .arg(&dir)
+        .args([
+            "--api-listen",
+            "0.0.0.0:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--xds-listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("App Mesh API") && stderr.contains("--insecure-no-auth"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
