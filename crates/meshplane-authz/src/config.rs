@@ -18,12 +18,15 @@
 //! ```
 
 mod access_keys;
+mod error;
+mod principals;
 mod raw;
 
 pub use access_keys::{AccessKey, SecretKey};
+pub use error::ConfigError;
+pub use principals::PrincipalPolicies;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -33,39 +36,11 @@ use crate::policy::PolicyDocument;
 use crate::token::TokenHash;
 use raw::{RawConfig, RawPolicyRef, SanKind};
 
-/// A config that cannot be used: which file, which field, what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigError {
-    pub file: PathBuf,
-    /// Field path inside `file` (`principals.web.policies[0].file`,
-    /// `Statement[1].Effect` for a policy file); empty for the whole file.
-    pub path: String,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.file.display())?;
-        if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
-        }
-        f.write_str(&self.message)
-    }
-}
-
 /// A bearer token the config accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenEntry {
     pub principal: String,
     pub hash: TokenHash,
-}
-
-/// The policies attached to the principals matching one `principals:` key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrincipalPolicies {
-    /// The key as written; `*` matches any run of characters.
-    pub pattern: Pattern,
-    pub policies: Vec<Arc<PolicyDocument>>,
 }
 
 /// A checked auth config.

@@ -1,10 +1,13 @@
 //! Spec files -> validated model -> one snapshot per proxy in the cache.
 //!
-//! A reload that finds any error in loading or validation changes nothing:
-//! the last good snapshots stay served, a new auth config and new ACM
-//! material wait for a reload that applies, and the errors are reported
-//! (log and `/debug/reload`). A broken auth config alone keeps the previous
-//! one in force and does not stop the specs from applying. Otherwise every virtual node and virtual gateway is a
+//! A reload that finds any error in loading or validation changes no
+//! served configuration: the last good snapshots stay served, new ACM
+//! material waits for a reload that applies, and the errors are reported
+//! (log and `/debug/reload`). The auth config is an input of its own: a
+//! valid one applies on every reload, whatever the specs say, so revoking a
+//! token or an access key never waits for someone else's spec fix; a broken
+//! one keeps the previous one in force and does not stop the specs from
+//! applying. Otherwise every virtual node and virtual gateway is a
 //! proxy key (its full ARN). A mesh whose specs are equal to the last good ones is not
 //! translated again; inside a changed mesh every node is re-translated and
 //! the cache's content comparison wakes only proxies whose resources
@@ -78,8 +81,8 @@ impl Pipeline {
     }
 
     /// Also re-read this auth config on every reload (a broken one keeps the
-    /// previous one in force; a good one applies with the specs, not when
-    /// the reload fails).
+    /// previous one in force; a good one applies even when the specs do
+    /// not).
     pub fn with_auth_config(mut self, path: PathBuf) -> Self {
         self.auth_config = Some(path);
         self
@@ -129,7 +132,7 @@ impl Pipeline {
     pub fn reload(&self) -> Arc<ReloadReport> {
         let _one = self.running.lock().unwrap_or_else(|p| p.into_inner());
         let started = Instant::now();
-        let (auth, auth_error) = self.read_auth();
+        let (mut auth, auth_error) = self.read_auth();
         let mut loaded = load_paths(&self.settings.paths, &self.settings.load);
         let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
         if let Some(source) = &self.source {
@@ -153,6 +156,10 @@ impl Pipeline {
             let error = format!("{errors} error(s) in the spec files; {kept}");
             for d in diagnostics.iter().filter(|d| d.is_error()) {
                 tracing::warn!(diagnostic = %d, "spec error; reload not applied");
+            }
+            if let Some(auth) = auth.take() {
+                self.state.set_access(AccessControl::new(auth));
+                tracing::info!("auth config applied; the specs were not");
             }
             (false, Some(error), ReloadChanges::default())
         } else {

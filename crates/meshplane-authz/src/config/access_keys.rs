@@ -8,8 +8,9 @@
 use std::fmt;
 use std::path::Path;
 
+use super::error::ConfigError;
+use super::principals::PrincipalPolicies;
 use super::raw::RawAccessKey;
-use super::{ConfigError, PrincipalPolicies};
 
 /// A secret access key; its `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]

@@ -188,8 +188,10 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("starting the async runtime")?;
     let insecure_no_auth = config.insecure_no_auth;
     runtime.block_on(async move {
-        let listener = serve_api::bind(api_listen, has_auth_config, insecure_no_auth).await?;
+        // xDS first: its refusals (no authentication beyond loopback, bad
+        // TLS files) are reported before the API port is even bound.
         let running = meshplane_control::start_with_cloud_map(config, cloud_map).await?;
+        let listener = serve_api::bind(api_listen, has_auth_config, insecure_no_auth).await?;
         let _ = late.trigger.set(running.trigger.clone());
         let _ = late.state.set(running.state.clone());
         tracing::info!(api = %listener.local_addr().unwrap_or(api_listen), "App Mesh API serving");

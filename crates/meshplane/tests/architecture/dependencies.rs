@@ -221,8 +221,13 @@ fn only_the_control_layer_wires_translation_and_discovery_to_the_server() {
 }
 
 #[test]
-fn anyhow_only_in_the_programs_and_the_end_to_end_suite() {
-    const ALLOWED: [&str; 3] = ["meshplane", "meshplane-loadgen", "meshplane-e2e"];
+fn anyhow_only_in_the_programs_and_the_end_to_end_suites() {
+    const ALLOWED: [&str; 4] = [
+        "meshplane",
+        "meshplane-loadgen",
+        "meshplane-e2e",
+        "meshplane-api-tests",
+    ];
     for (name, p) in &packages() {
         if p.normal.iter().any(|d| d == "anyhow") {
             assert!(
