@@ -25,6 +25,8 @@ pub struct FileMeshes {
     pub paths: String,
     /// The file-defined meshes currently served.
     pub model: Arc<dyn Fn() -> MeshModel + Send + Sync>,
+    /// One of them by name (without copying the others).
+    pub mesh: Arc<dyn Fn(&str) -> Option<MeshGraph> + Send + Sync>,
 }
 
 impl std::fmt::Debug for FileMeshes {
@@ -124,7 +126,7 @@ impl Api {
             return None;
         }
         let files = self.files.as_ref()?;
-        (files.model)().meshes.get(mesh).cloned()
+        (files.mesh)(mesh)
     }
 
     pub(crate) fn file_managed(&self, operation: &str, mesh: &str) -> ApiError {

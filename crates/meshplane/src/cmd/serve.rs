@@ -208,13 +208,14 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         let _ = late.state.set(running.state.clone());
         let api_task = listener.map(|listener| {
             if let Ok(addr) = listener.local_addr() {
-                tracing::info!(api = %addr, "App Mesh API serving");
+                let tls = running.tls.is_some();
+                tracing::info!(api = %addr, tls, "App Mesh API serving");
             }
             tokio::spawn(serve_api::serve(
                 listener,
                 api,
                 running.state.clone(),
-                std::future::pending(),
+                running.tls.clone(),
             ))
         });
         stopped().await;
