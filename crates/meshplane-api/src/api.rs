@@ -18,6 +18,9 @@ use crate::error::ApiError;
 use crate::mirror::Mirror;
 use crate::route::{Action, Operation};
 
+/// Finds one file-defined mesh by name.
+pub type MeshLookup = Arc<dyn Fn(&str) -> Option<MeshGraph> + Send + Sync>;
+
 /// Meshes served from `--config` files: readable through the API, not writable.
 #[derive(Clone)]
 pub struct FileMeshes {
@@ -26,7 +29,7 @@ pub struct FileMeshes {
     /// The file-defined meshes currently served.
     pub model: Arc<dyn Fn() -> MeshModel + Send + Sync>,
     /// One of them by name (without copying the others).
-    pub mesh: Arc<dyn Fn(&str) -> Option<MeshGraph> + Send + Sync>,
+    pub mesh: MeshLookup,
 }
 
 impl std::fmt::Debug for FileMeshes {

@@ -320,26 +320,73 @@ fn the_api_serves_tls_with_the_xds_certificate() {
 
 #[test]
 fn file_meshes_are_served_beside_the_store_and_read_only() {
-    let dir = std::env::temp_dir().join(format!("meshplane-serve-api-files-{}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("meshplane-serve-api-files-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let specs = dir.join("specs");
     std::fs::create_dir_all(&specs).unwrap();
-    std::fs::write(specs.join("mesh.json"), r#"{"meshName": "from-files", "spec": {}}"#).unwrap();
+    std::fs::write(
+        specs.join("mesh.json"),
+        r#"{"meshName": "from-files", "spec": {}}"#,
+    )
+    .unwrap();
     let store = format!("sqlite:{}", dir.join("db").display());
-    let (mut server, ports) = start(&dir.join("data"), &["--config", specs.to_str().unwrap(), "--store", &store]);
+    let (mut server, ports) = start(
+        &dir.join("data"),
+        &["--config", specs.to_str().unwrap(), "--store", &store],
+    );
     let (code, d) = poll("the file mesh", &mut server, || {
-        let r = api(ports.api, "GET", "/v20190125/meshes/from-files", Value::Null);
+        let r = api(
+            ports.api,
+            "GET",
+            "/v20190125/meshes/from-files",
+            Value::Null,
+        );
         (r.0 == 200).then_some(r)
     });
     assert_eq!(code, 200);
     assert_eq!(d["metadata"]["version"], 1);
-    let (code, e) = api(ports.api, "PUT", "/v20190125/meshes/from-files/virtualNodes", json!({"virtualNodeName": "x", "spec": {}}));
+    let (code, e) = api(
+        ports.api,
+        "PUT",
+        "/v20190125/meshes/from-files/virtualNodes",
+        json!({"virtualNodeName": "x", "spec": {}}),
+    );
     assert_eq!(code, 400);
-    assert!(e["message"].as_str().unwrap().contains(specs.to_str().unwrap()), "{e}");
-    assert_eq!(api(ports.api, "PUT", "/v20190125/meshes", json!({"meshName": "from-api"})).0, 200);
-    assert_eq!(api(ports.api, "PUT", "/v20190125/meshes", json!({"meshName": "from-files"})).0, 409);
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains(specs.to_str().unwrap()),
+        "{e}"
+    );
+    assert_eq!(
+        api(
+            ports.api,
+            "PUT",
+            "/v20190125/meshes",
+            json!({"meshName": "from-api"})
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        api(
+            ports.api,
+            "PUT",
+            "/v20190125/meshes",
+            json!({"meshName": "from-files"})
+        )
+        .0,
+        409
+    );
     let (_, list) = api(ports.api, "GET", "/v20190125/meshes", Value::Null);
-    let names: Vec<&str> = list["meshes"].as_array().unwrap().iter().map(|m| m["meshName"].as_str().unwrap()).collect();
+    let names: Vec<&str> = list["meshes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["meshName"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["from-api", "from-files"]);
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
