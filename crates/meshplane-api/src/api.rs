@@ -18,6 +18,9 @@ use crate::error::ApiError;
 use crate::mirror::Mirror;
 use crate::route::{Action, Operation};
 
+/// Finds one file-defined mesh by name.
+pub type MeshLookup = Arc<dyn Fn(&str) -> Option<MeshGraph> + Send + Sync>;
+
 /// Meshes served from `--config` files: readable through the API, not writable.
 #[derive(Clone)]
 pub struct FileMeshes {
@@ -25,6 +28,8 @@ pub struct FileMeshes {
     pub paths: String,
     /// The file-defined meshes currently served.
     pub model: Arc<dyn Fn() -> MeshModel + Send + Sync>,
+    /// One of them by name (without copying the others).
+    pub mesh: MeshLookup,
 }
 
 impl std::fmt::Debug for FileMeshes {
@@ -124,7 +129,7 @@ impl Api {
             return None;
         }
         let files = self.files.as_ref()?;
-        (files.model)().meshes.get(mesh).cloned()
+        (files.mesh)(mesh)
     }
 
     pub(crate) fn file_managed(&self, operation: &str, mesh: &str) -> ApiError {

@@ -191,7 +191,14 @@ impl AuthConfig {
             }
         };
 
-        let access_keys = access_keys::load(&raw.access_keys, path, base, &principals)?;
+        let access_keys = access_keys::load(&raw.access_keys, path, base, |principal| {
+            principals.iter().any(|p| p.pattern.matches(principal))
+        })
+        .map_err(|e| ConfigError {
+            file: e.file,
+            path: e.path,
+            message: e.message,
+        })?;
         if tokens.is_empty() && mtls.is_none() && access_keys.is_empty() {
             return Err(at(
                 "",

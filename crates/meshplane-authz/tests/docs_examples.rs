@@ -53,7 +53,7 @@ fn with_mtls(snippet: &str) -> String {
 fn every_config_snippet_loads_or_only_lacks_a_real_hash() {
     let blocks = config_blocks();
     assert!(blocks.len() >= 5, "found {} config snippets", blocks.len());
-    for block in &blocks {
+    for block in blocks.iter().filter(|b| !b.contains("accessKeys:")) {
         match load(&with_mtls(block)) {
             Ok(_) => {}
             // The CI example leaves the hash for the reader to fill in.
@@ -99,4 +99,44 @@ fn the_reference_snippet_decides_as_described() {
         matches!(&denied, Err(AuthError::PermissionDenied(m)) if m.contains("explicit deny")),
         "{denied:?}"
     );
+}
+
+/// The `accessKeys` snippet loads with its secret file beside it (mode 600)
+/// and its variable set, and refuses the file once others may read it.
+#[test]
+fn the_access_keys_snippet_loads_with_private_secrets() {
+    use std::os::unix::fs::PermissionsExt;
+    let block = config_blocks()
+        .into_iter()
+        .find(|b| b.contains("accessKeys:"))
+        .expect("an accessKeys snippet");
+    let dir = std::env::temp_dir().join(format!("meshplane-docs-keys-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("secrets")).unwrap();
+    let secret = dir.join("secrets/ops-key");
+    std::fs::write(&secret, "secret-one\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::env::set_var("MESHPLANE_OPS_SECRET", "secret-two");
+    let path = dir.join("auth.yaml");
+    let config = AuthConfig::from_yaml_str(&block, &path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.access_keys.len(), 2);
+    assert_eq!(
+        config
+            .access_key("AKIAMESHPLANEOPS1")
+            .unwrap()
+            .secret
+            .expose(),
+        "secret-one"
+    );
+    assert_eq!(
+        config
+            .access_key("AKIAMESHPLANEOPS2")
+            .unwrap()
+            .secret
+            .expose(),
+        "secret-two"
+    );
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let e = AuthConfig::from_yaml_str(&block, &path).unwrap_err();
+    assert_eq!(e.file, secret);
+    let _ = std::fs::remove_dir_all(&dir);
 }

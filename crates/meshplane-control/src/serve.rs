@@ -80,6 +80,9 @@ pub struct Running {
     pub pipeline: Arc<Pipeline>,
     /// Reloads at once (the App Mesh API calls it after each commit).
     pub trigger: ReloadTrigger,
+    /// The xDS port's certificate, reloaded when its files change (the App
+    /// Mesh API serves the same one).
+    pub tls: Option<Arc<ReloadableTls>>,
     shutdown: watch::Sender<bool>,
     xds_task: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
     tasks: Vec<JoinHandle<()>>,
@@ -277,6 +280,7 @@ pub async fn start_with_cloud_map(
     let builder = tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .add_routes(routes);
+    let api_tls = tls.clone();
     let xds_task = match tls {
         Some(tls) => {
             let incoming = tls_incoming(xds_listener, tls);
@@ -303,6 +307,7 @@ pub async fn start_with_cloud_map(
         server,
         pipeline,
         trigger,
+        tls: api_tls,
         shutdown,
         xds_task: Some(xds_task),
         tasks,

@@ -12,6 +12,7 @@ pub mod load_args;
 pub mod render;
 pub mod serve;
 pub mod serve_api;
+pub mod serve_api_tls;
 pub mod validate;
 
 use std::process::ExitCode;

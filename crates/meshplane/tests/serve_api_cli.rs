@@ -237,3 +237,157 @@ fn the_api_beyond_loopback_needs_auth_or_insecure_no_auth() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_api_serves_tls_with_the_xds_certificate() {
+    let dir = std::env::temp_dir().join(format!("meshplane-serve-api-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let host = "appmesh.us-east-1.amazonaws.com";
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            &format!("/CN={host}"),
+        ])
+        .args(["-addext", &format!("subjectAltName=DNS:{host}")])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let api = free_port();
+    let mut server = Server(
+        meshplane()
+            .args(["serve", "--data-dir"])
+            .arg(dir.join("data"))
+            .args(["--api-listen", &format!("127.0.0.1:{api}")])
+            .args([
+                "--admin-listen",
+                "127.0.0.1:0",
+                "--xds-listen",
+                "127.0.0.1:0",
+                "--tls-cert",
+            ])
+            .arg(&cert)
+            .arg("--tls-key")
+            .arg(&key)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let curl = |args: &[&str]| {
+        Command::new("curl")
+            .args(["-sS", "--cacert"])
+            .arg(&cert)
+            .args(["--resolve", &format!("{host}:{api}:127.0.0.1")])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = poll("the TLS API", &mut server, || {
+        let out = curl(&[
+            "-X",
+            "PUT",
+            "-H",
+            "content-type: application/json",
+            "-d",
+            r#"{"meshName":"tls"}"#,
+            &format!("https://{host}:{api}/v20190125/meshes"),
+        ]);
+        out.status.success().then_some(out)
+    });
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["meshName"], "tls", "{body}");
+    // Plain HTTP is not answered on the TLS port.
+    assert!(request(api, "GET", "/v20190125/meshes", "").is_none_or(|(code, _)| code != 200));
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn file_meshes_are_served_beside_the_store_and_read_only() {
+    let dir =
+        std::env::temp_dir().join(format!("meshplane-serve-api-files-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let specs = dir.join("specs");
+    std::fs::create_dir_all(&specs).unwrap();
+    std::fs::write(
+        specs.join("mesh.json"),
+        r#"{"meshName": "from-files", "spec": {}}"#,
+    )
+    .unwrap();
+    let store = format!("sqlite:{}", dir.join("db").display());
+    let (mut server, ports) = start(
+        &dir.join("data"),
+        &["--config", specs.to_str().unwrap(), "--store", &store],
+    );
+    let (code, d) = poll("the file mesh", &mut server, || {
+        let r = api(
+            ports.api,
+            "GET",
+            "/v20190125/meshes/from-files",
+            Value::Null,
+        );
+        (r.0 == 200).then_some(r)
+    });
+    assert_eq!(code, 200);
+    assert_eq!(d["metadata"]["version"], 1);
+    let (code, e) = api(
+        ports.api,
+        "PUT",
+        "/v20190125/meshes/from-files/virtualNodes",
+        json!({"virtualNodeName": "x", "spec": {}}),
+    );
+    assert_eq!(code, 400);
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains(specs.to_str().unwrap()),
+        "{e}"
+    );
+    assert_eq!(
+        api(
+            ports.api,
+            "PUT",
+            "/v20190125/meshes",
+            json!({"meshName": "from-api"})
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        api(
+            ports.api,
+            "PUT",
+            "/v20190125/meshes",
+            json!({"meshName": "from-files"})
+        )
+        .0,
+        409
+    );
+    let (_, list) = api(ports.api, "GET", "/v20190125/meshes", Value::Null);
+    let names: Vec<&str> = list["meshes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["meshName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["from-api", "from-files"]);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -228,7 +228,11 @@ async fn writes_to_file_meshes_name_the_directory() {
         .unwrap()
         .with_files(meshplane_api::FileMeshes {
             paths: "/etc/meshplane/specs".to_owned(),
-            model: std::sync::Arc::new(move || model.clone()),
+            model: std::sync::Arc::new({
+                let model = model.clone();
+                move || model.clone()
+            }),
+            mesh: std::sync::Arc::new(move |name: &str| model.mesh(name).cloned()),
         });
     let q = Default::default();
     let op = meshplane_api::route::operation("GET", "/v20190125/meshes/files").unwrap();

@@ -6,11 +6,17 @@
 //! list the old and the new key together while clients move.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::error::ConfigError;
-use super::principals::PrincipalPolicies;
 use super::raw::RawAccessKey;
+
+/// A mistake in `accessKeys` (the config turns it into its `ConfigError`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyError {
+    pub file: PathBuf,
+    pub path: String,
+    pub message: String,
+}
 
 /// A secret access key; its `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -36,13 +42,14 @@ pub struct AccessKey {
     pub secret: SecretKey,
 }
 
+/// Checks the entries; `has_policies` says whether a principal has any.
 pub(super) fn load(
     raw: &[RawAccessKey],
     config_file: &Path,
     base: &Path,
-    principals: &[PrincipalPolicies],
-) -> Result<Vec<AccessKey>, ConfigError> {
-    let at = |field: String, message: String| ConfigError {
+    has_policies: impl Fn(&str) -> bool,
+) -> Result<Vec<AccessKey>, KeyError> {
+    let at = |field: String, message: String| KeyError {
         file: config_file.to_owned(),
         path: field,
         message,
@@ -63,7 +70,7 @@ pub(super) fn load(
                 format!("'{id}' is listed twice (also accessKeys[{j}])"),
             ));
         }
-        if !principals.iter().any(|p| p.pattern.matches(&k.principal)) {
+        if !has_policies(&k.principal) {
             return Err(at(
                 format!("{field}.principal"),
                 format!(
@@ -103,8 +110,8 @@ pub(super) fn load(
     Ok(keys)
 }
 
-fn read_secret_file(path: &Path, field: &str, config_file: &Path) -> Result<String, ConfigError> {
-    let fail = |message: String| ConfigError {
+fn read_secret_file(path: &Path, field: &str, config_file: &Path) -> Result<String, KeyError> {
+    let fail = |message: String| KeyError {
         file: path.to_owned(),
         path: String::new(),
         message: format!(

@@ -27,9 +27,11 @@ pub struct ServeArgs {
     #[arg(long = "config", env = "MESHPLANE_CONFIG", value_delimiter = ',')]
     pub config: Vec<PathBuf>,
     /// Where the App Mesh API listens (rest-json, SigV4 with the auth
-    /// config's `accessKeys`).
-    #[arg(long, env = "MESHPLANE_API_LISTEN", default_value = "127.0.0.1:9080")]
-    pub api_listen: SocketAddr,
+    /// config's `accessKeys`). Default 127.0.0.1:9080 when there is a
+    /// store; with --config and no --store the API (then read-only) runs
+    /// only when this is given.
+    #[arg(long, env = "MESHPLANE_API_LISTEN")]
+    pub api_listen: Option<SocketAddr>,
     /// Where API-managed meshes live: `sqlite:PATH`. Default: without
     /// --config, `sqlite:<data-dir>/meshplane.db`; with --config, none (the
     /// API then only reads the files' meshes).
@@ -99,6 +101,10 @@ pub struct ServeArgs {
     pub load: LoadArgs,
 }
 
+/// Where the App Mesh API listens when there is a store and no --api-listen.
+const DEFAULT_API_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9080);
+
 pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut filter = tracing_subscriber::filter::Targets::from_str(&args.log).context("--log")?;
     if args.load.verbose {
@@ -141,7 +147,12 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store = serve_api::open_store(args.store.as_deref(), &args.data_dir, &args.config)?;
     let late = std::sync::Arc::new(serve_api::Late::default());
     let (api, source) = serve_api::build(store, &args.config, &load, late.clone())?;
-    let api_listen = args.api_listen;
+    // A file-only server keeps its old footprint unless the API is asked for.
+    let api_listen = match args.api_listen {
+        Some(addr) => Some(addr),
+        None if args.config.is_empty() || args.store.is_some() => Some(DEFAULT_API_LISTEN),
+        None => None,
+    };
     let has_auth_config = args.auth_config.is_some();
     let config = ServeConfig {
         pipeline: PipelineSettings {
@@ -191,18 +202,28 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         // xDS first: its refusals (no authentication beyond loopback, bad
         // TLS files) are reported before the API port is even bound.
         let running = meshplane_control::start_with_cloud_map(config, cloud_map).await?;
-        let listener = serve_api::bind(api_listen, has_auth_config, insecure_no_auth).await?;
+        let listener = match api_listen {
+            Some(addr) => Some(serve_api::bind(addr, has_auth_config, insecure_no_auth).await?),
+            None => None,
+        };
         let _ = late.trigger.set(running.trigger.clone());
         let _ = late.state.set(running.state.clone());
-        tracing::info!(api = %listener.local_addr().unwrap_or(api_listen), "App Mesh API serving");
-        let api_task = tokio::spawn(serve_api::serve(
-            listener,
-            api,
-            running.state.clone(),
-            std::future::pending(),
-        ));
+        let api_task = listener.map(|listener| {
+            if let Ok(addr) = listener.local_addr() {
+                let tls = running.tls.is_some();
+                tracing::info!(api = %addr, tls, "App Mesh API serving");
+            }
+            tokio::spawn(serve_api::serve(
+                listener,
+                api,
+                running.state.clone(),
+                running.tls.clone(),
+            ))
+        });
         stopped().await;
-        api_task.abort();
+        if let Some(task) = api_task {
+            task.abort();
+        }
         tracing::info!("shutting down");
         // Streams end with status OK at once; the bound only covers a
         // connection that never acknowledges the close.

@@ -7,8 +7,9 @@ use std::sync::{Arc, OnceLock};
 
 use anyhow::{bail, Context};
 use meshplane_api::{Api, FileMeshes};
-use meshplane_control::{ControlState, ModelSource, ReloadTrigger};
+use meshplane_control::{ControlState, ModelSource, ReloadTrigger, Served};
 use meshplane_load::{load_paths, LoadOptions};
+use meshplane_spec::{MeshGraph, MeshModel};
 use meshplane_store::{NoStore, Store};
 
 /// The store a server uses: `--store`, else (without `--config`) the data
@@ -61,31 +62,49 @@ pub fn build(
         }
     }
     let on_commit = late.clone();
-    let files = late.clone();
-    let api = Arc::new(
-        api.with_on_commit(Arc::new(move || {
-            if let Some(t) = on_commit.trigger.get() {
-                t.reload();
-            }
-        }))
-        .with_files(FileMeshes {
+    let mut api = api.with_on_commit(Arc::new(move || {
+        if let Some(t) = on_commit.trigger.get() {
+            t.reload();
+        }
+    }));
+    if !config.is_empty() {
+        let (all, one) = (late.clone(), late.clone());
+        api = api.with_files(FileMeshes {
             paths: paths(config),
             model: Arc::new(move || {
-                files
-                    .state
-                    .get()
-                    .and_then(|s| s.served())
-                    .map(|s| s.model.clone())
-                    .unwrap_or_default()
+                let mut model = MeshModel::default();
+                if let Some(served) = all.state.get().and_then(|s| s.served()) {
+                    for (name, graph) in &served.model.meshes {
+                        if from_files(&served, graph) {
+                            model.meshes.insert(name.clone(), graph.clone());
+                        }
+                    }
+                }
+                model
             }),
-        }),
-    );
+            mesh: Arc::new(move |name: &str| {
+                let served = one.state.get().and_then(|s| s.served())?;
+                let graph = served.model.mesh(name)?;
+                from_files(&served, graph).then(|| graph.clone())
+            }),
+        });
+    }
+    let api = Arc::new(api);
     let reader = api.clone();
     let source = ModelSource {
         location,
         model: Arc::new(move || reader.model()),
     };
     Ok((api, source))
+}
+
+/// Whether a served mesh came from the files: its resources have origins
+/// (the store's have none).
+fn from_files(served: &Served, graph: &MeshGraph) -> bool {
+    graph
+        .resource_ids()
+        .iter()
+        .any(|id| served.origins.get(id).is_some())
 }
 
 fn paths(config: &[PathBuf]) -> String {
@@ -111,19 +130,23 @@ pub async fn bind(
         .with_context(|| format!("cannot listen on {addr} (App Mesh API)"))
 }
 
-/// Serves the API until `stopped` resolves.
+/// Serves the API (over TLS when the xDS port has a certificate).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     api: Arc<Api>,
     state: Arc<ControlState>,
-    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+    tls: Option<Arc<meshplane_control::tls::ReloadableTls>>,
 ) {
     let access: meshplane_api::AccessFn = Arc::new(move || state.access());
     let router = meshplane_api::router(api, access);
-    if let Err(e) = axum::serve(listener, router)
-        .with_graceful_shutdown(stopped)
-        .await
-    {
+    let served = match tls {
+        Some(tls) => match super::serve_api_tls::TlsListener::new(listener, tls) {
+            Ok(listener) => axum::serve(listener, router).await,
+            Err(e) => Err(e),
+        },
+        None => axum::serve(listener, router).await,
+    };
+    if let Err(e) = served {
         tracing::error!(error = %e, "App Mesh API server failed");
     }
 }
