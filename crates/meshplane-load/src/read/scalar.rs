@@ -1,62 +1,22 @@
-//! YAML 1.2 core-schema resolution of plain scalars, and its inverse for the
+//! YAML 1.2 core-schema resolution of plain scalars (the workspace's one
+//! rule, from meshplane-yaml) as positioned nodes, and its inverse for the
 //! YAML writer (which strings must be quoted to stay strings).
 
-use serde_json::Number;
+use serde_json::Value;
 
 use crate::node::NodeKind;
 
-/// The value of a plain (unquoted) scalar.
+/// The value of a plain (unquoted) scalar, by the workspace's one YAML
+/// schema (`meshplane_yaml::resolve_plain`).
 pub fn resolve_plain(s: &str) -> NodeKind {
-    match s {
-        "" | "~" | "null" | "Null" | "NULL" => return NodeKind::Null,
-        "true" | "True" | "TRUE" => return NodeKind::Bool(true),
-        "false" | "False" | "FALSE" => return NodeKind::Bool(false),
-        _ => {}
+    match meshplane_yaml::resolve_plain(s) {
+        Value::Null => NodeKind::Null,
+        Value::Bool(b) => NodeKind::Bool(b),
+        Value::Number(n) => NodeKind::Number(n),
+        // Only scalars come back; anything else stays the text it was.
+        Value::String(text) => NodeKind::String(text),
+        Value::Array(_) | Value::Object(_) => NodeKind::String(s.to_owned()),
     }
-    match number(s) {
-        Some(n) => NodeKind::Number(n),
-        None => NodeKind::String(s.to_owned()),
-    }
-}
-
-fn number(s: &str) -> Option<Number> {
-    let first = s.as_bytes().first()?;
-    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
-        return None;
-    }
-    if let Some(hex) = s.strip_prefix("0x") {
-        return i64::from_str_radix(hex, 16).ok().map(Number::from);
-    }
-    if let Some(oct) = s.strip_prefix("0o") {
-        return i64::from_str_radix(oct, 8).ok().map(Number::from);
-    }
-    let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
-    if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(i) = s.parse::<i64>() {
-            return Some(Number::from(i));
-        }
-    }
-    if !is_float(unsigned) {
-        return None;
-    }
-    s.parse::<f64>().ok().and_then(Number::from_f64)
-}
-
-/// `(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`
-fn is_float(s: &str) -> bool {
-    let (mantissa, exponent) = match s.find(['e', 'E']) {
-        Some(i) => (&s[..i], Some(&s[i + 1..])),
-        None => (s, None),
-    };
-    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-    let mantissa_ok = match mantissa.split_once('.') {
-        Some((int, frac)) => {
-            (int.is_empty() && digits(frac)) || (digits(int) && (frac.is_empty() || digits(frac)))
-        }
-        None => digits(mantissa),
-    };
-    let exponent_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['-', '+']).unwrap_or(e)));
-    mantissa_ok && exponent_ok
 }
 
 /// True when `s` written as a plain scalar would not read back as the same
@@ -88,6 +48,7 @@ pub fn needs_quotes(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Number;
 
     #[test]
     fn plain_scalars_resolve_by_the_core_schema() {

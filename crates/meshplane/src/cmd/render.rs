@@ -15,8 +15,6 @@ use meshplane_spec::{validate, ResourceId, ResourceKind};
 use meshplane_translate::{
     render, translate_virtual_gateway, translate_virtual_node, TranslateOptions,
 };
-use serde_json::Value;
-use yaml_rust2::{Yaml, YamlEmitter};
 
 use super::load_args::LoadArgs;
 use super::{Global, EXIT_FAILURE};
@@ -133,11 +131,10 @@ pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
             writeln!(out)?;
         }
         Format::Yaml => {
-            let mut text = String::new();
-            YamlEmitter::new(&mut text)
-                .dump(&to_yaml(&json))
+            let text = meshplane_yaml::to_yaml(&json)
+                .map_err(anyhow::Error::msg)
                 .context("writing YAML")?;
-            writeln!(out, "{}", text.trim_start_matches("---\n"))?;
+            write!(out, "{}", text.trim_start_matches("---\n"))?;
         }
     }
     out.flush()?;
@@ -162,22 +159,4 @@ fn shown(paths: &[PathBuf]) -> String {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn to_yaml(v: &Value) -> Yaml {
-    match v {
-        Value::Null => Yaml::Null,
-        Value::Bool(b) => Yaml::Boolean(*b),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => Yaml::Integer(i),
-            None => Yaml::Real(n.to_string()),
-        },
-        Value::String(s) => Yaml::String(s.clone()),
-        Value::Array(items) => Yaml::Array(items.iter().map(to_yaml).collect()),
-        Value::Object(map) => Yaml::Hash(
-            map.iter()
-                .map(|(k, v)| (Yaml::String(k.clone()), to_yaml(v)))
-                .collect(),
-        ),
-    }
 }
