@@ -44,6 +44,15 @@ if [ "$#" -gt 0 ]; then
 else
     args=(--no-fail-fast --workspace --all-targets)
 fi
+# `cargo build` (unlike `cargo test`) writes target/debug/meshplane.d, which
+# the end-to-end harness reads to refuse a binary older than its sources.
+if [ "$#" -gt 0 ]; then
+    build=(-p meshplane --bin meshplane)
+else
+    build=(--workspace --all-targets)   # the same artifacts `cargo test` then reuses
+fi
+step "cargo build ${build[*]}"
+cargo build "${build[@]}"
 step "cargo test ${args[*]}"
 log="$(mktemp "${TMPDIR:-/tmp}/meshplane-test.XXXXXX")"
 trap 'rm -f "$log"' EXIT

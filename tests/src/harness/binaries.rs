@@ -101,20 +101,29 @@ fn meshplane(backend: &Path) -> anyhow::Result<PathBuf> {
     Ok(p)
 }
 
-/// An input of `binary` (a file its cargo dep-info `<binary>.d` lists: every
-/// source of every workspace crate it links, and Cargo.lock) modified after
-/// it was linked.
+/// An input of `binary` (a file its cargo dep-info lists: every source of
+/// every workspace crate it links, and Cargo.lock) modified after it was
+/// linked.
 fn newer_input(binary: &Path) -> anyhow::Result<Option<PathBuf>> {
     let built = std::fs::metadata(binary)?.modified()?;
+    // `cargo build` writes `<binary>.d` with every workspace source the
+    // binary links; `cargo test` alone does not, and rustc's own
+    // `deps/*.d` lists only the binary crate's files.
     let dep_info = binary.with_extension("d");
     let text = std::fs::read_to_string(&dep_info).with_context(|| {
         format!(
-            "cannot tell whether {} is current: reading its dep-info {}",
+            "cannot tell whether {} is current: its dep-info {} is missing; run `cargo build -p meshplane` (scripts/test.sh does)",
             binary.display(),
             dep_info.display()
         )
     })?;
     for input in dep_info_inputs(&text) {
+        // deps/*.d name workspace sources relative to the workspace root.
+        let input = if input.is_relative() {
+            workspace_root().join(input)
+        } else {
+            input
+        };
         let modified = std::fs::metadata(&input).and_then(|m| m.modified());
         // A listed input that is gone (a deleted file) also means stale.
         if modified.map_or(true, |m| m > built) {
@@ -218,7 +227,7 @@ mod tests {
             .unwrap()
             .set_modified(later + std::time::Duration::from_secs(5))
             .unwrap();
-        assert_eq!(newer_input(&bin).unwrap(), Some(src), "stale");
+        assert_eq!(newer_input(&bin).unwrap(), Some(src.clone()), "stale");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
