@@ -56,6 +56,13 @@ fn request(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, Stri
     ))
 }
 
+/// The configuration served to virtual node `a` of mesh `m` (`/debug/config`),
+/// once the admin server answers it with 200.
+fn node_a_config(admin: u16) -> Option<String> {
+    let (code, body) = request(admin, "GET", "/debug/config?node=mesh/m/virtualNode/a", "")?;
+    (code == 200).then_some(body)
+}
+
 struct Ports {
     api: u16,
     admin: u16,
@@ -130,13 +137,7 @@ fn api_writes_reach_the_served_configuration_and_survive_sigkill() {
     assert_eq!(code, 200, "{vn}");
     // The node's configuration is served without any file or poll.
     let config = poll("the node's configuration", &mut server, || {
-        let (code, body) = request(
-            ports.admin,
-            "GET",
-            "/debug/config?node=mesh/m/virtualNode/a",
-            "",
-        )?;
-        (code == 200).then_some(body)
+        node_a_config(ports.admin)
     });
     assert!(config.contains("lds_ingress_0.0.0.0_15000"), "{config}");
     // An update changes it.
@@ -152,13 +153,9 @@ fn api_writes_reach_the_served_configuration_and_survive_sigkill() {
         200
     );
     poll("the updated configuration", &mut server, || {
-        let (_, body) = request(
-            ports.admin,
-            "GET",
-            "/debug/config?node=mesh/m/virtualNode/a",
-            "",
-        )?;
-        body.contains("9090").then_some(())
+        node_a_config(ports.admin)
+            .filter(|body| body.contains("9090"))
+            .map(drop)
     });
     // SIGKILL right after the 200, then a new server over the same data.
     drop(server);
@@ -173,13 +170,9 @@ fn api_writes_reach_the_served_configuration_and_survive_sigkill() {
     assert_eq!(d["metadata"]["version"], 2);
     assert_eq!(d["metadata"]["uid"], vn["metadata"]["uid"]);
     poll("the configuration after restart", &mut server, || {
-        let (_, body) = request(
-            ports.admin,
-            "GET",
-            "/debug/config?node=mesh/m/virtualNode/a",
-            "",
-        )?;
-        body.contains("9090").then_some(())
+        node_a_config(ports.admin)
+            .filter(|body| body.contains("9090"))
+            .map(drop)
     });
     drop(server);
 

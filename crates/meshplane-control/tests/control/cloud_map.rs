@@ -156,6 +156,20 @@ impl CloudMap {
     }
 }
 
+/// A real Envoy as the proxy of virtual node `client` of mesh `cm` (the
+/// caller holds [`ENVOY_LISTENER_PORTS`]).
+async fn client_envoy(work: &Path, xds: SocketAddr) -> (EnvoyProcess, SocketAddr) {
+    spawn_envoy(
+        work,
+        xds,
+        &[(
+            "APPMESH_RESOURCE_ARN",
+            "mesh/cm/virtualNode/client".to_owned(),
+        )],
+    )
+    .await
+}
+
 /// `meshplane serve` in-process with Cloud Map at `moto_url`, polled every
 /// 300 ms.
 async fn serve_polling(
@@ -290,15 +304,7 @@ async fn cloud_map_instances_flow_to_envoy_and_outages_keep_them() {
 
     let _ports = ENVOY_LISTENER_PORTS.lock().await;
     let work = tempfile::tempdir().unwrap();
-    let (mut envoy, admin) = spawn_envoy(
-        work.path(),
-        running.xds_addr,
-        &[(
-            "APPMESH_RESOURCE_ARN",
-            "mesh/cm/virtualNode/client".to_owned(),
-        )],
-    )
-    .await;
+    let (mut envoy, admin) = client_envoy(work.path(), running.xds_addr).await;
 
     // Cloud Map answered with no instance: the cluster has no endpoint.
     wait_endpoints(&mut envoy, admin, &[], "empty service").await;
@@ -724,15 +730,7 @@ async fn a_deregistered_healthy_instance_gets_no_more_requests() {
     let running = serve_polling(serve_config(vec![dir.path().to_owned()]), &moto.url()).await;
     let _ports = ENVOY_LISTENER_PORTS.lock().await;
     let work = tempfile::tempdir().unwrap();
-    let (mut envoy, admin) = spawn_envoy(
-        work.path(),
-        running.xds_addr,
-        &[(
-            "APPMESH_RESOURCE_ARN",
-            "mesh/cm/virtualNode/client".to_owned(),
-        )],
-    )
-    .await;
+    let (mut envoy, admin) = client_envoy(work.path(), running.xds_addr).await;
     cm.register(&b1, "v1").await;
     cm.register(&b2, "v1").await;
     wait_endpoints(&mut envoy, admin, &[&b1, &b2], "two registered").await;
