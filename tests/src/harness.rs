@@ -5,6 +5,7 @@ pub mod backends;
 pub mod binaries;
 pub mod certs;
 pub mod client;
+pub mod containers;
 pub mod control;
 pub mod envoy;
 pub mod netns;

@@ -442,14 +442,45 @@ fn dockerfiles_pass_hadolint_and_copy_existing_paths() {
         text(&out.stdout),
         text(&out.stderr)
     );
+    let images_script =
+        std::fs::read_to_string(repo().join("scripts/images.sh")).expect("scripts/images.sh");
     for file in &files {
         let content = std::fs::read_to_string(file).expect("Dockerfile");
+        // Two final targets: `compiled` (the default, last) for engines that
+        // pull public images, `prebuilt` for scripts/images.sh.
+        let stages: Vec<&str> = content
+            .lines()
+            .filter(|l| l.starts_with("FROM "))
+            .filter_map(|l| l.split_whitespace().nth(3))
+            .collect();
+        assert_eq!(
+            stages.last(),
+            Some(&"compiled"),
+            "{}: the default target",
+            file.display()
+        );
+        assert!(
+            stages.contains(&"prebuilt"),
+            "{}: {stages:?}",
+            file.display()
+        );
         for line in content.lines().filter(|l| l.starts_with("COPY ")) {
             if line.contains("--from=") {
                 continue;
             }
             let parts: Vec<&str> = line.split_whitespace().collect();
             for src in &parts[1..parts.len() - 1] {
+                // The `prebuilt` target's binaries are built on the host and
+                // staged into the build context by scripts/images.sh.
+                if let Some(binary) = src.strip_prefix("prebuilt/") {
+                    assert!(
+                        images_script.contains("$context/prebuilt/")
+                            && ["meshplane", "envoy"].contains(&binary),
+                        "{}: `{line}`: scripts/images.sh does not stage {src}",
+                        file.display()
+                    );
+                    continue;
+                }
                 assert!(
                     repo().join(src).exists(),
                     "{}: `{line}`: {src} does not exist (the build context is the repository root)",

@@ -104,7 +104,7 @@ fn meshplane(backend: &Path) -> anyhow::Result<PathBuf> {
 /// An input of `binary` (a file its cargo dep-info lists: every source of
 /// every workspace crate it links, and Cargo.lock) modified after it was
 /// linked.
-fn newer_input(binary: &Path) -> anyhow::Result<Option<PathBuf>> {
+pub(crate) fn newer_input(binary: &Path) -> anyhow::Result<Option<PathBuf>> {
     let built = std::fs::metadata(binary)?.modified()?;
     // `cargo build` writes `<binary>.d` with every workspace source the
     // binary links; `cargo test` alone does not, and rustc's own
