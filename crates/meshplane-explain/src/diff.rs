@@ -150,7 +150,7 @@ fn diff_resources(
             };
             let mut all: Vec<Source> = b.sources_of(kind, name).to_vec();
             for s in a.sources_of(kind, name) {
-                if !all.contains(s) {
+                if !all.iter().any(|x| x.arn == s.arn) {
                     all.push(s.clone());
                 }
             }
@@ -198,8 +198,12 @@ fn walk(path: &str, a: &Value, b: &Value, out: &mut Vec<FieldChange>) {
                 }
             }
         }
-        (Value::Array(x), Value::Array(y)) if named(x) && named(y) => {
-            let key = |v: &Value| v["name"].as_str().unwrap_or("").to_owned();
+        (Value::Array(x), Value::Array(y)) if identity(x, y).is_some() => {
+            let field = identity(x, y).unwrap_or("name");
+            let key = |v: &Value| match &v[field] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
             let mut names: Vec<String> = x.iter().map(key).collect();
             for n in y.iter().map(key) {
                 if !names.contains(&n) {
@@ -246,10 +250,21 @@ fn walk(path: &str, a: &Value, b: &Value, out: &mut Vec<FieldChange>) {
     }
 }
 
-/// Every element an object with a distinct `name`.
-fn named(list: &[Value]) -> bool {
-    let names: BTreeSet<&str> = list.iter().filter_map(|v| v["name"].as_str()).collect();
-    !list.is_empty() && names.len() == list.len()
+/// The field that tells the elements of both lists apart: `name` (most
+/// resources' parts), `filter_chain_match` (filter chains) or
+/// `cluster_name`, when every element has a distinct one.
+fn identity(x: &[Value], y: &[Value]) -> Option<&'static str> {
+    ["name", "filter_chain_match", "cluster_name"]
+        .into_iter()
+        .find(|f| distinct(x, f) && distinct(y, f) && !(x.is_empty() && y.is_empty()))
+}
+
+fn distinct(list: &[Value], field: &str) -> bool {
+    let keys: BTreeSet<String> = list
+        .iter()
+        .filter_map(|v| v.get(field).map(Value::to_string))
+        .collect();
+    keys.len() == list.len()
 }
 
 #[cfg(test)]

@@ -149,10 +149,18 @@ const EXPLAIN: &[(&str, &str, &str, &[&str], bool)] = &[
         true,
     ),
     (
-        "external-drop-all",
+        // A TCP backend on 443 takes the port whatever the destination.
+        "external-tcp-port-takes-any-name",
         EXTERNAL,
         "mesh/ColorApp-External-Traffic/virtualNode/ColorTellerWhite",
         &["--tcp", "example.com:443", "--sni", "example.com"],
+        true,
+    ),
+    (
+        "external-drop-all",
+        EXTERNAL,
+        "mesh/ColorApp-External-Traffic/virtualNode/ColorTellerWhite",
+        &["--tcp", "example.com:8443"],
         false,
     ),
     (
