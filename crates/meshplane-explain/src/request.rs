@@ -92,6 +92,7 @@ impl Request {
             (":path".to_owned(), path_query.to_owned()),
             (":scheme".to_owned(), scheme.clone()),
         ];
+        let mut host_given = false;
         for h in headers {
             let (name, value) = h
                 .split_once(':')
@@ -100,6 +101,12 @@ impl Request {
             let name = name.trim().to_ascii_lowercase();
             let value = value.trim().to_owned();
             if name == "host" || name == ":authority" {
+                if host_given {
+                    return Err(err(format!(
+                        "-H '{h}': a second Host header (Envoy refuses such a request with 400)"
+                    )));
+                }
+                host_given = true;
                 hdrs.retain(|(n, _)| n != ":authority");
                 hdrs.insert(0, (":authority".to_owned(), value));
             } else {
