@@ -14,8 +14,9 @@ use meshplane_explain::diff::{ChangeKind, DiffReport};
 use meshplane_explain::diff_proxies;
 
 use super::load_args::LoadArgs;
-use super::served_proxies::{changed_resources, Specs};
+use super::served_proxies::Specs;
 use super::{translate_options, Global};
+use meshplane_control::reload_diff::changed_resources;
 
 /// Exit code: the specs are invalid.
 pub const EXIT_INVALID: u8 = 2;

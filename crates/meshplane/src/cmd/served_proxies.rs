@@ -2,18 +2,16 @@
 //! `render` does (load, validate, translate), with each Envoy resource's App
 //! Mesh sources: what `explain` follows and `diff` compares.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use meshplane_explain::{ServedProxy, Source};
+use meshplane_control::reload_diff::explain_proxy;
+use meshplane_explain::ServedProxy;
 use meshplane_load::{load_paths, Loaded};
-use meshplane_spec::{
-    validate, ArnContext, Diagnostic, MeshGraph, MeshModel, ResourceId, ResourceKind,
-};
+use meshplane_spec::{validate, ArnContext, Diagnostic, MeshGraph, ResourceId, ResourceKind};
 use meshplane_translate::{
-    render, translate_virtual_gateway, translate_virtual_node, ResourceType, TranslateOptions,
-    Translation,
+    translate_virtual_gateway, translate_virtual_node, TranslateOptions, Translation,
 };
 
 use super::load_args::LoadArgs;
@@ -128,94 +126,11 @@ pub fn is_store_url(source: &str) -> bool {
         || source.starts_with("postgresql:")
 }
 
-/// The list `render` puts a resource type in.
-pub fn kind_name(t: ResourceType) -> &'static str {
-    match t {
-        ResourceType::Listener => "listeners",
-        ResourceType::Route => "routes",
-        ResourceType::Cluster => "clusters",
-        ResourceType::Endpoint => "endpoints",
-        ResourceType::Secret => "secrets",
-    }
-}
-
 fn served(
     origins: &meshplane_spec::Origins,
     id: &ResourceId,
     t: &Translation,
     ctx: &ArnContext,
 ) -> anyhow::Result<ServedProxy> {
-    let resources =
-        render::to_json(&t.resources).context("writing the resources as proto3 JSON")?;
-    let sources = t
-        .provenance
-        .iter()
-        .map(|((ty, name), ids)| {
-            let list = ids
-                .iter()
-                .map(|rid| {
-                    let origin = origins.get(rid);
-                    Source {
-                        arn: rid.arn(ctx),
-                        file: origin.map(|o| o.file.display().to_string()),
-                        line: origin.and_then(|o| o.line),
-                    }
-                })
-                .collect();
-            ((kind_name(*ty).to_owned(), name.clone()), list)
-        })
-        .collect();
-    Ok(ServedProxy {
-        arn: id.arn(ctx),
-        resources,
-        sources,
-    })
-}
-
-/// The ARNs of the App Mesh resources that differ between two models
-/// (added, removed or with another spec).
-pub fn changed_resources(a: &MeshModel, b: &MeshModel, ctx: &ArnContext) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let empty = MeshGraph::default();
-    let names: BTreeSet<&String> = a.meshes.keys().chain(b.meshes.keys()).collect();
-    for name in names {
-        let (x, y) = (
-            a.meshes.get(name).unwrap_or(&empty),
-            b.meshes.get(name).unwrap_or(&empty),
-        );
-        let g = if b.meshes.contains_key(name) { y } else { x };
-        if x.spec != y.spec {
-            out.insert(ResourceId::mesh(&g.name, &g.owner).arn(ctx));
-        }
-        let mut ids = Vec::new();
-        changed(&x.virtual_services, &y.virtual_services, |n| {
-            ids.push(g.id(ResourceKind::VirtualService, n));
-        });
-        changed(&x.virtual_nodes, &y.virtual_nodes, |n| {
-            ids.push(g.id(ResourceKind::VirtualNode, n));
-        });
-        changed(&x.virtual_routers, &y.virtual_routers, |n| {
-            ids.push(g.id(ResourceKind::VirtualRouter, n));
-        });
-        changed(&x.routes, &y.routes, |(p, n)| {
-            ids.push(g.child_id(ResourceKind::Route, p, n));
-        });
-        changed(&x.virtual_gateways, &y.virtual_gateways, |n| {
-            ids.push(g.id(ResourceKind::VirtualGateway, n));
-        });
-        changed(&x.gateway_routes, &y.gateway_routes, |(p, n)| {
-            ids.push(g.child_id(ResourceKind::GatewayRoute, p, n));
-        });
-        out.extend(ids.iter().map(|id| id.arn(ctx)));
-    }
-    out
-}
-
-fn changed<K: Ord, V: PartialEq>(a: &BTreeMap<K, V>, b: &BTreeMap<K, V>, mut f: impl FnMut(&K)) {
-    let keys: BTreeSet<&K> = a.keys().chain(b.keys()).collect();
-    for k in keys {
-        if a.get(k) != b.get(k) {
-            f(k);
-        }
-    }
+    explain_proxy(origins, id, t, ctx).context("writing the resources as proto3 JSON")
 }
