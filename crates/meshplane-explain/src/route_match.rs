@@ -171,10 +171,8 @@ fn header(h: &Value, req: &HttpRequest) -> Result<(), String> {
         let r = &h["range_match"];
         let (start, end) = (int(&r["start"]).unwrap_or(0), int(&r["end"]).unwrap_or(0));
         value.parse::<i64>().is_ok_and(|v| v >= start && v < end)
-    } else if let Some(p) = present {
-        p
     } else {
-        true
+        present.unwrap_or(true)
     };
     if matched != invert {
         Ok(())
