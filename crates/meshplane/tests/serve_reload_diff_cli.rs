@@ -163,3 +163,48 @@ fn reloads_report_their_diff_and_debug_diff_dry_runs_a_spec_set() {
     );
     assert!(logged.contains(&summary), "{logged}");
 }
+
+#[test]
+fn explain_and_diff_read_a_store() {
+    let db = Path::new(env!("CARGO_TARGET_TMPDIR")).join("explain-store.db");
+    let _ = std::fs::remove_file(&db);
+    let url = format!("sqlite:{}", db.display());
+    let examples =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/examples/apps/cli-json");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_meshplane"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["import", "--store", &url, examples.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[
+        "explain",
+        "--store",
+        &url,
+        "--node",
+        "mesh/apps/virtualNode/serviceA",
+        "--request",
+        "GET http://serviceb.apps.local/",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("cds_egress_apps_serviceBv2_http2_80 (weight 25)"));
+    // The store holds what the files hold: no change either way.
+    let out = run(&["diff", "--from", &url, "--to", examples.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

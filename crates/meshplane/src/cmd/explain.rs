@@ -21,8 +21,16 @@ use super::{translate_options, Global, EXIT_FAILURE};
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// Spec files or directories (repeatable).
-    #[arg(long = "config", required = true)]
+    #[arg(long = "config", required_unless_present_any = ["store", "server"], conflicts_with_all = ["store", "server"])]
     pub config: Vec<PathBuf>,
+    /// A store (`sqlite:PATH`) instead of spec files: its meshes as the API serves them.
+    #[arg(long, conflicts_with = "server")]
+    pub store: Option<String>,
+    /// A running `meshplane serve`'s admin address (`HOST:PORT`): explain
+    /// the configuration it serves now (`/debug/config`; without spec
+    /// sources).
+    #[arg(long)]
+    pub server: Option<String>,
     /// The proxy: a full ARN or `mesh/<mesh>/virtualNode/<name>` (or `virtualGateway`).
     #[arg(long)]
     pub node: String,
@@ -80,17 +88,24 @@ pub fn run(global: &Global, args: ExplainArgs) -> anyhow::Result<ExitCode> {
         (None, Some(target)) => Request::tcp(target, args.sni.as_deref())?,
         (None, None) => bail!("give --request or --tcp"),
     };
-    let specs = Specs::load(&args.config, &args.load, &ctx)?;
-    let mut err = std::io::stderr().lock();
-    for d in &specs.diagnostics {
-        writeln!(err, "{d}")?;
-    }
-    let opts = translate_options(
-        &ctx,
-        args.no_default_retry_policy,
-        args.certificates.as_deref(),
-    )?;
-    let proxy = specs.served(&id, &opts)?;
+    let proxy = if let Some(addr) = &args.server {
+        from_server(addr, &id.arn(&ctx))?
+    } else {
+        let specs = match &args.store {
+            Some(url) => Specs::load_source(url, &args.load, &ctx)?,
+            None => Specs::load(&args.config, &args.load, &ctx)?,
+        };
+        let mut err = std::io::stderr().lock();
+        for d in &specs.diagnostics {
+            writeln!(err, "{d}")?;
+        }
+        let opts = translate_options(
+            &ctx,
+            args.no_default_retry_policy,
+            args.certificates.as_deref(),
+        )?;
+        specs.served(&id, &opts)?
+    };
     let entry = if gateway || args.inbound {
         Entry::Inbound
     } else {
@@ -110,5 +125,38 @@ pub fn run(global: &Global, args: ExplainArgs) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAILURE)
+    })
+}
+
+/// The configuration a running server serves `arn` (its admin server's
+/// `/debug/config`), over a plain HTTP/1.0 GET.
+fn from_server(addr: &str, arn: &str) -> anyhow::Result<meshplane_explain::ServedProxy> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr)
+        .with_context(|| format!("--server {addr}: cannot connect to the admin server"))?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    write!(
+        s,
+        "GET /debug/config?node={arn} HTTP/1.0\r\nHost: {addr}\r\n\r\n"
+    )?;
+    let mut text = String::new();
+    s.read_to_string(&mut text)
+        .with_context(|| format!("--server {addr}: reading /debug/config"))?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .with_context(|| format!("--server {addr}: not an HTTP answer"))?;
+    let status = head.split_whitespace().nth(1).unwrap_or("");
+    if status != "200" {
+        bail!(
+            "--server {addr}: /debug/config?node={arn} answered {status}: {}",
+            body.trim()
+        );
+    }
+    let resources: serde_json::Value = serde_json::from_str(body)
+        .with_context(|| format!("--server {addr}: /debug/config is not JSON"))?;
+    Ok(meshplane_explain::ServedProxy {
+        arn: arn.to_owned(),
+        resources,
+        sources: Default::default(),
     })
 }
