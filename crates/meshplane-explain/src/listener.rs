@@ -336,3 +336,57 @@ fn predicate(p: &Value, port: u32) -> Option<bool> {
         _ => false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn listener() -> Value {
+        json!({"name": "l", "filter_chains": [
+            {"filter_chain_match": {"destination_port": 443, "server_names": ["*.example.com"]}},
+            {"filter_chain_match": {"destination_port": 443, "server_names": ["api.example.com"]}},
+            {"filter_chain_match": {"destination_port": 443}},
+            {"filter_chain_match": {"destination_port": 80, "transport_protocol": "tls"}},
+            {"filter_chain_match": {"destination_port": 80, "transport_protocol": "raw_buffer"}},
+            {"filter_chain_match": {}}
+        ]})
+    }
+
+    fn chain(req: &Request) -> Option<Option<usize>> {
+        select_chain(&listener(), req).0
+    }
+
+    #[test]
+    fn most_specific_first_then_unset_fallback() {
+        let tls = |h: &str, p| Request::tcp(&format!("{h}:{p}"), Some(h)).unwrap();
+        assert_eq!(chain(&tls("api.example.com", 443)), Some(Some(1)));
+        assert_eq!(chain(&tls("web.example.com", 443)), Some(Some(0)));
+        assert_eq!(chain(&tls("example.org", 443)), Some(Some(2)));
+        assert_eq!(chain(&Request::tcp("a:443", None).unwrap()), Some(Some(2)));
+        assert_eq!(chain(&tls("a", 80)), Some(Some(3)));
+        assert_eq!(chain(&Request::tcp("a:80", None).unwrap()), Some(Some(4)));
+        assert_eq!(chain(&Request::tcp("a:9", None).unwrap()), Some(Some(5)));
+    }
+
+    #[test]
+    fn no_backtracking_after_a_port_match() {
+        let l = json!({"name": "l", "filter_chains": [
+            {"filter_chain_match": {"destination_port": 443, "server_names": ["a.com"]}},
+            {"filter_chain_match": {}}
+        ]});
+        let (c, misses) = select_chain(&l, &Request::tcp("b.com:443", Some("b.com")).unwrap());
+        assert_eq!(c, None);
+        assert_eq!(misses.len(), 2);
+    }
+
+    #[test]
+    fn the_tls_inspector_only_runs_where_enabled() {
+        let l = json!({"listener_filters": [{"name": "envoy.filters.listener.tls_inspector",
+            "filter_disabled": {"not_match": {"destination_port_range": {"start": 443, "end": 444}}}}]});
+        let r = Request::tcp("a:8443", Some("a")).unwrap();
+        assert_eq!(detected(&l, &r).sni, None);
+        let r = Request::tcp("a:443", Some("a")).unwrap();
+        assert_eq!(detected(&l, &r).sni.as_deref(), Some("a"));
+    }
+}

@@ -306,3 +306,34 @@ fn origination(from: &ServedProxy, to: &ServedProxy, out: &mut Vec<Risk>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn proxy(resources: Value) -> ServedProxy {
+        ServedProxy {
+            arn: "p".into(),
+            resources,
+            sources: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_removed_cluster_still_routed_to_and_passthrough_changes() {
+        let route = json!({"name": "rds", "virtual_hosts": [{"name": "h", "domains": ["h"],
+            "routes": [{"name": "r", "match": {"prefix": "/"}, "route": {"cluster": "c"}}]}]});
+        let passthrough = json!({"name": "l", "filter_chains": [{"filter_chain_match": {},
+            "filters": [{"name": "envoy.filters.network.tcp_proxy", "typed_config": {"cluster": "all"}}]}]});
+        let from = proxy(json!({"routes": [route], "clusters": [{"name": "c"}]}));
+        let to = proxy(
+            json!({"routes": [route], "clusters": [{"name": "all", "type": "ORIGINAL_DST"}],
+            "listeners": [passthrough]}),
+        );
+        let rules: Vec<String> = assess(&from, &to).into_iter().map(|r| r.rule).collect();
+        assert_eq!(rules, ["cluster.missing", "passthrough.start"]);
+        let back: Vec<String> = assess(&to, &from).into_iter().map(|r| r.rule).collect();
+        assert_eq!(back, ["passthrough.stop"]);
+    }
+}
