@@ -12,7 +12,7 @@ pub use shared::AdminState;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
@@ -25,6 +25,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/debug/config", get(config))
         .route("/debug/reload", get(reload))
         .route("/debug/cloudmap", get(cloud_map))
+        .route("/debug/diff", post(diff))
         .with_state(state)
 }
 
@@ -91,5 +92,23 @@ async fn cloud_map(State(s): State<AdminState>) -> Response {
             "Cloud Map discovery is not enabled\n",
         )
             .into_response(),
+    }
+}
+
+/// `POST /debug/diff` with a spec set (any input format) as the body: what
+/// it would change if it replaced the served specs, as `meshplane diff
+/// --format json` prints it. 422 with the findings when it is invalid.
+async fn diff(State(s): State<AdminState>, body: String) -> Response {
+    let Some(pipeline) = s.pipeline.clone() else {
+        return (StatusCode::NOT_FOUND, "no reload pipeline here\n").into_response();
+    };
+    match tokio::task::spawn_blocking(move || pipeline.dry_run(&body)).await {
+        Ok(Ok(report)) => Json(report).into_response(),
+        Ok(Err(diagnostics)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(serde_json::json!({ "valid": false, "diagnostics": diagnostics })),
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }
 }

@@ -38,6 +38,7 @@ pub mod metrics;
 pub mod nacks;
 pub mod pipeline;
 pub mod provenance;
+pub mod reload_diff;
 pub mod serve;
 pub mod served;
 pub mod settings;

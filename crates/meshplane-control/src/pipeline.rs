@@ -19,6 +19,7 @@
 //! snapshot carries exactly the secrets its own translation requests.
 
 mod cloud_map;
+mod dry_run;
 pub mod snapshot;
 pub mod source;
 
@@ -38,9 +39,10 @@ use meshplane_xds::{ProxyKey, SetOutcome, SnapshotCache};
 
 use crate::certificates::CertificateStore;
 use crate::clock::unix_seconds;
+use crate::reload_diff;
 use crate::served::{Served, ServedProxy};
 use crate::settings::PipelineSettings;
-use crate::state::{ControlState, ReloadChanges, ReloadReport};
+use crate::state::{ControlState, ReloadChanges, ReloadDiff, ReloadReport};
 
 /// Rebuilds the served snapshots from the spec files.
 #[derive(Debug)]
@@ -147,7 +149,7 @@ impl Pipeline {
         diagnostics.extend(certificates_error);
         let errors = diagnostics.iter().filter(|d| d.is_error()).count();
 
-        let (applied, error, changes) = if errors > 0 {
+        let (applied, error, (changes, diff)) = if errors > 0 {
             let kept = if self.state.is_ready() {
                 "the last good configuration is still served"
             } else {
@@ -161,7 +163,7 @@ impl Pipeline {
                 self.state.set_access(AccessControl::new(auth));
                 tracing::info!("auth config applied; the specs were not");
             }
-            (false, Some(error), ReloadChanges::default())
+            (false, Some(error), (ReloadChanges::default(), None))
         } else {
             let build_started = Instant::now();
             let rotated = match store {
@@ -173,7 +175,15 @@ impl Pipeline {
                 }
                 None => false,
             };
+            let previous = self.state.served();
             let (served, changes, found) = self.apply(loaded.model, loaded.origins, rotated);
+            let diff = previous.as_deref().map(|old| {
+                let report = reload_diff::between(Some(old), &served, &self.settings.load.arn);
+                ReloadDiff {
+                    summary: report.summary(),
+                    report,
+                }
+            });
             self.state
                 .metrics
                 .observe_snapshot_build(build_started.elapsed());
@@ -183,7 +193,7 @@ impl Pipeline {
             }
             self.state.set_served(Arc::new(served));
             self.cloud_map_queries_changed();
-            (true, None, changes)
+            (true, None, (changes, diff))
         };
         sort_dedup(&mut diagnostics);
         for d in diagnostics.iter().filter(|d| !d.is_error()) {
@@ -202,6 +212,7 @@ impl Pipeline {
             skipped_documents: loaded.skipped.iter().map(ToString::to_string).collect(),
             diagnostics,
             changes,
+            diff,
             auth_error,
         });
         if applied {
@@ -216,6 +227,9 @@ impl Pipeline {
                 seconds = report.duration_seconds,
                 "specs reloaded"
             );
+            if let Some(diff) = &report.diff {
+                tracing::info!(diff = %diff.summary, "reload diff");
+            }
         } else {
             self.state.metrics.reload_failed();
             tracing::error!(

@@ -46,8 +46,18 @@ pub struct ReloadReport {
     /// Every finding of loading, validation and translation.
     pub diagnostics: Vec<Diagnostic>,
     pub changes: ReloadChanges,
+    /// What the applied reload changed, as `meshplane diff` reports it
+    /// (none for the first spec set or a reload not applied).
+    pub diff: Option<ReloadDiff>,
     /// A problem with the auth config (the previous one stays in force).
     pub auth_error: Option<String>,
+}
+
+/// The diff of an applied reload: its one-line summary and every proxy's changes.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReloadDiff {
+    pub summary: String,
+    pub report: meshplane_explain::diff::DiffReport,
 }
 
 /// Shared state. Cheap to clone through its `Arc`.

@@ -4,7 +4,9 @@
 //! 2 usage errors (clap's own).
 
 pub mod bootstrap;
+pub mod diff;
 pub mod envoy;
+pub mod explain;
 pub mod export;
 pub mod hash_token;
 pub mod import;
@@ -13,6 +15,7 @@ pub mod render;
 pub mod serve;
 pub mod serve_api;
 pub mod serve_api_tls;
+pub mod served_proxies;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -87,6 +90,13 @@ pub enum Command {
     /// Print the Envoy configuration (listeners, routes, clusters, endpoints,
     /// secrets) meshplane serves one virtual node's proxy.
     Render(render::RenderArgs),
+    /// Follow a request (or TCP connection) through one proxy's served
+    /// configuration as Envoy would, naming the App Mesh resource behind each step.
+    Explain(explain::ExplainArgs),
+    /// Compare what two sets of specs serve every proxy: Envoy resources
+    /// added, removed or changed, their App Mesh causes and risky changes.
+    /// Exit code 0 no change, 1 changes, 2 invalid specs.
+    Diff(diff::DiffArgs),
     /// Serve every virtual node's Envoy configuration over xDS (ADS),
     /// reloading on spec changes and SIGHUP, with an admin HTTP server.
     Serve(Box<serve::ServeArgs>),
@@ -104,8 +114,26 @@ impl Command {
             Command::Export(args) => export::run(global, args),
             Command::Import(args) => import::run(global, args),
             Command::Render(args) => render::run(global, args),
+            Command::Explain(args) => explain::run(global, args),
+            Command::Diff(args) => diff::run(global, args),
             Command::Serve(args) => serve::run(global, *args),
             Command::HashToken(args) => hash_token::run(global, args),
         }
     }
+}
+
+/// The translation options `render`, `explain` and `diff` share.
+pub fn translate_options(
+    ctx: &ArnContext,
+    no_default_retry_policy: bool,
+    certificates: Option<&std::path::Path>,
+) -> anyhow::Result<meshplane_translate::TranslateOptions> {
+    Ok(meshplane_translate::TranslateOptions {
+        default_retry_policy: !no_default_retry_policy,
+        arn: ctx.clone(),
+        held_certificates: match certificates {
+            Some(dir) => meshplane_control::certificates::CertificateStore::load(dir)?.arns(),
+            None => Default::default(),
+        },
+    })
 }

@@ -164,6 +164,37 @@ fn translation_does_no_io_and_reads_no_clock() {
 }
 
 #[test]
+fn explain_does_no_io_and_knows_no_app_mesh_or_protobuf_types() {
+    let packages = packages();
+    assert_no_dependency(
+        &packages,
+        "meshplane-explain",
+        &[
+            "tokio",
+            "tonic",
+            "prost",
+            "envoy-types",
+            "meshplane-spec",
+            "meshplane-translate",
+            "meshplane-load",
+            "meshplane-control",
+        ],
+    );
+    let hits = code_mentions(
+        "crates/meshplane-explain",
+        &[
+            "std::fs",
+            "std::net::Tcp",
+            "std::process",
+            "SystemTime",
+            "Instant",
+            "std::env",
+        ],
+    );
+    assert!(hits.is_empty(), "{hits:?}");
+}
+
+#[test]
 fn the_xds_server_never_sees_app_mesh_types() {
     assert_no_dependency(
         &packages(),

@@ -1,0 +1,68 @@
+//! `/debug/diff`: what a spec set (the request body) would change if it
+//! replaced the served one, without applying anything.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use meshplane_explain::diff::DiffReport;
+use meshplane_load::load_str;
+use meshplane_spec::{validate, Diagnostic, ResourceKind};
+use meshplane_translate::{translate_virtual_gateway, translate_virtual_node};
+use meshplane_xds::ProxyKey;
+
+use super::Pipeline;
+use crate::reload_diff;
+use crate::served::{Served, ServedProxy};
+
+/// The name the request body's findings carry.
+pub const BODY: &str = "request body";
+
+impl Pipeline {
+    /// The diff from what is served to the specs in `text` (any input
+    /// format, one file's content); their findings when they are invalid.
+    pub fn dry_run(&self, text: &str) -> Result<DiffReport, Vec<Diagnostic>> {
+        let arn = &self.settings.load.arn;
+        let loaded = load_str(Path::new(BODY), text, &self.settings.load);
+        let mut diagnostics = loaded.diagnostics.clone();
+        diagnostics.extend(validate(&loaded.model, &loaded.origins, arn));
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(diagnostics);
+        }
+        let mut translate = self.settings.translate.clone();
+        translate.held_certificates = self.held_certificates().arns();
+        let mut proxies = BTreeMap::new();
+        for graph in loaded.model.meshes.values() {
+            let nodes = graph
+                .virtual_nodes
+                .keys()
+                .map(|n| (ResourceKind::VirtualNode, n));
+            let gateways = graph
+                .virtual_gateways
+                .keys()
+                .map(|n| (ResourceKind::VirtualGateway, n));
+            for (kind, name) in nodes.chain(gateways) {
+                let id = graph.id(kind, name);
+                let translation = if kind == ResourceKind::VirtualGateway {
+                    translate_virtual_gateway(graph, name, &translate)
+                } else {
+                    translate_virtual_node(graph, name, &translate)
+                };
+                proxies.insert(
+                    ProxyKey::new(id.arn(arn)),
+                    ServedProxy {
+                        id,
+                        translation: Arc::new(translation),
+                    },
+                );
+            }
+        }
+        let next = Served {
+            model: loaded.model,
+            origins: loaded.origins,
+            proxies,
+        };
+        let served = self.state.served();
+        Ok(reload_diff::between(served.as_deref(), &next, arn))
+    }
+}
