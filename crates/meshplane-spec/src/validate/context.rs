@@ -5,6 +5,7 @@ use std::fmt;
 use crate::diagnostic::{Diagnostic, Origin, Severity};
 use crate::identity::{ArnContext, ResourceId};
 use crate::model::Origins;
+use crate::validate::Rules;
 
 /// A field path relative to a resource's spec, in the API's camelCase terms
 /// (`listeners[0].portMapping.port`). The empty path is the spec itself.
@@ -44,6 +45,7 @@ impl fmt::Display for Path {
 pub(crate) struct Sink<'a> {
     pub(crate) id: ResourceId,
     pub(crate) ctx: &'a ArnContext,
+    pub(crate) rules: Rules,
     arn: String,
     origin: Option<&'a Origin>,
     out: &'a mut Vec<Diagnostic>,
@@ -61,10 +63,16 @@ impl<'a> Sink<'a> {
         Sink {
             id,
             ctx,
+            rules: Rules::all(),
             arn,
             origin,
             out,
         }
+    }
+
+    pub(crate) fn with_rules(mut self, rules: Rules) -> Sink<'a> {
+        self.rules = rules;
+        self
     }
 
     pub(crate) fn error(&mut self, rule: &'static str, path: &Path, message: impl Into<String>) {
