@@ -20,6 +20,7 @@ mod nodes;
 mod references;
 mod regex;
 mod routes;
+mod rules;
 mod services;
 mod tls;
 mod warnings;
@@ -28,28 +29,11 @@ mod warnings;
 mod testing;
 
 use context::Sink;
+pub use rules::Rules;
 
 use crate::diagnostic::Diagnostic;
 use crate::identity::{ArnContext, ResourceId, ResourceKind};
 use crate::model::{MeshGraph, MeshModel, Origins};
-
-/// Which groups of rules run. Every program runs [`Rules::all`]; the
-/// switch exists so the end-to-end tests can serve a spec the proxy
-/// refuses (to test NACK tracing).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rules {
-    /// The rules about values the API accepts but the proxy refuses
-    /// ([`PROXY_RULES`]).
-    pub proxy_compatibility: bool,
-}
-
-impl Rules {
-    pub const fn all() -> Rules {
-        Rules {
-            proxy_compatibility: true,
-        }
-    }
-}
 
 /// The ids of the rules about values the proxy refuses although the API
 /// accepts them.

@@ -2,10 +2,10 @@
 
 use std::fmt;
 
+use super::rules::Rules;
 use crate::diagnostic::{Diagnostic, Origin, Severity};
 use crate::identity::{ArnContext, ResourceId};
 use crate::model::Origins;
-use crate::validate::Rules;
 
 /// A field path relative to a resource's spec, in the API's camelCase terms
 /// (`listeners[0].portMapping.port`). The empty path is the spec itself.

@@ -22,7 +22,8 @@ pub(crate) fn log_format(s: &mut Sink, p: &Path, format: &str) {
             RULE,
             p,
             format!(
-                "'{format}': the '%' at position {position} does not start a command; write %NAME%, %NAME(argument)% or %NAME(argument):length% (NAME in capitals, digits and _), or %% for a literal %"
+                "'{}': the '%' at position {position} does not start a command; write %NAME%, %NAME(argument)% or %NAME(argument):length% (NAME in capitals, digits and _), or %% for a literal %",
+                format.escape_debug()
             ),
         );
     }
