@@ -81,7 +81,9 @@ fn handle(state: &ControlState, registry: &meshplane_xds::ProxyRegistry, event: 
             message,
         } => {
             state.metrics.nack(resource_type.short_name());
-            let (resources, trace) = match state.served() {
+            // Waits for a reload that is publishing (briefly blocking this
+            // consumer), so the trace reads the specs of the rejected version.
+            let (resources, trace) = match state.served_settled() {
                 Some(served) => {
                     let ids = source_ids(&served, &key, resource_type, &names);
                     (

@@ -174,6 +174,7 @@ impl Pipeline {
                 }
                 None => false,
             };
+            let publishing = self.state.publishing();
             let (served, changes, found) = self.apply(loaded.model, loaded.origins, rotated);
             self.state
                 .metrics
@@ -183,6 +184,7 @@ impl Pipeline {
                 self.state.set_access(AccessControl::new(auth));
             }
             self.state.set_served(Arc::new(served));
+            drop(publishing);
             self.cloud_map_queries_changed();
             (true, None, changes)
         };
