@@ -162,3 +162,103 @@ fn spec_json(model: &MeshModel, id: &ResourceId) -> Option<Value> {
     };
     json.ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use meshplane_spec::{MeshGraph, Origin};
+
+    use super::*;
+
+    const MESSAGE_RE2: &str = "invalid repetition size: {1,20}";
+
+    /// Router `r` with route `x` whose header match is `header`, written in
+    /// `routes.json` with the header's name on line 9 and match on line 11.
+    fn served(header: Value) -> (Served, ResourceId) {
+        let mut g = MeshGraph {
+            name: "m".into(),
+            owner: "111122223333".into(),
+            ..MeshGraph::default()
+        };
+        let route = json_route(header);
+        g.routes.insert(
+            ("r".into(), "x".into()),
+            serde_json::from_value(route).unwrap(),
+        );
+        let id = g.child_id(ResourceKind::Route, "r", "x");
+        let mut model = MeshModel::default();
+        model.meshes.insert("m".into(), g);
+        let mut origins = Origins::default();
+        origins.by_resource.insert(
+            id.clone(),
+            Origin {
+                file: "routes.json".into(),
+                line: Some(1),
+                spec_path: "spec".into(),
+                field_lines: BTreeMap::from([
+                    ("httpRoute.match.headers[0].name".to_owned(), 9),
+                    ("httpRoute.match.headers[0].match.regex".to_owned(), 11),
+                ]),
+                ..Origin::default()
+            },
+        );
+        let served = Served {
+            model,
+            origins,
+            ..Served::default()
+        };
+        (served, id)
+    }
+
+    fn json_route(header: Value) -> Value {
+        serde_json::json!({ "httpRoute": {
+            "match": { "prefix": "/", "headers": [header] },
+            "action": { "weightedTargets": [{ "virtualNode": "v", "weight": 1 }] }
+        } })
+    }
+
+    #[test]
+    fn a_regex_re2_refuses_is_traced_to_its_field_and_line() {
+        let (served, id) = served(serde_json::json!({
+            "name": "x-host",
+            "match": { "regex": r"([a-z0-9]{1,100}\.){1,20}[a-z]{2,50}" }
+        }));
+        let ctx = ArnContext::default();
+        let trace = trace(&served, &ctx, &BTreeSet::from([id.clone()]), MESSAGE_RE2);
+        assert_eq!(trace.len(), 1, "{trace:?}");
+        assert_eq!(
+            trace[0].to_string(),
+            format!(
+                "routes.json:11: error[envoy.rejected]: {}: spec.httpRoute.match.headers[0].match.regex: {MESSAGE_RE2}",
+                id.arn(&ctx)
+            )
+        );
+    }
+
+    #[test]
+    fn otherwise_the_spec_value_envoy_quotes_is_the_field() {
+        let (served, id) = served(serde_json::json!({
+            "name": "x-odd-header",
+            "match": { "exact": "yes" }
+        }));
+        let ctx = ArnContext::default();
+        let message = "header matcher 'x-odd-header' is not allowed";
+        let trace = trace(&served, &ctx, &BTreeSet::from([id]), message);
+        assert_eq!(trace.len(), 1, "{trace:?}");
+        assert_eq!(trace[0].path, "spec.httpRoute.match.headers[0].name");
+        assert_eq!(trace[0].line, Some(9));
+        assert_eq!(trace[0].message, message);
+        // A message that names nothing of the spec narrows nothing.
+        let (served, id) = served_plain();
+        assert!(trace_of(&served, id, "unrelated failure").is_empty());
+    }
+
+    fn served_plain() -> (Served, ResourceId) {
+        served(serde_json::json!({ "name": "x-a", "match": { "exact": "yes" } }))
+    }
+
+    fn trace_of(served: &Served, id: ResourceId, message: &str) -> Vec<Diagnostic> {
+        trace(served, &ArnContext::default(), &BTreeSet::from([id]), message)
+    }
+}
