@@ -259,6 +259,11 @@ mod tests {
     }
 
     fn trace_of(served: &Served, id: ResourceId, message: &str) -> Vec<Diagnostic> {
-        trace(served, &ArnContext::default(), &BTreeSet::from([id]), message)
+        trace(
+            served,
+            &ArnContext::default(),
+            &BTreeSet::from([id]),
+            message,
+        )
     }
 }

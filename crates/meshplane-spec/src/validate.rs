@@ -59,7 +59,7 @@ pub fn validate_with(
             rules,
             out: &mut out,
         };
-        v.mesh(g);
+        validate_mesh(g, &mut v);
     }
     out
 }
@@ -74,10 +74,6 @@ struct Validation<'a> {
 impl Validation<'_> {
     fn sink(&mut self, id: ResourceId) -> Sink<'_> {
         Sink::new(id, self.ctx, self.origins, self.out).with_rules(self.rules)
-    }
-
-    fn mesh(&mut self, g: &MeshGraph) {
-        validate_mesh(g, self);
     }
 }
 

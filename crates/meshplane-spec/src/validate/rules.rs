@@ -6,7 +6,7 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rules {
     /// The rules about values the API accepts but the proxy refuses
-    /// ([`PROXY_RULES`]).
+    /// ([`crate::PROXY_RULES`]).
     pub proxy_compatibility: bool,
 }
 
