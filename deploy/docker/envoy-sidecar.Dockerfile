@@ -18,6 +18,10 @@ ARG BASE_IMAGE=debian:bookworm-slim
 
 FROM ${RUST_IMAGE} AS build
 WORKDIR /src
+# RE2 (linked statically): meshplane checks regexes the way Envoy compiles them.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libre2-dev \
+    && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cargo build --release --locked -p meshplane \
     && install -m 0755 target/release/meshplane /usr/local/bin/meshplane

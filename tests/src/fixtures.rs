@@ -78,7 +78,20 @@ pub const API_URL: &str = "http://api.routing.local:8080";
 /// router picks v1..v4 (HTTP backends on 8080) by header, method, query,
 /// path; `/explicit-retry` has its own retry policy, `/slow` a 1 s timeout.
 pub fn routing(label: &str, bins: Binaries) -> anyhow::Result<Topology> {
+    routing_with_env(label, bins, &[])
+}
+
+/// [`routing`] with extra environment variables for `meshplane serve`.
+pub fn routing_with_env(
+    label: &str,
+    bins: Binaries,
+    control_env: &[(&str, &str)],
+) -> anyhow::Result<Topology> {
     let mut t = Topology::new(label, bins)?;
+    t.control_env = control_env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     let specs = t.path("specs");
     copy_dir(&workspace_root().join("tests/specs/routing"), &specs)?;
     t.start_control(std::slice::from_ref(&specs))?;

@@ -1,12 +1,13 @@
-//! Scenario 9: a spec change that passes meshplane's validation but that
-//! Envoy rejects (a header regex with a lookbehind, which RE2 does not
-//! support) is NACKed by the proxy: traffic keeps the previous routes, and
+//! Scenario 9: a spec change that Envoy rejects (a header regex with a
+//! lookbehind, which RE2 does not support; meshplane's validation refuses
+//! it too, so the server here runs with the test-only switch that skips
+//! that rule) is NACKed by the proxy: traffic keeps the previous routes, and
 //! `/debug/proxies` reports the NACK with the App Mesh route it came from.
 
 use std::time::{Duration, Instant};
 
 use meshplane_e2e::binaries;
-use meshplane_e2e::fixtures::{routing, API_URL};
+use meshplane_e2e::fixtures::{routing_with_env, API_URL};
 use meshplane_e2e::harness::client::HttpLoad;
 use meshplane_e2e::harness::specs::edit_json;
 use meshplane_e2e::harness::topology::wait_for;
@@ -31,7 +32,14 @@ fn nacked_change_moving_the_target_leaves_traffic_untouched() -> anyhow::Result<
 fn nacked_change(move_target: bool) -> anyhow::Result<()> {
     let start = Instant::now();
     let label = if move_target { "nack-move" } else { "nack" };
-    let t = routing(label, binaries!()?)?;
+    // meshplane's validation refuses the lookbehind (rule `regex.re2`);
+    // the test-only switch leaves that rule out of the server's reloads so
+    // the change reaches the proxy.
+    let t = routing_with_env(
+        label,
+        binaries!()?,
+        &[("MESHPLANE_TEST_SKIP_PROXY_RULES", "1")],
+    )?;
     t.wait_proxies_synced(5, Duration::from_secs(10))?;
     let canary = HttpLoad::default().header("x-canary: yes").concurrency(2);
     let watch = t.watch("client", &format!("{API_URL}/api"), &canary, 0)?;

@@ -42,8 +42,10 @@ pub(crate) fn layered_runtime(
                 "static_layer": {
                     // Accept deprecated fields in the configuration meshplane serves.
                     "envoy.features.enable_all_deprecated_features": true,
-                    // Allow route regexes of any complexity, as App Mesh did.
-                    "re2.max_program_size.error_level": 1000
+                    // Route regexes up to this RE2 program size, as App Mesh
+                    // allowed (Envoy's default is 100); `meshplane validate`
+                    // checks every regex against the same limit.
+                    "re2.max_program_size.error_level": meshplane_re2::MAX_PROGRAM_SIZE
                 }
             },
             { "name": "admin_layer", "admin_layer": {} }

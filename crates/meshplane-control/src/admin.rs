@@ -75,7 +75,7 @@ async fn config(State(s): State<AdminState>, Query(q): Query<ConfigQuery>) -> Re
 
 async fn reload(State(s): State<AdminState>) -> Response {
     match s.control.last_reload() {
-        Some(r) => Json(r.as_ref().clone()).into_response(),
+        Some(r) => Json(debug::reload(&s, r.as_ref())).into_response(),
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
             "no reload has finished yet\n",

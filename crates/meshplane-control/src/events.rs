@@ -6,8 +6,9 @@ use std::sync::Arc;
 use meshplane_xds::{XdsEvent, XdsServer};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::nacks::NackDetail;
-use crate::provenance::{describe, sources};
+use crate::nack_trace;
+use crate::nacks::{NackDetail, TracedField};
+use crate::provenance::{describe, source_ids, sources};
 use crate::state::ControlState;
 
 /// Handle events until the server is dropped.
@@ -80,10 +81,19 @@ fn handle(state: &ControlState, registry: &meshplane_xds::ProxyRegistry, event: 
             message,
         } => {
             state.metrics.nack(resource_type.short_name());
-            let resources = match state.served() {
-                Some(served) => sources(&served, &state.arn, &key, resource_type, &names),
-                None => Vec::new(),
+            // Waits for a reload that is publishing (briefly blocking this
+            // consumer), so the trace reads the specs of the rejected version.
+            let (resources, trace) = match state.served_settled() {
+                Some(served) => {
+                    let ids = source_ids(&served, &key, resource_type, &names);
+                    (
+                        sources(&served, &state.arn, &key, resource_type, &names),
+                        nack_trace::trace(&served, &state.arn, &ids, &message),
+                    )
+                }
+                None => (Vec::new(), Vec::new()),
             };
+            let traced: Vec<String> = trace.iter().map(|d| d.to_string()).collect();
             let node_id = registry
                 .streams()
                 .into_iter()
@@ -96,6 +106,7 @@ fn handle(state: &ControlState, registry: &meshplane_xds::ProxyRegistry, event: 
                 r#type = resource_type.short_name(),
                 resources = names.join(", "),
                 app_mesh = describe(&resources),
+                spec_field = traced.join("; "),
                 envoy_message = message,
                 "proxy rejected configuration (NACK); it keeps version {version}"
             );
@@ -107,6 +118,7 @@ fn handle(state: &ControlState, registry: &meshplane_xds::ProxyRegistry, event: 
                     version,
                     nonce,
                     resources,
+                    trace: trace.iter().map(TracedField::from).collect(),
                 },
             );
         }

@@ -35,6 +35,7 @@ pub mod cloud_map;
 pub mod cloud_map_task;
 pub mod events;
 pub mod metrics;
+pub mod nack_trace;
 pub mod nacks;
 pub mod pipeline;
 pub mod provenance;

@@ -116,6 +116,37 @@ impl Metrics {
             );
         }
 
+        // Proxies that rejected their latest configuration and still run
+        // an older version (cleared by the ACK of a fixed one).
+        let mut nacked: BTreeMap<(String, String, &'static str), u64> = BTreeMap::new();
+        for s in registry.streams() {
+            let (mesh, resource) = match ResourceId::parse(s.key.as_str(), arn) {
+                Ok(id) => (id.mesh.clone(), id.short()),
+                Err(_) => (String::new(), s.key.to_string()),
+            };
+            for (t, status) in &s.types {
+                if status.last_nack.is_some() {
+                    *nacked
+                        .entry((mesh.clone(), resource.clone(), t.short_name()))
+                        .or_default() += 1;
+                }
+            }
+        }
+        header(
+            &mut out,
+            "meshplane_proxies_nacked",
+            "gauge",
+            "Open xDS streams whose proxy rejected the latest configuration of a type and runs an older version, by mesh, App Mesh resource and type.",
+        );
+        for ((mesh, resource, t), n) in &nacked {
+            let _ = writeln!(
+                out,
+                "meshplane_proxies_nacked{{mesh=\"{}\",resource=\"{}\",type=\"{t}\"}} {n}",
+                escape(mesh),
+                escape(resource)
+            );
+        }
+
         by_type(
             &mut out,
             "meshplane_xds_pushes_total",

@@ -18,6 +18,34 @@ pub struct NackDetail {
     pub nonce: String,
     /// The rejected Envoy resources and the App Mesh resources behind them.
     pub resources: Vec<EnvoySource>,
+    /// The spec fields the NACK was narrowed to (`nack_trace`), each as
+    /// `file:line: error[envoy.rejected]: ARN: field.path: Envoy's message`;
+    /// empty when it could not be narrowed.
+    pub trace: Vec<TracedField>,
+}
+
+/// One spec field a NACK was narrowed to.
+#[derive(Debug, Clone, Serialize)]
+pub struct TracedField {
+    pub arn: Option<String>,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    /// The field's document path (`spec.httpRoute.match.headers[0].match.regex`).
+    pub path: String,
+    /// The whole finding, as `validate` prints one.
+    pub finding: String,
+}
+
+impl From<&meshplane_spec::Diagnostic> for TracedField {
+    fn from(d: &meshplane_spec::Diagnostic) -> Self {
+        TracedField {
+            arn: d.resource.clone(),
+            file: d.file.as_ref().map(|f| f.display().to_string()),
+            line: d.line,
+            path: d.path.clone(),
+            finding: d.to_string(),
+        }
+    }
 }
 
 /// The last NACK per stream and type, cleared by the next ACK.
@@ -37,6 +65,14 @@ impl NackStore {
 
     pub(crate) fn clear(&self, stream: StreamId, t: ResourceType) {
         lock(&self.last).remove(&(stream, t));
+    }
+
+    /// Every outstanding NACK.
+    pub fn all(&self) -> Vec<((StreamId, ResourceType), NackDetail)> {
+        lock(&self.last)
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect()
     }
 
     pub(crate) fn forget(&self, stream: StreamId) {

@@ -33,7 +33,7 @@ use std::time::{Instant, SystemTime};
 use meshplane_authz::AccessControl;
 use meshplane_authz::AuthConfig;
 use meshplane_load::load_paths;
-use meshplane_spec::{validate, Diagnostic, MeshModel, Origins, ResourceKind};
+use meshplane_spec::{validate_with, Diagnostic, MeshModel, Origins, ResourceKind, Rules};
 use meshplane_translate::{translate_virtual_gateway, translate_virtual_node};
 use meshplane_xds::{ProxyKey, SetOutcome, SnapshotCache};
 
@@ -140,10 +140,11 @@ impl Pipeline {
         if let Some(source) = &self.source {
             source::merge(&mut loaded.model, source, &mut diagnostics);
         }
-        diagnostics.extend(validate(
+        diagnostics.extend(validate_with(
             &loaded.model,
             &loaded.origins,
             &self.settings.load.arn,
+            validation_rules(),
         ));
         let (store, certificates_error) = self.read_certificates();
         diagnostics.extend(certificates_error);
@@ -176,14 +177,8 @@ impl Pipeline {
                 None => false,
             };
             let previous = self.state.served();
+            let publishing = self.state.publishing();
             let (served, changes, found) = self.apply(loaded.model, loaded.origins, rotated);
-            let diff = previous.as_deref().map(|old| {
-                let report = reload_diff::between(Some(old), &served, &self.settings.load.arn);
-                ReloadDiff {
-                    summary: report.summary(),
-                    report,
-                }
-            });
             self.state
                 .metrics
                 .observe_snapshot_build(build_started.elapsed());
@@ -191,7 +186,18 @@ impl Pipeline {
             if let Some(auth) = auth {
                 self.state.set_access(AccessControl::new(auth));
             }
-            self.state.set_served(Arc::new(served));
+            let served = Arc::new(served);
+            self.state.set_served(served.clone());
+            drop(publishing);
+            // After publishing: the proxies and the NACK trace never wait
+            // for the diff.
+            let diff = previous.as_deref().map(|old| {
+                let report = reload_diff::between(Some(old), &served, &self.settings.load.arn);
+                ReloadDiff {
+                    summary: report.summary(),
+                    report,
+                }
+            });
             self.cloud_map_queries_changed();
             (true, None, (changes, diff))
         };
@@ -363,3 +369,22 @@ fn sort_dedup(diagnostics: &mut Vec<Diagnostic>) {
     diagnostics.sort_by_cached_key(|d| (d.file.clone(), d.line, d.to_string()));
     diagnostics.dedup_by(|a, b| a == b);
 }
+
+/// Test-only switch: `MESHPLANE_TEST_SKIP_PROXY_RULES=1` leaves out the
+/// rules about values the proxy refuses (`meshplane_spec::PROXY_RULES`), so
+/// the end-to-end tests can serve such a spec and check how its NACK is
+/// traced. Never set it in production: the proxies would NACK the change.
+fn validation_rules() -> Rules {
+    let skip = std::env::var_os(SKIP_PROXY_RULES).is_some_and(|v| v == "1");
+    if skip {
+        tracing::warn!(
+            "{SKIP_PROXY_RULES}=1: the proxy-compatibility rules are skipped (tests only)"
+        );
+    }
+    Rules {
+        proxy_compatibility: !skip,
+    }
+}
+
+/// The environment variable of [`validation_rules`].
+pub const SKIP_PROXY_RULES: &str = "MESHPLANE_TEST_SKIP_PROXY_RULES";

@@ -1,7 +1,9 @@
 //! From Envoy resource names back to the App Mesh resources and spec files
 //! that produced them (for NACKs).
 
-use meshplane_spec::ArnContext;
+use std::collections::BTreeSet;
+
+use meshplane_spec::{ArnContext, ResourceId};
 use meshplane_xds::{ProxyKey, ResourceType};
 use serde::Serialize;
 
@@ -57,6 +59,25 @@ pub fn sources(
                     .collect(),
             }
         })
+        .collect()
+}
+
+/// The App Mesh resources behind the named resources of type `t` served to
+/// `key`.
+pub fn source_ids(
+    served: &Served,
+    key: &ProxyKey,
+    t: ResourceType,
+    names: &[String],
+) -> BTreeSet<ResourceId> {
+    let Some(proxy) = served.proxies.get(key) else {
+        return BTreeSet::new();
+    };
+    names
+        .iter()
+        .filter_map(|name| proxy.translation.provenance.get(&(t, name.clone())))
+        .flatten()
+        .cloned()
         .collect()
 }
 

@@ -3,7 +3,7 @@
 //! server.
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 use meshplane_authz::AccessControl;
 use meshplane_spec::{ArnContext, Diagnostic};
@@ -65,6 +65,10 @@ pub struct ReloadDiff {
 pub struct ControlState {
     pub arn: ArnContext,
     served: RwLock<Option<Arc<Served>>>,
+    /// Held by a reload from its first published snapshot until the new
+    /// served set is stored, so a NACK of a just-published snapshot is
+    /// traced against the specs it was built from.
+    publishing: Mutex<()>,
     last_reload: RwLock<Option<Arc<ReloadReport>>>,
     access: RwLock<Arc<AccessControl>>,
     pub metrics: Metrics,
@@ -77,6 +81,7 @@ impl ControlState {
         Arc::new(ControlState {
             arn,
             served: RwLock::new(None),
+            publishing: Mutex::new(()),
             last_reload: RwLock::new(None),
             access: RwLock::new(Arc::new(access)),
             metrics: Metrics::default(),
@@ -88,6 +93,19 @@ impl ControlState {
     /// The last good spec set, once one was built.
     pub fn served(&self) -> Option<Arc<Served>> {
         read(&self.served).clone()
+    }
+
+    /// Hold while publishing snapshots and storing the served set they
+    /// come from.
+    pub(crate) fn publishing(&self) -> MutexGuard<'_, ()> {
+        self.publishing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The served set once no reload is between publishing and storing it
+    /// (what a proxy's NACK must be traced against).
+    pub(crate) fn served_settled(&self) -> Option<Arc<Served>> {
+        let _settled = self.publishing();
+        self.served()
     }
 
     pub(crate) fn set_served(&self, served: Arc<Served>) {

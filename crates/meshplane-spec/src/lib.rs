@@ -25,4 +25,4 @@ pub use diagnostic::{Diagnostic, Origin, Severity};
 pub use identity::{check_account_id, ArnContext, IdentityError, ResourceId, ResourceKind};
 pub use model::{AnySpec, DuplicateResource, MeshGraph, MeshModel, Origins};
 pub use naming::FieldNaming;
-pub use validate::validate;
+pub use validate::{validate, validate_with, Rules, PROXY_RULES};

@@ -12,11 +12,15 @@
 
 mod common;
 mod context;
+mod duration_limit;
 mod fields;
 mod gateways;
+mod log_format;
 mod nodes;
 mod references;
+mod regex;
 mod routes;
+mod rules;
 mod services;
 mod tls;
 mod warnings;
@@ -25,32 +29,66 @@ mod warnings;
 mod testing;
 
 use context::Sink;
+pub use rules::Rules;
 
 use crate::diagnostic::Diagnostic;
 use crate::identity::{ArnContext, ResourceId, ResourceKind};
 use crate::model::{MeshGraph, MeshModel, Origins};
 
+/// The ids of the rules about values the proxy refuses although the API
+/// accepts them.
+pub const PROXY_RULES: &[&str] = &[regex::RULE, duration_limit::RULE, log_format::RULE];
+
 /// Every error and warning about `model`, in a deterministic order.
 pub fn validate(model: &MeshModel, origins: &Origins, ctx: &ArnContext) -> Vec<Diagnostic> {
+    validate_with(model, origins, ctx, Rules::all())
+}
+
+/// [`validate`] with a choice of rule groups.
+pub fn validate_with(
+    model: &MeshModel,
+    origins: &Origins,
+    ctx: &ArnContext,
+    rules: Rules,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for g in model.meshes.values() {
-        validate_mesh(g, origins, ctx, &mut out);
+        let mut v = Validation {
+            origins,
+            ctx,
+            rules,
+            out: &mut out,
+        };
+        validate_mesh(g, &mut v);
     }
     out
 }
 
-fn validate_mesh(g: &MeshGraph, origins: &Origins, ctx: &ArnContext, out: &mut Vec<Diagnostic>) {
+struct Validation<'a> {
+    origins: &'a Origins,
+    ctx: &'a ArnContext,
+    rules: Rules,
+    out: &'a mut Vec<Diagnostic>,
+}
+
+impl Validation<'_> {
+    fn sink(&mut self, id: ResourceId) -> Sink<'_> {
+        Sink::new(id, self.ctx, self.origins, self.out).with_rules(self.rules)
+    }
+}
+
+fn validate_mesh(g: &MeshGraph, v: &mut Validation<'_>) {
     if g.spec.is_some() {
-        let mut s = Sink::new(ResourceId::mesh(&g.name, &g.owner), ctx, origins, out);
+        let mut s = v.sink(ResourceId::mesh(&g.name, &g.owner));
         name(&mut s, "meshName");
     }
     for (n, spec) in &g.virtual_services {
-        let mut s = Sink::new(g.id(ResourceKind::VirtualService, n), ctx, origins, out);
+        let mut s = v.sink(g.id(ResourceKind::VirtualService, n));
         references::mesh_loaded(&mut s, g);
         services::virtual_service(&mut s, g, spec);
     }
     for (n, spec) in &g.virtual_nodes {
-        let mut s = Sink::new(g.id(ResourceKind::VirtualNode, n), ctx, origins, out);
+        let mut s = v.sink(g.id(ResourceKind::VirtualNode, n));
         name(&mut s, "virtualNodeName");
         references::mesh_loaded(&mut s, g);
         nodes::virtual_node(&mut s, g, spec);
@@ -58,18 +96,13 @@ fn validate_mesh(g: &MeshGraph, origins: &Origins, ctx: &ArnContext, out: &mut V
         warnings::allow_all_backends(&mut s, g, spec);
     }
     for (n, spec) in &g.virtual_routers {
-        let mut s = Sink::new(g.id(ResourceKind::VirtualRouter, n), ctx, origins, out);
+        let mut s = v.sink(g.id(ResourceKind::VirtualRouter, n));
         name(&mut s, "virtualRouterName");
         references::mesh_loaded(&mut s, g);
         services::virtual_router(&mut s, spec);
     }
     for ((router, n), spec) in &g.routes {
-        let mut s = Sink::new(
-            g.child_id(ResourceKind::Route, router, n),
-            ctx,
-            origins,
-            out,
-        );
+        let mut s = v.sink(g.child_id(ResourceKind::Route, router, n));
         name(&mut s, "routeName");
         references::mesh_loaded(&mut s, g);
         routes::route(&mut s, g, router, spec);
@@ -77,18 +110,13 @@ fn validate_mesh(g: &MeshGraph, origins: &Origins, ctx: &ArnContext, out: &mut V
         warnings::retry_budget_exceeds_timeout(&mut s, spec);
     }
     for (n, spec) in &g.virtual_gateways {
-        let mut s = Sink::new(g.id(ResourceKind::VirtualGateway, n), ctx, origins, out);
+        let mut s = v.sink(g.id(ResourceKind::VirtualGateway, n));
         name(&mut s, "virtualGatewayName");
         references::mesh_loaded(&mut s, g);
         gateways::virtual_gateway(&mut s, spec);
     }
     for ((gateway, n), spec) in &g.gateway_routes {
-        let mut s = Sink::new(
-            g.child_id(ResourceKind::GatewayRoute, gateway, n),
-            ctx,
-            origins,
-            out,
-        );
+        let mut s = v.sink(g.child_id(ResourceKind::GatewayRoute, gateway, n));
         name(&mut s, "gatewayRouteName");
         references::mesh_loaded(&mut s, g);
         gateways::gateway_route(&mut s, g, gateway, spec);

@@ -38,6 +38,7 @@ impl Topology {
             "--insecure-no-auth",
         ])
         .args(&self.control_args)
+        .envs(self.control_env.iter().map(|(k, v)| (k, v)))
         .env("RUST_LOG", "info");
         self.control = Some(Proc::spawn("meshplane", cmd, &self.dir)?);
         wait_for("meshplane /readyz", Duration::from_secs(30), || {

@@ -44,6 +44,8 @@ pub struct Topology {
     /// More arguments for `meshplane serve` (e.g. `--certificates DIR`),
     /// set before [`Topology::start_control`].
     pub control_args: Vec<String>,
+    /// Extra environment variables of `meshplane serve`.
+    pub control_env: Vec<(String, String)>,
     apps: Vec<App>,
     pub switch: Netns,
     hosts: BTreeMap<String, Ipv4Addr>,
@@ -82,6 +84,7 @@ impl Topology {
             control: None,
             control_config: Vec::new(),
             control_args: Vec::new(),
+            control_env: Vec::new(),
             apps: Vec::new(),
             switch,
             hosts: BTreeMap::new(),

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::shared::AdminState;
 use crate::clock::unix_seconds;
-use crate::state::ControlState;
+use crate::state::{ControlState, ReloadReport};
 use meshplane_xds::ProxyKey;
 
 /// Every open stream: identity, principal, per-type versions and last NACK.
@@ -47,6 +47,34 @@ pub fn proxies(s: &AdminState) -> Value {
         }));
     }
     json!({ "proxies": out })
+}
+
+/// `/debug/reload`: the last reload's report, plus `nacked`: every proxy
+/// still running an older version because it rejected the latest one, with
+/// the version it keeps and the traced spec fields (until it ACKs a fix).
+pub fn reload(s: &AdminState, report: &ReloadReport) -> Value {
+    let mut v = serde_json::to_value(report).unwrap_or(Value::Null);
+    let streams = s.server.registry().streams();
+    let mut nacked = Vec::new();
+    for ((stream, t), n) in s.control.nacks.all() {
+        let Some(st) = streams.iter().find(|st| st.stream == stream) else {
+            continue;
+        };
+        let status = st.types.get(&t);
+        nacked.push(json!({
+            "identity": st.key.as_str(),
+            "node_id": st.node_id,
+            "type": t.short_name(),
+            "running_version": n.version,
+            "rejected_version": status.and_then(|x| x.last_sent_version.clone()),
+            "message": n.message,
+            "trace": n.trace.iter().map(|f| f.finding.clone()).collect::<Vec<_>>(),
+        }));
+    }
+    if let Value::Object(m) = &mut v {
+        m.insert("nacked".to_owned(), Value::Array(nacked));
+    }
+    v
 }
 
 /// What `meshplane render` prints for the proxy `node`.

@@ -2,7 +2,10 @@
 //! matches, timeouts, logging, health checks, connection pools.
 
 use super::context::{Path, Sink};
+use super::duration_limit::duration_limit;
 use super::fields;
+use super::log_format::log_format;
+use super::regex;
 use crate::common::{
     ConnectionPool, Duration, HeaderMatch, HealthCheckPolicy, HttpPathMatch, HttpQueryParameter,
     HttpTimeout, Logging, PortMapping, Protocol, TcpTimeout,
@@ -14,6 +17,7 @@ pub(crate) fn port_mapping(s: &mut Sink, p: &Path, pm: &PortMapping) {
 
 pub(crate) fn duration(s: &mut Sink, p: &Path, d: &Duration) {
     fields::range_opt(s, &p.field("value"), d.value, 0, None);
+    duration_limit(s, p, d);
 }
 
 pub(crate) fn duration_opt(s: &mut Sink, p: &Path, d: Option<&Duration>) {
@@ -64,12 +68,14 @@ fn header_match(s: &mut Sink, p: &Path, h: &HeaderMatch) {
     ] {
         fields::length_opt(s, &mp.field(name), v.as_ref(), 1, 255);
     }
+    regex::re2(s, &mp.field("regex"), m.regex.as_ref());
 }
 
 pub(crate) fn path_match(s: &mut Sink, p: &Path, m: Option<&HttpPathMatch>) {
     let Some(m) = m else { return };
     fields::length_opt(s, &p.field("exact"), m.exact.as_ref(), 1, 255);
     fields::length_opt(s, &p.field("regex"), m.regex.as_ref(), 1, 255);
+    regex::re2(s, &p.field("regex"), m.regex.as_ref());
 }
 
 pub(crate) fn query_parameters(s: &mut Sink, p: &Path, q: Option<&Vec<HttpQueryParameter>>) {
@@ -106,10 +112,14 @@ pub(crate) fn logging(s: &mut Sink, p: &Path, l: Option<&Logging>) {
         ],
     );
     fields::length_opt(s, &fmt.field("text"), format.text.as_ref(), 1, 1000);
+    if let Some(text) = &format.text {
+        log_format(s, &fmt.field("text"), text);
+    }
     for (i, kv) in format.json.iter().flatten().enumerate() {
         let jp = fmt.field("json").index(i);
         fields::length(s, &jp.field("key"), &kv.key, 1, 100);
         fields::length(s, &jp.field("value"), &kv.value, 1, 100);
+        log_format(s, &jp.field("value"), &kv.value);
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::rules::Rules;
 use crate::diagnostic::{Diagnostic, Origin, Severity};
 use crate::identity::{ArnContext, ResourceId};
 use crate::model::Origins;
@@ -44,6 +45,7 @@ impl fmt::Display for Path {
 pub(crate) struct Sink<'a> {
     pub(crate) id: ResourceId,
     pub(crate) ctx: &'a ArnContext,
+    pub(crate) rules: Rules,
     arn: String,
     origin: Option<&'a Origin>,
     out: &'a mut Vec<Diagnostic>,
@@ -61,10 +63,16 @@ impl<'a> Sink<'a> {
         Sink {
             id,
             ctx,
+            rules: Rules::all(),
             arn,
             origin,
             out,
         }
+    }
+
+    pub(crate) fn with_rules(mut self, rules: Rules) -> Sink<'a> {
+        self.rules = rules;
+        self
     }
 
     pub(crate) fn error(&mut self, rule: &'static str, path: &Path, message: impl Into<String>) {
