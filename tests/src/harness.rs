@@ -6,6 +6,7 @@ pub mod binaries;
 pub mod certs;
 pub mod client;
 pub mod control;
+pub mod dns;
 pub mod envoy;
 pub mod netns;
 pub mod process;
