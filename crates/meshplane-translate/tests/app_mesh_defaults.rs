@@ -211,6 +211,18 @@ fn dns_clusters_follow_address_changes() {
         assert_eq!(keepalive.keepalive_time.map(|v| v.value), Some(10));
         assert_eq!(keepalive.keepalive_interval.map(|v| v.value), Some(5));
         assert_eq!(keepalive.keepalive_probes.map(|v| v.value), Some(3));
+        let options = &c
+            .upstream_bind_config
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has no socket options", c.name))
+            .socket_options;
+        assert_eq!(options.len(), 1, "{}", c.name);
+        // IPPROTO_TCP, TCP_USER_TIMEOUT, 10 s.
+        assert_eq!((options[0].level, options[0].name), (6, 18));
+        assert_eq!(
+            options[0].value,
+            Some(envoy_types::pb::envoy::config::core::v3::socket_option::Value::IntValue(10_000))
+        );
         let common = http_options(c).and_then(|o| o.common_http_protocol_options);
         if c.name.contains("_tcp_") {
             assert_eq!(common, None, "{}: tcp_proxy has no HTTP pool", c.name);
@@ -232,6 +244,7 @@ fn dns_clusters_follow_address_changes() {
     assert_eq!(c.dns_refresh_rate, None);
     assert_eq!(c.dns_failure_refresh_rate, None);
     assert_eq!(c.upstream_connection_options, None);
+    assert_eq!(c.upstream_bind_config, None);
     assert!(c.typed_extension_protocol_options.is_empty());
 }
 
