@@ -13,8 +13,8 @@
 //! once instead of staying while it still passes its health checks.
 //!
 //! DNS clusters also get meshplane's settings for following a name whose
-//! address changes (`dns_cluster.rs`: refresh rates, TCP keepalive,
-//! upstream HTTP connection lifetime), unless
+//! address changes (`dns_cluster.rs`: refresh rates, TCP keepalive and
+//! user timeout, upstream HTTP connection lifetime), unless
 //! `TranslateOptions::app_mesh_dns_clusters` asks for App Mesh's shape.
 //!
 //! DNS clusters use `type` and `dns_lookup_family` as App Mesh did; Envoy

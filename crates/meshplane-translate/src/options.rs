@@ -12,8 +12,9 @@ pub struct TranslateOptions {
     pub default_retry_policy: bool,
     /// Serve DNS-discovered clusters exactly as App Mesh did, without
     /// meshplane's settings for following a name whose address changes
-    /// (refresh rates, TCP keepalive, upstream connection lifetime; see
-    /// `dns_cluster.rs`). Off by default; for comparing the two shapes.
+    /// (refresh rates, TCP keepalive and user timeout, upstream connection
+    /// lifetime; see `dns_cluster.rs`). Off by default; for comparing the
+    /// two shapes.
     pub app_mesh_dns_clusters: bool,
     /// Fills the parts of ARNs named in diagnostics.
     pub arn: ArnContext,
