@@ -7,6 +7,7 @@ pub mod certs;
 pub mod client;
 pub mod containers;
 pub mod control;
+pub mod dns;
 pub mod envoy;
 pub mod netns;
 pub mod process;

@@ -27,6 +27,7 @@ async fn serve(dir: PathBuf, quota: usize) -> meshplane_control::Running {
             },
             translate: TranslateOptions {
                 default_retry_policy: true,
+                app_mesh_dns_clusters: false,
                 arn,
                 held_certificates: Default::default(),
             },

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use envoy_types::pb::envoy::config::cluster::v3::{circuit_breakers, CircuitBreakers};
-use envoy_types::pb::envoy::config::core::v3::Http2ProtocolOptions;
+use envoy_types::pb::envoy::config::core::v3::{
+    Http1ProtocolOptions, Http2ProtocolOptions, HttpProtocolOptions as CommonHttpProtocolOptions,
+};
 use envoy_types::pb::envoy::config::endpoint::v3::{
     lb_endpoint, ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints,
 };
@@ -45,25 +47,38 @@ pub fn circuit_breakers(limits: Limits) -> CircuitBreakers {
 /// `typed_extension_protocol_options` making the upstream speak HTTP/2
 /// (http2 and grpc listeners); empty for http and tcp.
 pub fn upstream_protocol_options(protocol: Protocol) -> HashMap<String, Any> {
-    let mut map = HashMap::new();
-    if matches!(protocol, Protocol::Http2 | Protocol::Grpc) {
-        let options = HttpProtocolOptions {
-            upstream_protocol_options: Some(
-                http_protocol_options::UpstreamProtocolOptions::ExplicitHttpConfig(
-                    http_protocol_options::ExplicitHttpConfig {
-                        protocol_config: Some(
-                            http_protocol_options::explicit_http_config::ProtocolConfig::Http2ProtocolOptions(
-                                Http2ProtocolOptions::default(),
-                            ),
-                        ),
-                    },
-                ),
+    http_protocol_options(protocol, None)
+}
+
+/// [`upstream_protocol_options`] plus connection limits (`common`) for
+/// http, http2 and grpc listeners (an HTTP/1.1 upstream then says so
+/// explicitly, as `HttpProtocolOptions` requires); tcp gets none.
+pub fn http_protocol_options(
+    protocol: Protocol,
+    common: Option<CommonHttpProtocolOptions>,
+) -> HashMap<String, Any> {
+    use http_protocol_options::explicit_http_config::ProtocolConfig;
+    let config = match (protocol, common.is_some()) {
+        (Protocol::Http2 | Protocol::Grpc, _) => {
+            ProtocolConfig::Http2ProtocolOptions(Http2ProtocolOptions::default())
+        }
+        (Protocol::Http, true) => {
+            ProtocolConfig::HttpProtocolOptions(Http1ProtocolOptions::default())
+        }
+        (Protocol::Http, false) | (Protocol::Tcp, _) => return HashMap::new(),
+    };
+    let options = HttpProtocolOptions {
+        common_http_protocol_options: common,
+        upstream_protocol_options: Some(
+            http_protocol_options::UpstreamProtocolOptions::ExplicitHttpConfig(
+                http_protocol_options::ExplicitHttpConfig {
+                    protocol_config: Some(config),
+                },
             ),
-            ..Default::default()
-        };
-        map.insert(HTTP_PROTOCOL_OPTIONS.to_owned(), any(&options));
-    }
-    map
+        ),
+        ..Default::default()
+    };
+    HashMap::from([(HTTP_PROTOCOL_OPTIONS.to_owned(), any(&options))])
 }
 
 /// A load assignment with one endpoint `host:port`.

@@ -12,6 +12,11 @@
 //! a host that discovery (Cloud Map, DNS) no longer returns is removed at
 //! once instead of staying while it still passes its health checks.
 //!
+//! DNS clusters also get meshplane's settings for following a name whose
+//! address changes (`dns_cluster.rs`: refresh rates, TCP keepalive and
+//! user timeout, upstream HTTP connection lifetime), unless
+//! `TranslateOptions::app_mesh_dns_clusters` asks for App Mesh's shape.
+//!
 //! DNS clusters use `type` and `dns_lookup_family` as App Mesh did; Envoy
 //! 1.40 still accepts them (it prefers the `envoy.clusters.dns` extension,
 //! which a later change can switch to without changing behaviour).
@@ -25,12 +30,12 @@ use meshplane_spec::virtual_node::{
     DnsResponseType, Listener as NodeListener, OutlierDetection as SpecOutlier, VirtualNodeSpec,
 };
 
-use crate::cluster_common::{circuit_breakers, single_endpoint, upstream_protocol_options, Limits};
+use crate::cluster_common::{circuit_breakers, http_protocol_options, single_endpoint, Limits};
 use crate::emit::Emit;
 use crate::output::CloudMapQuery;
 use crate::proto::{ads_config_source, clamp_u32, millis, u32_value};
 use crate::stats_metadata::{aggregate_stats, TARGET_VIRTUAL_NODE};
-use crate::{ip, names};
+use crate::{dns_cluster, ip, names};
 
 pub const CONNECT_TIMEOUT_MS: i64 = 1000;
 
@@ -104,7 +109,7 @@ pub fn ensure(
         name: name.clone(),
         connect_timeout: Some(millis(CONNECT_TIMEOUT_MS)),
         circuit_breakers: Some(circuit_breakers(Limits::default())),
-        typed_extension_protocol_options: upstream_protocol_options(protocol),
+        typed_extension_protocol_options: http_protocol_options(protocol, None),
         health_checks: listener
             .health_check
             .iter()
@@ -127,6 +132,11 @@ pub fn ensure(
         c.cluster_discovery_type = Some(cluster::ClusterDiscoveryType::Type(ty as i32));
         c.dns_lookup_family = ip::dns_lookup_family(pref) as i32;
         c.load_assignment = Some(single_endpoint(&name, &fqdn(&dns.hostname), port));
+        if !emit.opts.app_mesh_dns_clusters {
+            dns_cluster::follow_name_changes(&mut c);
+            c.typed_extension_protocol_options =
+                http_protocol_options(protocol, Some(dns_cluster::connection_lifetime()));
+        }
     } else if let Some(cm) = sd.and_then(|s| s.aws_cloud_map.as_ref()) {
         c.cluster_discovery_type = Some(cluster::ClusterDiscoveryType::Type(
             cluster::DiscoveryType::Eds as i32,

@@ -33,6 +33,7 @@
 
 mod access_log;
 mod cluster_common;
+mod dns_cluster;
 mod egress;
 mod egress_cluster;
 mod egress_plan;

@@ -10,6 +10,12 @@ pub struct TranslateOptions {
     /// retry policy"). On by default; a mesh-wide setting turns it off for
     /// meshes created before it existed.
     pub default_retry_policy: bool,
+    /// Serve DNS-discovered clusters exactly as App Mesh did, without
+    /// meshplane's settings for following a name whose address changes
+    /// (refresh rates, TCP keepalive and user timeout, upstream connection
+    /// lifetime; see `dns_cluster.rs`). Off by default; for comparing the
+    /// two shapes.
+    pub app_mesh_dns_clusters: bool,
     /// Fills the parts of ARNs named in diagnostics.
     pub arn: ArnContext,
     /// ARNs of the ACM certificates and ACM Private CAs whose PEM material
@@ -22,6 +28,7 @@ impl Default for TranslateOptions {
     fn default() -> Self {
         TranslateOptions {
             default_retry_policy: true,
+            app_mesh_dns_clusters: false,
             arn: ArnContext::default(),
             held_certificates: BTreeSet::new(),
         }

@@ -23,6 +23,10 @@
 //! gRPC `unavailable`, HTTP 503, `connect-failure`, `refused-stream` and
 //! `reset`. It is one policy whatever the route's protocol: a gRPC
 //! upstream can answer HTTP 503 and an HTTP one can carry `grpc-status`.
+//! It has no per-try timeout, so a request that gets no answer at all
+//! waits for the route timeout, which is never retried; DNS clusters abort
+//! such a connection sooner (`dns_cluster.rs`, `TCP_USER_TIMEOUT`), turning
+//! it into a `reset` this policy retries.
 
 use envoy_types::pb::envoy::config::route::v3::{retry_policy, RetryPolicy};
 use envoy_types::pb::envoy::extensions::retry::host::previous_hosts::v3::PreviousHostsPredicate;

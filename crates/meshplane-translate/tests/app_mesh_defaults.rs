@@ -167,6 +167,87 @@ fn cluster_defaults_are_app_meshs() {
     }
 }
 
+/// The `HttpProtocolOptions` of a cluster, if any.
+fn http_options(
+    c: &Cluster,
+) -> Option<envoy_types::pb::envoy::extensions::upstreams::http::v3::HttpProtocolOptions> {
+    use envoy_types::pb::envoy::extensions::upstreams::http::v3::HttpProtocolOptions;
+    c.typed_extension_protocol_options
+        .get("envoy.extensions.upstreams.http.v3.HttpProtocolOptions")
+        .map(|a| HttpProtocolOptions::decode(a.value.as_slice()).expect("HttpProtocolOptions"))
+}
+
+// Not App Mesh's: what meshplane adds to DNS clusters so that traffic follows
+// a name whose address changes (docs/migrating-from-app-mesh.md).
+#[test]
+#[allow(deprecated)]
+fn dns_clusters_follow_address_changes() {
+    let http = node("matches", "matches", "client");
+    let tcp = node("tcp-drop-all", "closed", "app");
+    for c in [
+        cluster(&http, "cds_egress_matches_web-v1_http_8080"),
+        cluster(&http, "cds_egress_matches_h2_http2_9090"),
+        cluster(&http, "cds_egress_matches_greeter_grpc_50051"),
+        cluster(&tcp, "cds_egress_closed_github_tcp_443"),
+    ] {
+        assert_eq!(
+            secs(&c.dns_refresh_rate),
+            StdDuration::from_secs(5),
+            "{}",
+            c.name
+        );
+        assert!(!c.respect_dns_ttl, "{}", c.name);
+        let failure = c
+            .dns_failure_refresh_rate
+            .as_ref()
+            .expect("failure refresh");
+        assert_eq!(secs(&failure.base_interval), StdDuration::from_secs(1));
+        assert_eq!(secs(&failure.max_interval), StdDuration::from_secs(5));
+        let keepalive = c
+            .upstream_connection_options
+            .as_ref()
+            .and_then(|o| o.tcp_keepalive.as_ref())
+            .unwrap_or_else(|| panic!("{} has no TCP keepalive", c.name));
+        assert_eq!(keepalive.keepalive_time.map(|v| v.value), Some(10));
+        assert_eq!(keepalive.keepalive_interval.map(|v| v.value), Some(5));
+        assert_eq!(keepalive.keepalive_probes.map(|v| v.value), Some(3));
+        let options = &c
+            .upstream_bind_config
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has no socket options", c.name))
+            .socket_options;
+        assert_eq!(options.len(), 1, "{}", c.name);
+        // IPPROTO_TCP, TCP_USER_TIMEOUT, 10 s.
+        assert_eq!((options[0].level, options[0].name), (6, 18));
+        assert_eq!(
+            options[0].value,
+            Some(envoy_types::pb::envoy::config::core::v3::socket_option::Value::IntValue(10_000))
+        );
+        let common = http_options(c).and_then(|o| o.common_http_protocol_options);
+        if c.name.contains("_tcp_") {
+            assert_eq!(common, None, "{}: tcp_proxy has no HTTP pool", c.name);
+            continue;
+        }
+        let common = common.unwrap_or_else(|| panic!("{} has no HTTP options", c.name));
+        assert_eq!(
+            secs(&common.max_connection_duration),
+            StdDuration::from_secs(30)
+        );
+        assert_eq!(secs(&common.idle_timeout), StdDuration::from_secs(30));
+    }
+
+    // The shape App Mesh served, on request: Envoy's defaults throughout.
+    let (model, mut opts) = cases::case("matches");
+    opts.app_mesh_dns_clusters = true;
+    let t = translate_virtual_node(model.mesh("matches").expect("mesh"), "client", &opts);
+    let c = cluster(&t, "cds_egress_matches_web-v1_http_8080");
+    assert_eq!(c.dns_refresh_rate, None);
+    assert_eq!(c.dns_failure_refresh_rate, None);
+    assert_eq!(c.upstream_connection_options, None);
+    assert_eq!(c.upstream_bind_config, None);
+    assert!(c.typed_extension_protocol_options.is_empty());
+}
+
 fn egress_action(t: &Translation, config: &str) -> (RouteAction, String) {
     let rc = t
         .resources

@@ -15,6 +15,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use super::BACKEND_HEADER;
 
@@ -28,6 +29,16 @@ struct State {
 
 /// Serve until the process is killed.
 pub async fn serve(name: String, listen: SocketAddr) -> anyhow::Result<()> {
+    serve_with(name, listen, None).await
+}
+
+/// [`serve`], inside TLS when `tls` is given (HTTPS; HTTP/1.1 or h2 by ALPN-less
+/// prior knowledge, as on cleartext).
+pub async fn serve_with(
+    name: String,
+    listen: SocketAddr,
+    tls: Option<TlsAcceptor>,
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(listen).await?;
     let state = Arc::new(State {
         name,
@@ -37,14 +48,20 @@ pub async fn serve(name: String, listen: SocketAddr) -> anyhow::Result<()> {
     loop {
         let (stream, _) = listener.accept().await?;
         let state = state.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
                 let state = state.clone();
                 async move { Ok::<_, Infallible>(handle(&state, req).await) }
             });
-            let _ = auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let _ = match tls {
+                None => builder.serve_connection(TokioIo::new(stream), svc).await,
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(s) => builder.serve_connection(TokioIo::new(s), svc).await,
+                    Err(_) => return,
+                },
+            };
         });
     }
 }

@@ -78,4 +78,40 @@ impl Topology {
             Ok((s.failed == 0).then_some(()))
         })
     }
+
+    /// `e2e-backend https` named `name` on `0.0.0.0:port` in `app`, with
+    /// the certificate of `server_name` from `pki`; waits until it listens.
+    pub fn start_https_backend(
+        &mut self,
+        app: &str,
+        name: &str,
+        port: u16,
+        server_name: &str,
+        pki: &Pki,
+    ) -> anyhow::Result<()> {
+        let (cert, key) = pki
+            .server(server_name)
+            .with_context(|| format!("no certificate for {server_name}"))?;
+        let mut cmd = self.app(app)?.ns.command(&self.bins.backend);
+        cmd.args([
+            "https",
+            "--name",
+            name,
+            "--listen",
+            &format!("0.0.0.0:{port}"),
+        ])
+        .arg("--cert")
+        .arg(cert)
+        .arg("--key")
+        .arg(key);
+        self.spawn(&format!("backend-{name}-{port}"), cmd)?;
+        // Listening is enough (iproute2's `ss`): the TLS handshake is the
+        // test's to check.
+        let filter = format!("sport = :{port}");
+        wait_for(&format!("backend {name}"), Duration::from_secs(10), || {
+            self.check_alive()?;
+            let listening = self.app(app)?.ns.exec("ss", &["-ltnH", &filter])?;
+            Ok((!listening.trim().is_empty()).then_some(()))
+        })
+    }
 }

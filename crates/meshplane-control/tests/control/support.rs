@@ -66,6 +66,7 @@ pub fn settings(paths: Vec<PathBuf>) -> PipelineSettings {
         },
         translate: TranslateOptions {
             default_retry_policy: true,
+            app_mesh_dns_clusters: false,
             arn: arn_ctx(),
             held_certificates: Default::default(),
         },

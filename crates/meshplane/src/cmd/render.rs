@@ -35,6 +35,9 @@ pub struct RenderArgs {
     /// before it existed never had it).
     #[arg(long)]
     pub no_default_retry_policy: bool,
+    /// DNS-discovered clusters exactly as App Mesh served them (see `serve`).
+    #[arg(long, hide = true)]
+    pub app_mesh_dns_clusters: bool,
     /// The `serve --certificates` directory: its ACM ARNs count as held
     /// (the output names their secrets; the PEM material is never printed).
     #[arg(long, env = "MESHPLANE_CERTIFICATES", value_name = "DIR")]
@@ -103,6 +106,7 @@ pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
     }
     let opts = TranslateOptions {
         default_retry_policy: !args.no_default_retry_policy,
+        app_mesh_dns_clusters: args.app_mesh_dns_clusters,
         arn: ctx,
         held_certificates: match &args.certificates {
             Some(dir) => meshplane_control::certificates::CertificateStore::load(dir)?.arns(),

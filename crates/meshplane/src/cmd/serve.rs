@@ -84,6 +84,11 @@ pub struct ServeArgs {
     /// Leave out App Mesh's default route retry policy.
     #[arg(long, env = "MESHPLANE_NO_DEFAULT_RETRY_POLICY")]
     pub no_default_retry_policy: bool,
+    /// Serve DNS-discovered clusters exactly as App Mesh did, without
+    /// meshplane's re-resolution, keepalive and connection-lifetime
+    /// settings (docs/migrating-from-app-mesh.md). For comparison only.
+    #[arg(long, env = "MESHPLANE_APP_MESH_DNS_CLUSTERS", hide = true)]
+    pub app_mesh_dns_clusters: bool,
     /// Send AWS Cloud Map calls to this AWS-API-compatible URL instead of
     /// AWS (e.g. a VPC endpoint or a local test server). Credentials and
     /// region come from the default AWS chain either way.
@@ -160,6 +165,7 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
             load,
             translate: TranslateOptions {
                 default_retry_policy: !args.no_default_retry_policy,
+                app_mesh_dns_clusters: args.app_mesh_dns_clusters,
                 arn,
                 held_certificates: Default::default(),
             },
