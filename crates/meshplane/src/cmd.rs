@@ -122,14 +122,17 @@ impl Command {
     }
 }
 
-/// The translation options `render`, `explain` and `diff` share.
+/// The translation options `render`, `explain` and `diff` share
+/// (`explain` and `diff` always model meshplane's own DNS cluster settings).
 pub fn translate_options(
     ctx: &ArnContext,
     no_default_retry_policy: bool,
+    app_mesh_dns_clusters: bool,
     certificates: Option<&std::path::Path>,
 ) -> anyhow::Result<meshplane_translate::TranslateOptions> {
     Ok(meshplane_translate::TranslateOptions {
         default_retry_policy: !no_default_retry_policy,
+        app_mesh_dns_clusters,
         arn: ctx.clone(),
         held_certificates: match certificates {
             Some(dir) => meshplane_control::certificates::CertificateStore::load(dir)?.arns(),

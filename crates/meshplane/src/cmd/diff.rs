@@ -53,6 +53,7 @@ pub fn run(global: &Global, args: DiffArgs) -> anyhow::Result<ExitCode> {
     let opts = translate_options(
         &ctx,
         args.no_default_retry_policy,
+        false,
         args.certificates.as_deref(),
     )?;
     let from = Specs::load_source(&args.from, &args.load, &ctx).context("--from")?;

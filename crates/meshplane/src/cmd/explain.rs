@@ -102,6 +102,7 @@ pub fn run(global: &Global, args: ExplainArgs) -> anyhow::Result<ExitCode> {
         let opts = translate_options(
             &ctx,
             args.no_default_retry_policy,
+            false,
             args.certificates.as_deref(),
         )?;
         specs.served(&id, &opts)?

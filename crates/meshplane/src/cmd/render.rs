@@ -12,9 +12,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use meshplane_load::load_paths;
 use meshplane_spec::{validate, ResourceId, ResourceKind};
-use meshplane_translate::{
-    render, translate_virtual_gateway, translate_virtual_node, TranslateOptions,
-};
+use meshplane_translate::{render, translate_virtual_gateway, translate_virtual_node};
 
 use super::load_args::LoadArgs;
 use super::{Global, EXIT_FAILURE};
@@ -104,15 +102,12 @@ pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
         };
         bail!("{kind} '{}' is not defined in mesh '{}'", id.name, id.mesh);
     }
-    let opts = TranslateOptions {
-        default_retry_policy: !args.no_default_retry_policy,
-        app_mesh_dns_clusters: args.app_mesh_dns_clusters,
-        arn: ctx,
-        held_certificates: match &args.certificates {
-            Some(dir) => meshplane_control::certificates::CertificateStore::load(dir)?.arns(),
-            None => Default::default(),
-        },
-    };
+    let opts = super::translate_options(
+        &ctx,
+        args.no_default_retry_policy,
+        args.app_mesh_dns_clusters,
+        args.certificates.as_deref(),
+    )?;
     let translation = if gateway {
         translate_virtual_gateway(graph, &id.name, &opts)
     } else {
