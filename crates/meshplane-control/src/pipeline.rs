@@ -22,7 +22,7 @@ mod cloud_map;
 pub mod snapshot;
 pub mod source;
 
-pub use source::ModelSource;
+pub use source::{ModelSource, SourceStatus};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

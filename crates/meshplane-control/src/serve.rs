@@ -259,6 +259,7 @@ pub async fn start_with_cloud_map(
     let admin_router = admin::router(AdminState {
         control: state.clone(),
         server: server.clone(),
+        source: config.source.clone(),
     });
     let mut admin_stop = shutdown_rx.clone();
     tasks.push(tokio::spawn(async move {

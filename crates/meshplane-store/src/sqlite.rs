@@ -267,38 +267,16 @@ impl Store for SqliteStore {
         changes: &[Change],
         answer: Option<&IdempotentAnswer>,
     ) -> Result<u64, StoreError> {
-        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction().map_err(|e| self.backend(e))?;
-        let revision: i64 = tx
-            .query_row(
-                "UPDATE revision SET value = value + 1 WHERE id = 1 RETURNING value",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.backend(e))?;
-        let revision = revision as u64;
-        for change in changes {
-            match apply(&tx, change, revision) {
-                Ok(()) => {}
-                Err(ApplyError::Conflict(m)) => return Err(StoreError::Conflict(m)),
-                Err(ApplyError::Other(m)) => return Err(self.backend(m)),
-            }
-        }
-        if let Some(a) = answer {
-            tx.execute(
-                "INSERT INTO client_tokens (operation, token, request_hash, response, revision) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![a.operation, a.token, a.request_hash, a.response, revision as i64],
-            )
-            .map_err(|e| match ApplyError::from(e) {
-                ApplyError::Conflict(_) => StoreError::Conflict(format!(
-                    "clientToken '{}' of {} is already used",
-                    a.token, a.operation
-                )),
-                ApplyError::Other(m) => self.backend(m),
-            })?;
-        }
-        tx.commit().map_err(|e| self.backend(e))?;
-        Ok(revision)
+        self.commit_on(None, changes, answer)
+    }
+
+    fn commit_at(
+        &self,
+        base: u64,
+        changes: &[Change],
+        answer: Option<&IdempotentAnswer>,
+    ) -> Result<u64, StoreError> {
+        self.commit_on(Some(base), changes, answer)
     }
 
     fn idempotent_answer(
@@ -321,5 +299,53 @@ impl Store for SqliteStore {
         )
         .optional()
         .map_err(|e| self.backend(e))
+    }
+}
+
+impl SqliteStore {
+    fn commit_on(
+        &self,
+        base: Option<u64>,
+        changes: &[Change],
+        answer: Option<&IdempotentAnswer>,
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction().map_err(|e| self.backend(e))?;
+        let revision: i64 = tx
+            .query_row(
+                "UPDATE revision SET value = value + 1 WHERE id = 1 RETURNING value",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.backend(e))?;
+        let revision = revision as u64;
+        if let Some(base) = base.filter(|b| b + 1 != revision) {
+            return Err(StoreError::Stale {
+                base,
+                current: revision - 1,
+            });
+        }
+        for change in changes {
+            match apply(&tx, change, revision) {
+                Ok(()) => {}
+                Err(ApplyError::Conflict(m)) => return Err(StoreError::Conflict(m)),
+                Err(ApplyError::Other(m)) => return Err(self.backend(m)),
+            }
+        }
+        if let Some(a) = answer {
+            tx.execute(
+                "INSERT INTO client_tokens (operation, token, request_hash, response, revision) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![a.operation, a.token, a.request_hash, a.response, revision as i64],
+            )
+            .map_err(|e| match ApplyError::from(e) {
+                ApplyError::Conflict(_) => StoreError::Conflict(format!(
+                    "clientToken '{}' of {} is already used",
+                    a.token, a.operation
+                )),
+                ApplyError::Other(m) => self.backend(m),
+            })?;
+        }
+        tx.commit().map_err(|e| self.backend(e))?;
+        Ok(revision)
     }
 }

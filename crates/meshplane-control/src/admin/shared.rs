@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use meshplane_xds::XdsServer;
 
+use crate::pipeline::ModelSource;
 use crate::state::ControlState;
 
 /// What the handlers read.
@@ -11,4 +12,6 @@ use crate::state::ControlState;
 pub struct AdminState {
     pub control: Arc<ControlState>,
     pub server: XdsServer,
+    /// The API's store, when there is one (`/debug/store`).
+    pub source: Option<ModelSource>,
 }
