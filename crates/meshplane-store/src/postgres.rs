@@ -117,7 +117,11 @@ impl PostgresStore {
                 location: self.location(),
                 message: e.to_string(),
             },
-            None => self.unavailable(e),
+            None if unreachable(&e) => self.unavailable(e),
+            None => StoreError::Backend {
+                location: self.location(),
+                message: e.to_string(),
+            },
         }
     }
 
@@ -165,6 +169,23 @@ impl PostgresStore {
             Ok(revision)
         })
     }
+}
+
+/// Whether a client error without a server answer means the server could
+/// not be reached (as opposed to, say, a value that does not serialize).
+fn unreachable(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.is::<std::io::Error>() {
+            return true;
+        }
+        source = s.source();
+    }
+    let text = e.to_string();
+    text.contains("connect") || text.contains("timed out") || text.contains("closed")
 }
 
 /// The URL for a message about it, without its password.
@@ -234,8 +255,8 @@ fn apply(tx: &mut impl GenericClient, change: &Change, revision: u64) -> Result<
             let tags =
                 serde_json::to_string(&r.tags).map_err(|e| Failure::Message(e.to_string()))?;
             let n = tx.execute(
-                "UPDATE meshplane_resources SET version = $5, last_updated_at = $6, spec = $7, tags = $8, revision = $9
-                 WHERE mesh = $1 AND kind = $2 AND parent = $3 AND name = $4 AND version = $5 - 1 AND NOT deleted",
+                "UPDATE meshplane_resources SET version = $5::BIGINT, last_updated_at = $6, spec = $7, tags = $8, revision = $9
+                 WHERE mesh = $1 AND kind = $2 AND parent = $3 AND name = $4 AND version = $5::BIGINT - 1 AND NOT deleted",
                 &[&mesh, &kind, &parent, &name, &r.version, &r.last_updated_at, &spec, &tags, &revision],
             )?;
             if n == 0 {
