@@ -4,6 +4,8 @@
 //! lose nothing and conflict where App Mesh would, clientTokens hold across
 //! replicas, and lost wake-ups are made up by the catch-up.
 
+#![allow(clippy::unwrap_used)] // helpers of the tests below
+
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 

@@ -6,6 +6,8 @@
 //! This binary stops the test server, so it holds a single test (cargo runs
 //! test binaries one after another; the other tests never see the outage).
 
+#![allow(clippy::unwrap_used)] // helpers of the test below
+
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
