@@ -45,7 +45,7 @@ pub type OnCommit = Arc<dyn Fn() + Send + Sync>;
 
 pub struct Api {
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) status: Arc<crate::follow::StoreStatus>,
+    pub(crate) status: Arc<crate::store_status::StoreStatus>,
     pub(crate) arn: ArnContext,
     pub(crate) mirror: Mutex<Mirror>,
     pub(crate) files: Option<FileMeshes>,
@@ -102,7 +102,7 @@ impl Api {
     pub fn new(store: Arc<dyn Store>, arn: ArnContext) -> Result<Api, String> {
         let snapshot = store.snapshot().map_err(|e| e.to_string())?;
         let mirror = Mirror::from_snapshot(snapshot)?;
-        let status = Arc::new(crate::follow::StoreStatus::default());
+        let status = Arc::new(crate::store_status::StoreStatus::default());
         status.applied(mirror.revision);
         Ok(Api {
             store,

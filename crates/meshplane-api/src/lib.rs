@@ -30,10 +30,12 @@ pub mod route;
 pub mod server;
 pub mod shape;
 pub mod sigv4;
+pub mod store_status;
 mod tags;
 mod write;
 
 pub use api::{Api, FileMeshes, OnCommit};
 pub use error::{ApiError, ErrorKind};
-pub use follow::{spawn_follower, StoreStatus, StoreStatusView};
+pub use follow::spawn_follower;
 pub use server::{router, AccessFn, BODY_LIMIT};
+pub use store_status::{StoreStatus, StoreStatusView};

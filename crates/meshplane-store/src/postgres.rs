@@ -25,9 +25,7 @@ use crate::record::{Change, Changes, IdempotentAnswer, Record, Snapshot, Tag};
 use crate::{Listener, Store, StoreError};
 
 pub use config::PgConfig;
-
-/// The NOTIFY channel of commits.
-pub(crate) const CHANNEL: &str = "meshplane_revision";
+use listen::CHANNEL;
 
 pub struct PostgresStore {
     config: PgConfig,

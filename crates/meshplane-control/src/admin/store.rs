@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::AdminState;
+use super::shared::AdminState;
 use crate::pipeline::SourceStatus;
 
 fn status(s: &AdminState) -> Option<SourceStatus> {

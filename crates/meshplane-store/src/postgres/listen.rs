@@ -7,8 +7,10 @@ use fallible_iterator::FallibleIterator;
 use postgres::Client;
 
 use super::config::PgConfig;
-use super::CHANNEL;
 use crate::{Listener, StoreError};
+
+/// The NOTIFY channel of commits.
+pub const CHANNEL: &str = "meshplane_revision";
 
 pub struct PgListener {
     client: Client,
