@@ -349,3 +349,54 @@ impl SqliteStore {
         Ok(revision)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mesh(name: &str) -> Record {
+        Record {
+            id: ResourceId::mesh(name, "111122223333"),
+            spec: serde_json::json!({}),
+            uid: format!("uid-{name}"),
+            version: 1,
+            created_at: 0.0,
+            last_updated_at: 0.0,
+            tags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn commit_at_refuses_a_base_another_commit_moved_past() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        assert_eq!(
+            store
+                .commit_at(0, &[Change::Create(mesh("a"))], None)
+                .unwrap(),
+            1
+        );
+        let stale = store.commit_at(0, &[Change::Create(mesh("b"))], None);
+        assert!(
+            matches!(
+                stale,
+                Err(StoreError::Stale {
+                    base: 0,
+                    current: 1
+                })
+            ),
+            "{stale:?}"
+        );
+        assert_eq!(
+            store.snapshot().unwrap().records.len(),
+            1,
+            "nothing of it applied"
+        );
+        assert_eq!(
+            store
+                .commit_at(1, &[Change::Create(mesh("b"))], None)
+                .unwrap(),
+            2
+        );
+    }
+}

@@ -264,3 +264,64 @@ fn lost_wake_ups_are_made_up_by_the_catch_up() {
     .unwrap();
     assert_eq!(status["lag"], 0, "{status}");
 }
+
+#[test]
+fn a_rolling_restart_loses_nothing_acknowledged() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+
+    let (_url, mut servers) = replicas("rolling", 3, &[]).unwrap();
+    setup(&servers);
+    let addrs: Vec<_> = servers.iter().map(|s| s.api).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let writer = {
+        let (stop, acked) = (stop.clone(), acked.clone());
+        std::thread::spawn(move || {
+            let mut n = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                let name = format!("r{n}");
+                let body = json!({"virtualNodeName": name, "spec": node_spec(8080, "r.m.local")});
+                let answer = meshplane_api_tests::http::request(
+                    addrs[n % addrs.len()],
+                    "PUT",
+                    NODES,
+                    &[("content-type", "application/json".to_owned())],
+                    body.to_string().as_bytes(),
+                );
+                n += 1;
+                if let Ok(a) = answer {
+                    if a.status == 200 {
+                        acked.lock().unwrap().push(name);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    // Replace the replicas one at a time, as a rolling update does.
+    for s in servers.iter_mut() {
+        std::thread::sleep(Duration::from_millis(300));
+        s.kill();
+        s.restart().unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    let acked = acked.lock().unwrap().clone();
+    assert!(!acked.is_empty());
+    for s in &servers {
+        for name in &acked {
+            eventually(
+                &format!("{name} on {}", s.api),
+                Duration::from_secs(10),
+                || describe_version(s, name),
+            )
+            .unwrap();
+        }
+    }
+    println!(
+        "{} writes acknowledged during the rolling restart",
+        acked.len()
+    );
+}
