@@ -24,6 +24,7 @@ use postgres::{Client, GenericClient, Row};
 use crate::record::{Change, Changes, IdempotentAnswer, Record, Snapshot, Tag};
 use crate::{Listener, Store, StoreError};
 
+use config::describe;
 pub use config::PgConfig;
 use listen::CHANNEL;
 
@@ -101,7 +102,7 @@ impl PostgresStore {
     /// going away, is "unavailable"; a unique violation is a conflict.
     fn classify(&self, e: postgres::Error) -> StoreError {
         match e.code().map(|c| c.code()) {
-            Some("23505") => StoreError::Conflict(e.to_string()),
+            Some("23505") => StoreError::Conflict(describe(&e)),
             Some("40001") | Some("40P01") => StoreError::Stale {
                 base: 0,
                 current: 0,
@@ -109,16 +110,16 @@ impl PostgresStore {
             Some(code)
                 if code.starts_with("08") || code.starts_with("57") || code.starts_with("53") =>
             {
-                self.unavailable(e)
+                self.unavailable(describe(&e))
             }
             Some(_) => StoreError::Backend {
                 location: self.location(),
-                message: e.to_string(),
+                message: describe(&e),
             },
-            None if unreachable(&e) => self.unavailable(e),
+            None if unreachable(&e) => self.unavailable(describe(&e)),
             None => StoreError::Backend {
                 location: self.location(),
-                message: e.to_string(),
+                message: describe(&e),
             },
         }
     }

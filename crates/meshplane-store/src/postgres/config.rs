@@ -130,6 +130,23 @@ impl PgConfig {
     }
 }
 
+/// A client error with its causes (`db error: FATAL: password
+/// authentication failed for user "meshplane"`): the client's own message
+/// names only the kind.
+pub fn describe(e: &postgres::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
 fn connect(
     config: &postgres::Config,
     tls: Option<&rustls::ClientConfig>,

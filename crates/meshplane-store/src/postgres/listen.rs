@@ -6,7 +6,7 @@ use std::time::Duration;
 use fallible_iterator::FallibleIterator;
 use postgres::Client;
 
-use super::config::PgConfig;
+use super::config::{describe, PgConfig};
 use crate::{Listener, StoreError};
 
 /// The NOTIFY channel of commits.
@@ -39,7 +39,7 @@ impl Listener for PgListener {
         let mut woken = match notifications.timeout_iter(timeout).next() {
             Ok(Some(_)) => true,
             Ok(None) => false,
-            Err(e) => return Err(lost(e.to_string())),
+            Err(e) => return Err(lost(describe(&e))),
         };
         // Fold whatever else already arrived into this wake-up.
         let mut more = notifications.iter();
@@ -47,7 +47,7 @@ impl Listener for PgListener {
             match more.next() {
                 Ok(Some(_)) => woken = true,
                 Ok(None) => break,
-                Err(e) => return Err(lost(e.to_string())),
+                Err(e) => return Err(lost(describe(&e))),
             }
         }
         drop(more);

@@ -8,6 +8,8 @@
 
 use postgres::Client;
 
+use super::config::describe;
+
 /// The advisory lock key held while migrating ("meshplan" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6d65_7368_706c_616e;
 
@@ -47,7 +49,7 @@ const MIGRATIONS: &[&str] = &["
 
 /// Brings the database's schema up to date; refuses a newer one.
 pub fn migrate(client: &mut Client) -> Result<(), String> {
-    let fail = |e: postgres::Error| e.to_string();
+    let fail = |e: postgres::Error| describe(&e);
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .map_err(fail)?;
@@ -67,10 +69,10 @@ fn migrate_locked(client: &mut Client) -> Result<(), String> {
              );
              INSERT INTO meshplane_schema (id, version) VALUES (1, 0) ON CONFLICT DO NOTHING;",
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| describe(&e))?;
     let version: i32 = client
         .query_one("SELECT version FROM meshplane_schema WHERE id = 1", &[])
-        .map_err(|e| e.to_string())?
+        .map_err(|e| describe(&e))?
         .get(0);
     let known = MIGRATIONS.len() as i32;
     if version > known {
@@ -79,15 +81,15 @@ fn migrate_locked(client: &mut Client) -> Result<(), String> {
         ));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-        let mut tx = client.transaction().map_err(|e| e.to_string())?;
+        let mut tx = client.transaction().map_err(|e| describe(&e))?;
         tx.batch_execute(sql)
-            .map_err(|e| format!("migration {}: {e}", i + 1))?;
+            .map_err(|e| format!("migration {}: {}", i + 1, describe(&e)))?;
         tx.execute(
             "UPDATE meshplane_schema SET version = $1 WHERE id = 1",
             &[&((i + 1) as i32)],
         )
-        .map_err(|e| e.to_string())?;
-        tx.commit().map_err(|e| e.to_string())?;
+        .map_err(|e| describe(&e))?;
+        tx.commit().map_err(|e| describe(&e))?;
         tracing::info!(version = i + 1, "store schema migrated");
     }
     Ok(())
