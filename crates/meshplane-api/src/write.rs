@@ -112,6 +112,7 @@ impl Api {
     fn commit(
         &self,
         operation: &str,
+        base: u64,
         change: Change,
         token: Option<Token>,
         response: &Value,
@@ -123,8 +124,13 @@ impl Api {
             response: response.to_string(),
         });
         self.store
-            .commit(std::slice::from_ref(&change), answer.as_ref())
-            .map_err(|e| store_error(operation, e))
+            .commit_at(base, std::slice::from_ref(&change), answer.as_ref())
+            .map_err(|e| {
+                if let meshplane_store::StoreError::Unavailable { .. } = &e {
+                    self.status.failed(&e);
+                }
+                store_error(operation, e)
+            })
     }
 
     pub(crate) fn create(
@@ -155,6 +161,7 @@ impl Api {
         let token = token(operation, &labels, &map)?;
         let tags = parse_tags(operation, map.get("tags"))?;
         let mut mirror = self.lock();
+        self.refresh(operation, &mut mirror)?;
         if let Some(answer) = self.replay(operation, &token)? {
             return Ok(answer);
         }
@@ -216,11 +223,18 @@ impl Api {
             tags,
         };
         let response = shape::payload(kind, shape::data(&record, &self.arn, "ACTIVE"));
-        let revision = self.commit(operation, Change::Create(record.clone()), token, &response)?;
+        let revision = self.commit(
+            operation,
+            mirror.revision,
+            Change::Create(record.clone()),
+            token,
+            &response,
+        )?;
         let entry = mirror.meshes.entry(mesh).or_insert(state);
         entry.graph = graph;
         entry.records.insert(id, record);
         mirror.revision = revision;
+        self.status.applied(revision);
         drop(mirror);
         (self.on_commit)();
         Ok(response)
@@ -241,6 +255,7 @@ impl Api {
         let arn = id.arn(&self.arn);
         let token = token(operation, &id.short(), &map)?;
         let mut mirror = self.lock();
+        self.refresh(operation, &mut mirror)?;
         if let Some(answer) = self.replay(operation, &token)? {
             return Ok(answer);
         }
@@ -274,12 +289,19 @@ impl Api {
             ..old.clone()
         };
         let response = shape::payload(id.kind, shape::data(&record, &self.arn, "ACTIVE"));
-        let revision = self.commit(operation, Change::Update(record.clone()), token, &response)?;
+        let revision = self.commit(
+            operation,
+            mirror.revision,
+            Change::Update(record.clone()),
+            token,
+            &response,
+        )?;
         if let Some(state) = mirror.meshes.get_mut(&id.mesh) {
             state.graph = graph;
             state.records.insert(id, record);
         }
         mirror.revision = revision;
+        self.status.applied(revision);
         drop(mirror);
         (self.on_commit)();
         Ok(response)
@@ -288,6 +310,7 @@ impl Api {
     pub(crate) fn delete(&self, operation: &str, id: ResourceId) -> Result<Value, ApiError> {
         let arn = id.arn(&self.arn);
         let mut mirror = self.lock();
+        self.refresh(operation, &mut mirror)?;
         if self.file_mesh(&mirror, &id.mesh).is_some() {
             return Err(self.file_managed(operation, &id.mesh));
         }
@@ -332,7 +355,13 @@ impl Api {
             self.check(operation, &id, &graph, ErrorKind::ResourceInUse)?;
         }
         let response = shape::payload(id.kind, shape::data(&old, &self.arn, "DELETED"));
-        let revision = self.commit(operation, Change::Delete(id.clone()), None, &response)?;
+        let revision = self.commit(
+            operation,
+            mirror.revision,
+            Change::Delete(id.clone()),
+            None,
+            &response,
+        )?;
         if id.kind == ResourceKind::Mesh {
             mirror.meshes.remove(&id.mesh);
         } else if let Some(state) = mirror.meshes.get_mut(&id.mesh) {
@@ -340,6 +369,7 @@ impl Api {
             state.records.remove(&id);
         }
         mirror.revision = revision;
+        self.status.applied(revision);
         drop(mirror);
         (self.on_commit)();
         Ok(response)

@@ -6,6 +6,7 @@
 
 mod debug;
 mod shared;
+mod store;
 
 pub use shared::AdminState;
 
@@ -26,12 +27,23 @@ pub fn router(state: AdminState) -> Router {
         .route("/debug/reload", get(reload))
         .route("/debug/cloudmap", get(cloud_map))
         .route("/debug/diff", post(diff))
+        .route("/debug/store", get(store::debug))
         .with_state(state)
 }
 
 async fn readyz(State(s): State<AdminState>) -> Response {
     if s.control.is_ready() {
-        (StatusCode::OK, "ready\n").into_response()
+        // A store that cannot be reached does not stop the xDS service
+        // (proxies keep getting the last snapshots), so the replica stays
+        // ready; the answer says so.
+        match store::down(&s) {
+            Some(why) => (
+                StatusCode::OK,
+                format!("ready (serving the last snapshots); store down: {why}\n"),
+            )
+                .into_response(),
+            None => (StatusCode::OK, "ready\n").into_response(),
+        }
     } else {
         let why = s
             .control
@@ -54,6 +66,7 @@ async fn metrics(State(s): State<AdminState>) -> Response {
     if let Some(feed) = s.control.cloud_map() {
         text.push_str(&crate::cloud_map::admin::render_metrics(feed));
     }
+    text.push_str(&store::render_metrics(&s));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

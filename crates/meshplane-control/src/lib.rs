@@ -50,7 +50,7 @@ pub mod watch;
 
 pub use authorizer::AppMeshAuthorizer;
 pub use cloud_map::{CloudMapFeed, CloudMapSettings};
-pub use pipeline::{ModelSource, Pipeline};
+pub use pipeline::{ModelSource, Pipeline, SourceStatus};
 pub use serve::{start, start_with_cloud_map, Running, ServeConfig, ServeError};
 pub use served::{Served, ServedProxy};
 pub use settings::{PipelineSettings, QuotaConfig};

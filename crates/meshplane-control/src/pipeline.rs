@@ -23,7 +23,7 @@ mod dry_run;
 pub mod snapshot;
 pub mod source;
 
-pub use source::ModelSource;
+pub use source::{ModelSource, SourceStatus};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -260,6 +260,7 @@ pub async fn start_with_cloud_map(
         control: state.clone(),
         server: server.clone(),
         pipeline: Some(pipeline.clone()),
+        source: config.source.clone(),
     });
     let mut admin_stop = shutdown_rx.clone();
     tasks.push(tokio::spawn(async move {

@@ -1,7 +1,7 @@
 //! Where the meshes managed through the App Mesh API live.
 //!
-//! [`Store`] is the interface every backend implements (SQLite here,
-//! PostgreSQL later): a store-wide `revision` that every commit increments,
+//! [`Store`] is the interface every backend implements ([`SqliteStore`] for
+//! one process, [`PostgresStore`] for several replicas): a store-wide `revision` that every commit increments,
 //! one transaction per commit (all of its changes or none), uniqueness of a
 //! resource's identity enforced by the database, and the clientToken answers
 //! kept beside the resources in the same transaction. A commit returns only
@@ -13,12 +13,14 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod none;
+mod postgres;
 mod record;
 mod sqlite;
 mod url;
 
 pub use none::NoStore;
-pub use record::{Change, IdempotentAnswer, Record, Snapshot, Tag};
+pub use postgres::PostgresStore;
+pub use record::{Change, Changes, IdempotentAnswer, Record, Snapshot, Tag};
 pub use sqlite::SqliteStore;
 pub use url::open;
 
@@ -35,6 +37,14 @@ pub enum StoreError {
     /// This server keeps no store (it was started with `--config` only).
     #[error("{0}")]
     ReadOnly(String),
+    /// Another writer committed since `base` (see [`Store::commit_at`]);
+    /// nothing was applied: catch up and try again.
+    #[error("the store changed since revision {base} (now {current})")]
+    Stale { base: u64, current: u64 },
+    /// The database cannot be reached (down, restarting, network); nothing
+    /// was applied. Worth retrying later.
+    #[error("store {location} is unavailable: {message}")]
+    Unavailable { location: String, message: String },
     /// The database failed (IO, corruption, a newer schema).
     #[error("store {location}: {message}")]
     Backend { location: String, message: String },
@@ -58,10 +68,49 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         answer: Option<&IdempotentAnswer>,
     ) -> Result<u64, StoreError>;
 
+    /// [`Store::commit`], only if the store is still at revision `base`
+    /// (else [`StoreError::Stale`] and nothing applied): a writer that
+    /// validated against revision `base` commits exactly on it.
+    fn commit_at(
+        &self,
+        base: u64,
+        changes: &[Change],
+        answer: Option<&IdempotentAnswer>,
+    ) -> Result<u64, StoreError>;
+
+    /// What changed after `revision` (see [`Changes`]).
+    fn changes_since(&self, revision: u64) -> Result<Changes, StoreError> {
+        let snapshot = self.snapshot()?;
+        Ok(if snapshot.revision == revision {
+            Changes::Since {
+                revision,
+                written: Vec::new(),
+                deleted: Vec::new(),
+            }
+        } else {
+            Changes::Everything(snapshot)
+        })
+    }
+
+    /// Wake-ups from other writers of a shared database (PostgreSQL's
+    /// LISTEN/NOTIFY), or `None` when this process is the only writer.
+    fn listen(&self) -> Option<Result<Box<dyn Listener>, StoreError>> {
+        None
+    }
+
     /// The answer recorded for a clientToken of one operation, if any.
     fn idempotent_answer(
         &self,
         operation: &str,
         token: &str,
     ) -> Result<Option<IdempotentAnswer>, StoreError>;
+}
+
+/// A connection that waits for other writers' commits. A wake-up says only
+/// "look again": the reader then asks [`Store::changes_since`].
+pub trait Listener: Send {
+    /// Waits up to `timeout`; `Ok(true)` when at least one commit was
+    /// announced, `Ok(false)` on timeout, an error when the connection is
+    /// lost (announcements may have been missed: catch up after reconnecting).
+    fn wait(&mut self, timeout: std::time::Duration) -> Result<bool, StoreError>;
 }

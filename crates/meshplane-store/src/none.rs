@@ -22,6 +22,15 @@ impl Store for NoStore {
         Err(StoreError::ReadOnly(WHY.to_owned()))
     }
 
+    fn commit_at(
+        &self,
+        _: u64,
+        _: &[Change],
+        _: Option<&IdempotentAnswer>,
+    ) -> Result<u64, StoreError> {
+        Err(StoreError::ReadOnly(WHY.to_owned()))
+    }
+
     fn idempotent_answer(&self, _: &str, _: &str) -> Result<Option<IdempotentAnswer>, StoreError> {
         Ok(None)
     }

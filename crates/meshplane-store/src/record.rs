@@ -57,3 +57,28 @@ pub struct Snapshot {
     pub revision: u64,
     pub records: Vec<Record>,
 }
+
+/// What changed in a store after one revision.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Changes {
+    /// Every resource written (created, updated, retagged) after the
+    /// revision, as it is now, and every resource deleted after it.
+    Since {
+        revision: u64,
+        written: Vec<Record>,
+        deleted: Vec<ResourceId>,
+    },
+    /// The backend keeps no change history: everything, to replace what
+    /// the reader holds.
+    Everything(Snapshot),
+}
+
+impl Changes {
+    /// The store revision these changes bring the reader to.
+    pub fn revision(&self) -> u64 {
+        match self {
+            Changes::Since { revision, .. } => *revision,
+            Changes::Everything(s) => s.revision,
+        }
+    }
+}

@@ -267,6 +267,48 @@ impl Store for SqliteStore {
         changes: &[Change],
         answer: Option<&IdempotentAnswer>,
     ) -> Result<u64, StoreError> {
+        self.commit_on(None, changes, answer)
+    }
+
+    fn commit_at(
+        &self,
+        base: u64,
+        changes: &[Change],
+        answer: Option<&IdempotentAnswer>,
+    ) -> Result<u64, StoreError> {
+        self.commit_on(Some(base), changes, answer)
+    }
+
+    fn idempotent_answer(
+        &self,
+        operation: &str,
+        token: &str,
+    ) -> Result<Option<IdempotentAnswer>, StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.query_row(
+            "SELECT request_hash, response FROM client_tokens WHERE operation = ?1 AND token = ?2",
+            params![operation, token],
+            |r| {
+                Ok(IdempotentAnswer {
+                    operation: operation.to_owned(),
+                    token: token.to_owned(),
+                    request_hash: r.get(0)?,
+                    response: r.get(1)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(|e| self.backend(e))
+    }
+}
+
+impl SqliteStore {
+    fn commit_on(
+        &self,
+        base: Option<u64>,
+        changes: &[Change],
+        answer: Option<&IdempotentAnswer>,
+    ) -> Result<u64, StoreError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction().map_err(|e| self.backend(e))?;
         let revision: i64 = tx
@@ -277,6 +319,12 @@ impl Store for SqliteStore {
             )
             .map_err(|e| self.backend(e))?;
         let revision = revision as u64;
+        if let Some(base) = base.filter(|b| b + 1 != revision) {
+            return Err(StoreError::Stale {
+                base,
+                current: revision - 1,
+            });
+        }
         for change in changes {
             match apply(&tx, change, revision) {
                 Ok(()) => {}
@@ -300,26 +348,55 @@ impl Store for SqliteStore {
         tx.commit().map_err(|e| self.backend(e))?;
         Ok(revision)
     }
+}
 
-    fn idempotent_answer(
-        &self,
-        operation: &str,
-        token: &str,
-    ) -> Result<Option<IdempotentAnswer>, StoreError> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        conn.query_row(
-            "SELECT request_hash, response FROM client_tokens WHERE operation = ?1 AND token = ?2",
-            params![operation, token],
-            |r| {
-                Ok(IdempotentAnswer {
-                    operation: operation.to_owned(),
-                    token: token.to_owned(),
-                    request_hash: r.get(0)?,
-                    response: r.get(1)?,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mesh(name: &str) -> Record {
+        Record {
+            id: ResourceId::mesh(name, "111122223333"),
+            spec: serde_json::json!({}),
+            uid: format!("uid-{name}"),
+            version: 1,
+            created_at: 0.0,
+            last_updated_at: 0.0,
+            tags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn commit_at_refuses_a_base_another_commit_moved_past() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        assert_eq!(
+            store
+                .commit_at(0, &[Change::Create(mesh("a"))], None)
+                .unwrap(),
+            1
+        );
+        let stale = store.commit_at(0, &[Change::Create(mesh("b"))], None);
+        assert!(
+            matches!(
+                stale,
+                Err(StoreError::Stale {
+                    base: 0,
+                    current: 1
                 })
-            },
-        )
-        .optional()
-        .map_err(|e| self.backend(e))
+            ),
+            "{stale:?}"
+        );
+        assert_eq!(
+            store.snapshot().unwrap().records.len(),
+            1,
+            "nothing of it applied"
+        );
+        assert_eq!(
+            store
+                .commit_at(1, &[Change::Create(mesh("b"))], None)
+                .unwrap(),
+            2
+        );
     }
 }

@@ -239,8 +239,30 @@ fn meshplane_deployment_uses_real_flags_probes_and_the_mounted_paths() {
     let docs = kubernetes_documents();
     let help = serve_help();
     let deployment = find(&docs, "Deployment", "meshplane");
-    assert_eq!(deployment["spec"]["replicas"], 2);
+    // Three replicas on one PostgreSQL (docs/high-availability.md).
+    assert_eq!(deployment["spec"]["replicas"], 3);
     let c = container(deployment, "meshplane");
+    let store = find(&docs, "Secret", "meshplane-store");
+    for (var, key) in [("MESHPLANE_STORE", "url"), ("PGPASSWORD", "password")] {
+        let env = c["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .find(|e| e["name"] == var)
+            .unwrap_or_else(|| panic!("no {var} in the meshplane container"));
+        let from = &env["valueFrom"]["secretKeyRef"];
+        assert_eq!(from["name"], "meshplane-store", "{env}");
+        assert_eq!(from["key"], key, "{env}");
+        assert!(
+            store["stringData"].get(key).is_some(),
+            "the Secret has {key}"
+        );
+    }
+    let url = store["stringData"]["url"].as_str().unwrap_or_default();
+    assert!(
+        url.starts_with("postgres://") && url.contains("sslmode=require"),
+        "{url}"
+    );
     let args = strings(&c["args"]);
     assert_serve_flags("deploy/kubernetes/meshplane-deployment.yaml", &args, &help);
     assert!(!args.iter().any(|a| a == "--insecure-no-auth"), "{args:?}");

@@ -21,6 +21,8 @@ pub struct ServerOptions {
     pub args: Vec<String>,
     /// Further environment variables.
     pub env: Vec<(String, String)>,
+    /// `--store` (else `sqlite:<dir>/meshplane.db`).
+    pub store: Option<String>,
 }
 
 /// A running `meshplane serve`; SIGKILLed on drop. Its store
@@ -102,6 +104,9 @@ impl Server {
 
     /// The store URL.
     pub fn store(&self) -> String {
+        if let Some(url) = &self.options.store {
+            return url.clone();
+        }
         format!("sqlite:{}", self.dir.path().join("meshplane.db").display())
     }
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use meshplane_xds::XdsServer;
 
+use crate::pipeline::ModelSource;
 use crate::pipeline::Pipeline;
 use crate::state::ControlState;
 
@@ -14,4 +15,6 @@ pub struct AdminState {
     pub server: XdsServer,
     /// For `/debug/diff` (a spec set compared with the served one).
     pub pipeline: Option<Arc<Pipeline>>,
+    /// The API's store, when there is one (`/debug/store`).
+    pub source: Option<ModelSource>,
 }

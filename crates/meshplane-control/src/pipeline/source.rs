@@ -13,6 +13,32 @@ pub struct ModelSource {
     /// Where the meshes live, for messages (`sqlite:/var/lib/meshplane/meshplane.db`).
     pub location: String,
     pub model: Arc<dyn Fn() -> MeshModel + Send + Sync>,
+    /// How the source follows its store (`/debug/store`, `/metrics`,
+    /// `/readyz`); `None` for a source without one.
+    pub status: Option<Arc<dyn Fn() -> SourceStatus + Send + Sync>>,
+}
+
+/// The state of a source's store, as the admin server shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SourceStatus {
+    pub location: String,
+    /// Whether the store answered its last call.
+    pub up: bool,
+    /// The revision this replica serves.
+    pub applied_revision: u64,
+    /// The store's revision when last read.
+    pub database_revision: u64,
+    /// How many revisions this replica is behind.
+    pub lag: u64,
+    /// Wake-ups received from other writers.
+    pub notifications: u64,
+    /// Reads of what changed since the applied revision.
+    pub catch_ups: u64,
+    /// Times the wake-up connection was opened.
+    pub listen_connections: u64,
+    pub listening: bool,
+    pub errors: u64,
+    pub last_error: Option<String>,
 }
 
 impl std::fmt::Debug for ModelSource {

@@ -32,11 +32,19 @@ pub struct ServeArgs {
     /// only when this is given.
     #[arg(long, env = "MESHPLANE_API_LISTEN")]
     pub api_listen: Option<SocketAddr>,
-    /// Where API-managed meshes live: `sqlite:PATH`. Default: without
-    /// --config, `sqlite:<data-dir>/meshplane.db`; with --config, none (the
-    /// API then only reads the files' meshes).
+    /// Where API-managed meshes live: `sqlite:PATH`, or
+    /// `postgres://USER@HOST:PORT/DB?sslmode=require` for several replicas
+    /// on one database (password from the URL, PGPASSWORD, or
+    /// `?passfile=FILE`; `?sslrootcert=FILE` for the server's CA). Default:
+    /// without --config, `sqlite:<data-dir>/meshplane.db`; with --config,
+    /// none (the API then only reads the files' meshes).
     #[arg(long, env = "MESHPLANE_STORE")]
     pub store: Option<String>,
+    /// With a store other replicas write too (PostgreSQL): the longest time
+    /// between two checks for their writes, besides the wake-ups the
+    /// database sends (which may be lost).
+    #[arg(long, env = "MESHPLANE_STORE_POLL", value_parser = parse_duration, default_value = "5s")]
+    pub store_poll: Duration,
     /// Directory of the default store.
     #[arg(long, env = "MESHPLANE_DATA_DIR", default_value = "./meshplane-data")]
     pub data_dir: PathBuf,
@@ -204,6 +212,7 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     let insecure_no_auth = config.insecure_no_auth;
+    let store_poll = args.store_poll;
     runtime.block_on(async move {
         // xDS first: its refusals (no authentication beyond loopback, bad
         // TLS files) are reported before the API port is even bound.
@@ -214,6 +223,8 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         let _ = late.trigger.set(running.trigger.clone());
         let _ = late.state.set(running.state.clone());
+        // Other replicas' writes: followed once reloads can be asked for.
+        meshplane_api::spawn_follower(&api, store_poll).context("starting the store follower")?;
         let api_task = listener.map(|listener| {
             if let Ok(addr) = listener.local_addr() {
                 let tls = running.tls.is_some();

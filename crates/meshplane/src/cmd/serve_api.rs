@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use anyhow::{bail, Context};
 use meshplane_api::{Api, FileMeshes};
-use meshplane_control::{ControlState, ModelSource, ReloadTrigger, Served};
+use meshplane_control::{ControlState, ModelSource, ReloadTrigger, Served, SourceStatus};
 use meshplane_load::{load_paths, LoadOptions};
 use meshplane_spec::{MeshGraph, MeshModel};
 use meshplane_store::{NoStore, Store};
@@ -91,9 +91,27 @@ pub fn build(
     }
     let api = Arc::new(api);
     let reader = api.clone();
+    let status = api.store_status_handle();
+    let status_location = location.clone();
     let source = ModelSource {
         location,
         model: Arc::new(move || reader.model()),
+        status: Some(Arc::new(move || {
+            let v = status.view();
+            SourceStatus {
+                location: status_location.clone(),
+                up: v.up,
+                applied_revision: v.applied_revision,
+                database_revision: v.database_revision,
+                lag: v.lag,
+                notifications: v.notifications,
+                catch_ups: v.catch_ups,
+                listen_connections: v.listen_connections,
+                listening: v.listening,
+                errors: v.errors,
+                last_error: v.last_error,
+            }
+        })),
     };
     Ok((api, source))
 }
