@@ -24,11 +24,34 @@ pub fn static_cluster(
     connect_timeout: &str,
     upstream: Upstream,
 ) -> Map<String, Value> {
+    static_cluster_of(
+        name,
+        std::slice::from_ref(target),
+        connect_timeout,
+        upstream,
+    )
+}
+
+/// A static cluster with one endpoint per target (round-robin between
+/// them). STRICT_DNS when any target is a DNS name (Envoy resolves IP
+/// literals in such a cluster too), STATIC otherwise.
+pub fn static_cluster_of(
+    name: &str,
+    targets: &[Target],
+    connect_timeout: &str,
+    upstream: Upstream,
+) -> Map<String, Value> {
+    let any_dns = targets.iter().any(|t| t.dns_name().is_some());
+    let cluster_type = targets
+        .iter()
+        .map(Target::cluster_type)
+        .find(|t| *t == "STRICT_DNS")
+        .unwrap_or("STATIC");
     let mut cluster = Map::new();
     cluster.insert("name".into(), json!(name));
-    cluster.insert("type".into(), json!(target.cluster_type()));
+    cluster.insert("type".into(), json!(cluster_type));
     cluster.insert("connect_timeout".into(), json!(connect_timeout));
-    if target.dns_name().is_some() {
+    if any_dns {
         // Envoy's default (AUTO) takes only the IPv6 addresses of a name that
         // has both, so `localhost` would mean ::1 alone; prefer IPv4 as most
         // deployments listen there, falling back to IPv6.
@@ -52,11 +75,15 @@ pub fn static_cluster(
             }),
         );
     }
+    let lb_endpoints: Vec<Value> = targets
+        .iter()
+        .map(|t| json!({ "endpoint": { "address": t.address() } }))
+        .collect();
     cluster.insert(
         "load_assignment".into(),
         json!({
             "cluster_name": name,
-            "endpoints": [{ "lb_endpoints": [{ "endpoint": { "address": target.address() } }] }]
+            "endpoints": [{ "lb_endpoints": lb_endpoints }]
         }),
     );
     cluster

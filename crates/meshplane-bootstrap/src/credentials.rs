@@ -10,6 +10,8 @@ use crate::env::Env;
 use crate::error::BootstrapError;
 use crate::files::{read_text, FileReader};
 use crate::sds::{SDS_CLUSTER, SDS_SOCKET_PATH};
+use crate::xds::XDS_ENDPOINT;
+use crate::xds_endpoints::XdsEndpoints;
 
 pub const TOKEN_FILE: &str = "MESHPLANE_XDS_TOKEN_FILE";
 pub const CLIENT_CERT: &str = "MESHPLANE_XDS_CLIENT_CERT";
@@ -48,7 +50,7 @@ impl XdsCredentials {
     pub(crate) fn from_env(
         env: &Env<'_>,
         files: &dyn FileReader,
-        target: &Target,
+        endpoints: &XdsEndpoints,
         warnings: &mut Vec<String>,
     ) -> Result<XdsCredentials, BootstrapError> {
         let token = match env.get(TOKEN_FILE) {
@@ -91,14 +93,21 @@ impl XdsCredentials {
         let tls = match env.get(CA) {
             Some(ca) => {
                 check_pem(files, CA, ca, "CERTIFICATE")?;
-                let server_ip = match target {
-                    Target::Ip { ip, .. } if server_name.is_none() => Some(ip.to_string()),
+                let server_ip = match endpoints.single() {
+                    Some(Target::Ip { ip, .. }) if server_name.is_none() => Some(ip.to_string()),
                     _ => None,
                 };
+                let server_name = server_name.or(endpoints.common_dns_name());
+                if server_name.is_none() && server_ip.is_none() && endpoints.single().is_none() {
+                    return Err(BootstrapError::Conflict(format!(
+                        "{XDS_ENDPOINT} lists several replicas by different names or IPs and {CA} is set: \
+                         set {TLS_SERVER_NAME} to the name every replica's certificate carries"
+                    )));
+                }
                 Some(Tls {
                     ca: ca.to_owned(),
                     client,
-                    server_name: server_name.or(target.dns_name()).map(str::to_owned),
+                    server_name: server_name.map(str::to_owned),
                     server_ip,
                 })
             }
@@ -118,7 +127,7 @@ impl XdsCredentials {
                 None
             }
         };
-        if token.is_some() && tls.is_none() && !target.is_local() {
+        if token.is_some() && tls.is_none() && !endpoints.is_local() {
             warnings.push(format!(
                 "{TOKEN_FILE} is set but {CA} is not: the token travels in cleartext to a non-loopback \
                  meshplane; set {CA} to use TLS"

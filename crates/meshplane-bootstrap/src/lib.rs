@@ -25,7 +25,11 @@
 //! `ENVOY_INITIAL_FETCH_TIMEOUT`, default `0s`: wait for meshplane forever).
 //! `APPMESH_XDS_ENDPOINT` (`host:port`, `[ipv6]:port` or `unix:/path`,
 //! default [`DEFAULT_XDS_ENDPOINT`] `127.0.0.1:15010`) is where meshplane
-//! listens.
+//! listens. Several replicas are listed comma-separated
+//! (`10.0.0.1:15010,10.0.0.2:15010`): each is an endpoint of the xDS
+//! cluster, so when the stream's replica dies Envoy opens the next stream to
+//! another one and keeps its config meanwhile. A DNS name resolving to
+//! several addresses does the same through STRICT_DNS.
 //!
 //! The stream uses Envoy's own gRPC client (`envoy_grpc`) over a static
 //! cluster `meshplane_xds`, not `google_grpc` as the image did: `envoy_grpc`
@@ -90,6 +94,7 @@ mod sds;
 mod stats;
 mod tracing;
 mod xds;
+mod xds_endpoints;
 
 pub use bootstrap::{bootstrap_from_env, Bootstrap};
 pub use envoy_args::{envoy_args, envoy_binary};

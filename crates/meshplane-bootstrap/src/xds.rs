@@ -3,12 +3,12 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::address::Target;
-use crate::cluster::{static_cluster, Upstream};
+use crate::cluster::{static_cluster_of, Upstream};
 use crate::credentials::XdsCredentials;
 use crate::env::Env;
 use crate::error::BootstrapError;
 use crate::files::FileReader;
+use crate::xds_endpoints::XdsEndpoints;
 
 pub const XDS_ENDPOINT: &str = "APPMESH_XDS_ENDPOINT";
 pub const INITIAL_FETCH_TIMEOUT: &str = "ENVOY_INITIAL_FETCH_TIMEOUT";
@@ -39,12 +39,12 @@ pub(crate) fn xds_connection(
     warnings: &mut Vec<String>,
 ) -> Result<XdsConnection, BootstrapError> {
     let endpoint = env.get_or(XDS_ENDPOINT, DEFAULT_XDS_ENDPOINT);
-    let target = Target::parse(XDS_ENDPOINT, endpoint)?;
-    let credentials = XdsCredentials::from_env(env, files, &target, warnings)?;
+    let endpoints = XdsEndpoints::parse(XDS_ENDPOINT, endpoint)?;
+    let credentials = XdsCredentials::from_env(env, files, &endpoints, warnings)?;
 
-    let mut cluster = static_cluster(
+    let mut cluster = static_cluster_of(
         XDS_CLUSTER,
-        &target,
+        endpoints.targets(),
         "1s",
         Upstream::Http2 {
             keepalive: Some((KEEPALIVE_INTERVAL_S, KEEPALIVE_TIMEOUT_S)),
@@ -56,7 +56,7 @@ pub(crate) fn xds_connection(
 
     let mut envoy_grpc = Map::new();
     envoy_grpc.insert("cluster_name".into(), json!(XDS_CLUSTER));
-    if let Some(authority) = credentials.server_name().or(target.dns_name()) {
+    if let Some(authority) = credentials.server_name().or(endpoints.common_dns_name()) {
         envoy_grpc.insert("authority".into(), json!(authority));
     }
     let mut grpc_service = Map::new();
