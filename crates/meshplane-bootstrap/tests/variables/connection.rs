@@ -1,7 +1,7 @@
 //! The ADS connection: endpoint, fetch timeout, token and TLS.
 
 use meshplane_bootstrap::{BootstrapError, MemoryFiles};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::support::{
     build, build_with, cluster, error, error_with, grpc_service, CERT_PEM, KEY_PEM,
@@ -240,4 +240,90 @@ fn client_certificate_from_sds() {
         &files,
     );
     assert!(e.to_string().contains("keep one"), "{e}");
+}
+
+#[test]
+fn several_replicas_are_endpoints_of_the_xds_cluster() {
+    let b = build(&[(
+        "APPMESH_XDS_ENDPOINT",
+        "10.0.0.1:15010,10.0.0.2:15010, 10.0.0.3:15010",
+    )]);
+    let xds = cluster(&b, "meshplane_xds");
+    assert_eq!(xds["type"], "STATIC");
+    let addresses: Vec<&Value> = xds["load_assignment"]["endpoints"][0]["lb_endpoints"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| &e["endpoint"]["address"]["socket_address"]["address"])
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        addresses,
+        [&json!("10.0.0.1"), &json!("10.0.0.2"), &json!("10.0.0.3")]
+    );
+    assert!(grpc_service(&b)["envoy_grpc"].get("authority").is_none());
+
+    // Names: STRICT_DNS; one shared name is the authority, different ones are not.
+    let b = build(&[(
+        "APPMESH_XDS_ENDPOINT",
+        "meshplane.internal:15010,meshplane.internal:15011",
+    )]);
+    assert_eq!(cluster(&b, "meshplane_xds")["type"], "STRICT_DNS");
+    assert_eq!(
+        grpc_service(&b)["envoy_grpc"]["authority"],
+        "meshplane.internal"
+    );
+    let b = build(&[("APPMESH_XDS_ENDPOINT", "a.internal:15010,10.0.0.2:15010")]);
+    assert_eq!(cluster(&b, "meshplane_xds")["type"], "STRICT_DNS");
+    assert!(grpc_service(&b)["envoy_grpc"].get("authority").is_none());
+
+    for bad in [
+        "10.0.0.1:15010,",
+        "10.0.0.1:15010,10.0.0.1:15010",
+        "unix:/run/mp.sock,10.0.0.1:1",
+    ] {
+        assert_eq!(
+            error(&[("APPMESH_XDS_ENDPOINT", bad)]).variable(),
+            Some("APPMESH_XDS_ENDPOINT"),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn tls_to_several_replicas_needs_one_server_name() {
+    let files = MemoryFiles::new().with("/tls/ca.pem", CERT_PEM);
+    let list = ("APPMESH_XDS_ENDPOINT", "10.0.0.1:15010,10.0.0.2:15010");
+    let e = error_with(&[list, ("MESHPLANE_XDS_CA", "/tls/ca.pem")], &files);
+    assert!(
+        matches!(&e, BootstrapError::Conflict(m) if m.contains("MESHPLANE_XDS_TLS_SERVER_NAME")),
+        "{e}"
+    );
+    let b = build_with(
+        &[
+            list,
+            ("MESHPLANE_XDS_CA", "/tls/ca.pem"),
+            ("MESHPLANE_XDS_TLS_SERVER_NAME", "meshplane.internal"),
+        ],
+        &files,
+    );
+    assert_eq!(
+        grpc_service(&b)["envoy_grpc"]["authority"],
+        "meshplane.internal"
+    );
+    let b = build_with(
+        &[
+            (
+                "APPMESH_XDS_ENDPOINT",
+                "meshplane.internal:15010,meshplane.internal:15011",
+            ),
+            ("MESHPLANE_XDS_CA", "/tls/ca.pem"),
+        ],
+        &files,
+    );
+    assert_eq!(
+        grpc_service(&b)["envoy_grpc"]["authority"],
+        "meshplane.internal"
+    );
 }
