@@ -3,23 +3,30 @@
 //! a replica the Envoy is not connected to reaches it; when its replica is
 //! SIGKILLed it opens its next ADS stream to another one, keeps its config
 //! (same listener and cluster versions) and still receives later writes.
-//! Prints the figures (write → Envoy, reconnect after the kill).
+//! Through a database outage (writes 503) and a rolling restart of every
+//! replica, the Envoy keeps its config, and writes acknowledged afterwards
+//! reach it. Prints the figures (write → Envoy, reconnect after the kill).
 
 #![allow(clippy::unwrap_used)] // helpers of the test below
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use meshplane_api_tests::cluster::{eventually, node_spec, ok, replicas};
+use meshplane_api_tests::cluster::{call, eventually, node_spec, ok, replicas};
 use meshplane_api_tests::server::{free_port, meshplane_bin};
-use meshplane_api_tests::{http, Server};
+use meshplane_api_tests::{http, postgres, Server};
 use serde_json::{json, Value};
 
 const ARN: &str = "arn:aws:appmesh:us-west-2:111122223333:mesh/m/virtualNode/n1";
 const NODE: &str = "/v20190125/meshes/m/virtualNodes/n1";
 /// Guards against a hang; never a timing assertion.
 const HANG: Duration = Duration::from_secs(30);
+
+/// The outage test stops the shared PostgreSQL server: the tests of this
+/// file take turns.
+static DATABASE: Mutex<()> = Mutex::new(());
 
 struct Envoy {
     child: Child,
@@ -139,8 +146,106 @@ fn update_port(server: &Server, port: u16) {
     .unwrap();
 }
 
+/// The mesh, node n1 on port 8080, and an Envoy for n1 with its config
+/// settled; its listener and cluster versions.
+fn mesh_and_envoy(servers: &[Server], dir: &std::path::Path) -> (Envoy, Vec<(String, String)>) {
+    ok(
+        &servers[0],
+        "PUT",
+        "/v20190125/meshes",
+        &json!({"meshName": "m"}),
+    )
+    .unwrap();
+    ok(
+        &servers[0],
+        "PUT",
+        "/v20190125/meshes/m/virtualNodes",
+        &json!({"virtualNodeName": "n1", "spec": node_spec(8080, "n1.m.local")}),
+    )
+    .unwrap();
+    let envoy = start_envoy(dir, servers);
+    eventually("Envoy gets n1's listener", HANG, || {
+        has_listener_port(&envoy, 8080)
+    })
+    .unwrap();
+    let versions = eventually("Envoy's config", HANG, || versions(&envoy)).unwrap();
+    (envoy, versions)
+}
+
+#[test]
+fn envoy_keeps_its_config_through_a_database_outage_and_a_rolling_restart() {
+    let _turn = DATABASE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (_url, mut servers) = replicas("envoy_roll", 3, &[]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (envoy, before) = mesh_and_envoy(&servers, dir.path());
+
+    // Database down: writes answer 503 and change nothing; Envoy keeps its config.
+    postgres::pg_ctl(&["-m", "fast", "-w", "stop"]).unwrap();
+    let body = json!({"spec": node_spec(8081, "n1.m.local")});
+    let refused = eventually(
+        "a write answers 503 while the database is down",
+        HANG,
+        || {
+            let a = call(&servers[1], "PUT", NODE, &body)?;
+            Ok((a.status == 503).then_some(()))
+        },
+    );
+    let restarted = postgres::pg_ctl(&["-w", "start"]);
+    refused.unwrap();
+    restarted.unwrap();
+    assert_eq!(versions(&envoy).unwrap().unwrap_or_default(), before);
+    // Back up: the write succeeds and reaches Envoy.
+    let start = Instant::now();
+    eventually("a write succeeds after the database is back", HANG, || {
+        let a = call(&servers[1], "PUT", NODE, &body)?;
+        Ok((a.status == 200).then_some(()))
+    })
+    .unwrap();
+    eventually("the write after the outage reaches Envoy", HANG, || {
+        has_listener_port(&envoy, 8081)
+    })
+    .unwrap();
+    println!(
+        "figure: database back → write acknowledged and on Envoy: {:?}",
+        start.elapsed()
+    );
+    let before = eventually("Envoy drops the 8080 cluster", HANG, || {
+        Ok(versions(&envoy)?.filter(|v| !v.iter().any(|(name, _)| name.ends_with("_8080"))))
+    })
+    .unwrap();
+
+    // Rolling restart: each replica SIGKILLed and started again in turn.
+    for i in 0..servers.len() {
+        servers[i].kill();
+        servers[i].restart().unwrap();
+        eventually(
+            &format!("Envoy is on a replica after restarting {i}"),
+            HANG,
+            || connected_to(&envoy, &servers),
+        )
+        .unwrap();
+        assert_eq!(
+            versions(&envoy).unwrap().unwrap_or_default(),
+            before,
+            "after replica {i}"
+        );
+    }
+    update_port(&servers[0], 8082);
+    eventually(
+        "a write after the rolling restart reaches Envoy",
+        HANG,
+        || has_listener_port(&envoy, 8082),
+    )
+    .unwrap();
+}
+
 #[test]
 fn envoy_follows_writes_across_replicas_and_survives_a_replica_kill() {
+    let _turn = DATABASE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let (_url, mut servers) = replicas("envoy", 3, &[]).unwrap();
     ok(
         &servers[0],
