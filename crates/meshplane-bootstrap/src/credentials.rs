@@ -10,8 +10,7 @@ use crate::env::Env;
 use crate::error::BootstrapError;
 use crate::files::{read_text, FileReader};
 use crate::sds::{SDS_CLUSTER, SDS_SOCKET_PATH};
-use crate::xds::XDS_ENDPOINT;
-use crate::xds_endpoints::XdsEndpoints;
+use crate::xds_endpoints::{XdsEndpoints, XDS_ENDPOINT};
 
 pub const TOKEN_FILE: &str = "MESHPLANE_XDS_TOKEN_FILE";
 pub const CLIENT_CERT: &str = "MESHPLANE_XDS_CLIENT_CERT";

@@ -10,7 +10,7 @@ use crate::error::BootstrapError;
 use crate::files::FileReader;
 use crate::xds_endpoints::XdsEndpoints;
 
-pub const XDS_ENDPOINT: &str = "APPMESH_XDS_ENDPOINT";
+pub use crate::xds_endpoints::XDS_ENDPOINT;
 pub const INITIAL_FETCH_TIMEOUT: &str = "ENVOY_INITIAL_FETCH_TIMEOUT";
 
 /// Where stock Envoy looks for meshplane when `APPMESH_XDS_ENDPOINT` is unset:

@@ -7,6 +7,8 @@
 use crate::address::Target;
 use crate::error::BootstrapError;
 
+pub const XDS_ENDPOINT: &str = "APPMESH_XDS_ENDPOINT";
+
 /// The parsed, non-empty list of xDS endpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct XdsEndpoints {
