@@ -107,6 +107,22 @@ fn versions(envoy: &Envoy) -> anyhow::Result<Option<Vec<(String, String)>>> {
     Ok((!out.is_empty()).then_some(out))
 }
 
+/// Envoy's versions once two reads 300 ms apart agree (every resource of
+/// the last write applied).
+fn settled(envoy: &Envoy) -> Vec<(String, String)> {
+    let mut last = None;
+    eventually("Envoy's config settles", HANG, || {
+        let now = versions(envoy)?;
+        if now.is_some() && now == last {
+            return Ok(now);
+        }
+        last = now;
+        std::thread::sleep(Duration::from_millis(300));
+        Ok(None)
+    })
+    .unwrap()
+}
+
 /// The replica (index into `servers`) the ADS stream is on: the
 /// `meshplane_xds` host with an active connection.
 fn connected_to(envoy: &Envoy, servers: &[Server]) -> anyhow::Result<Option<usize>> {
@@ -168,7 +184,7 @@ fn mesh_and_envoy(servers: &[Server], dir: &std::path::Path) -> (Envoy, Vec<(Str
         has_listener_port(&envoy, 8080)
     })
     .unwrap();
-    let versions = eventually("Envoy's config", HANG, || versions(&envoy)).unwrap();
+    let versions = settled(&envoy);
     (envoy, versions)
 }
 
@@ -211,10 +227,11 @@ fn envoy_keeps_its_config_through_a_database_outage_and_a_rolling_restart() {
         "figure: database back → write acknowledged and on Envoy: {:?}",
         start.elapsed()
     );
-    let before = eventually("Envoy drops the 8080 cluster", HANG, || {
+    eventually("Envoy drops the 8080 cluster", HANG, || {
         Ok(versions(&envoy)?.filter(|v| !v.iter().any(|(name, _)| name.ends_with("_8080"))))
     })
     .unwrap();
+    let before = settled(&envoy);
 
     // Rolling restart: each replica SIGKILLed and started again in turn.
     for i in 0..servers.len() {
