@@ -1,8 +1,10 @@
 //! The admin HTTP server: health, readiness, Prometheus metrics and debug
 //! views of proxies, rendered configuration and the last reload.
 //!
-//! It has no authentication: `/debug/config` shows any proxy's full
-//! configuration. Keep it on loopback or behind a network policy.
+//! Its JSON endpoints have no authentication: `/debug/config` shows any
+//! proxy's full configuration. Keep it on loopback or behind a network
+//! policy. The web console (`/ui`, [`crate::console`]) asks for sign-in
+//! beyond loopback.
 
 mod debug;
 mod shared;
@@ -25,7 +27,13 @@ pub fn router(state: AdminState) -> Router {
         .route("/debug/config", get(config))
         .route("/debug/reload", get(reload))
         .route("/debug/cloudmap", get(cloud_map))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::console::router(state))
+}
+
+/// `/debug/proxies`' JSON (the console builds on it).
+pub(crate) fn debug_proxies(s: &AdminState) -> serde_json::Value {
+    debug::proxies(s)
 }
 
 async fn readyz(State(s): State<AdminState>) -> Response {

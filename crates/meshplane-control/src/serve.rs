@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::admin::{self, AdminState};
+use crate::console::ConsoleAuth;
 use crate::authorizer::AppMeshAuthorizer;
 use crate::cloud_map::{CloudMapFeed, CloudMapSettings};
 use crate::events;
@@ -259,6 +260,7 @@ pub async fn start_with_cloud_map(
     let admin_router = admin::router(AdminState {
         control: state.clone(),
         server: server.clone(),
+        console: Arc::new(ConsoleAuth::new(admin_addr.ip().is_loopback())),
     });
     let mut admin_stop = shutdown_rx.clone();
     tasks.push(tokio::spawn(async move {

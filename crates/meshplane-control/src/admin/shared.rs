@@ -11,4 +11,6 @@ use crate::state::ControlState;
 pub struct AdminState {
     pub control: Arc<ControlState>,
     pub server: XdsServer,
+    /// Who may see the web console.
+    pub console: Arc<crate::console::ConsoleAuth>,
 }
