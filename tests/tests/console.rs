@@ -55,8 +55,10 @@ fn weight_and_paint(b: &Browser) -> anyhow::Result<(u64, f64)> {
         r#"const nav = performance.getEntriesByType("navigation")[0];
            let bytes = nav.transferSize || nav.encodedBodySize;
            for (const r of performance.getEntriesByType("resource")) bytes += (r.transferSize || r.encodedBodySize);
-           const p = performance.getEntriesByName("first-contentful-paint")[0] || performance.getEntriesByName("first-paint")[0];
-           return { bytes, paint: p ? p.startTime : -1 };"#,
+           const paints = performance.getEntriesByType("paint");
+           const p = paints.find(e => e.name === "first-contentful-paint") || paints[0];
+           // Headless Chromium may not report paint entries: then the load event.
+           return { bytes, paint: p ? p.startTime : nav.loadEventEnd };"#,
         &[],
     )?;
     Ok((

@@ -140,16 +140,44 @@ impl Browser {
             self.port,
             body.len()
         )?;
+        // chromedriver keeps the connection open: read by Content-Length.
         let mut raw = Vec::new();
-        s.read_to_end(&mut raw)?;
-        let split = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .context("no end of headers in chromedriver's answer")?;
-        let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
+        let mut buf = [0u8; 65536];
+        let (split, length, chunked) = loop {
+            let n = s.read(&mut buf)?;
+            if n == 0 {
+                bail!("{method} {path}: chromedriver closed the connection");
+            }
+            raw.extend_from_slice(&buf[..n]);
+            if let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
+                let length = head.lines().find_map(|l| {
+                    l.strip_prefix("content-length:")
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                });
+                break (split, length, head.contains("transfer-encoding: chunked"));
+            }
+        };
         let mut payload = raw[split + 4..].to_vec();
-        if head.contains("transfer-encoding: chunked") {
+        if chunked {
+            while !payload.ends_with(b"0\r\n\r\n") {
+                let n = s.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                payload.extend_from_slice(&buf[..n]);
+            }
             payload = dechunk(&payload)?;
+        } else if let Some(length) = length {
+            while payload.len() < length {
+                let n = s.read(&mut buf)?;
+                if n == 0 {
+                    bail!("{method} {path}: answer cut short");
+                }
+                payload.extend_from_slice(&buf[..n]);
+            }
+        } else {
+            s.read_to_end(&mut payload)?;
         }
         let v: Value = serde_json::from_slice(&payload)
             .with_context(|| format!("{method} {path}: answer is not JSON"))?;

@@ -53,9 +53,24 @@ pub fn fields(
     out
 }
 
+/// Whether Envoy's `message` quotes `value`: the whole value, or a
+/// fragment of the message (3+ characters, not a plain word) that the
+/// value contains (Envoy often quotes only the offending part, such as
+/// `invalid perl operator: (?<=` for the regex `(?<=y)es`).
+fn quotes(message: &str, value: &str) -> bool {
+    if value.chars().count() >= 3 && message.contains(value) {
+        return true;
+    }
+    message
+        .split(|c: char| c.is_whitespace() || c == '\'' || c == '"')
+        .map(|f| f.trim_end_matches([':', ',', '.']))
+        .filter(|f| f.chars().count() >= 3 && !f.chars().all(char::is_alphanumeric))
+        .any(|f| value.contains(f))
+}
+
 fn walk(v: &Value, path: String, message: &str, found: &mut Vec<(String, String)>) {
     match v {
-        Value::String(s) if s.chars().count() >= 3 && message.contains(s.as_str()) => {
+        Value::String(s) if quotes(message, s) => {
             found.push((path, s.clone()));
         }
         Value::Array(items) => {
@@ -116,5 +131,8 @@ mod tests {
                 "(?<=y)es".to_owned()
             )]
         );
+        let mut partial = Vec::new();
+        walk(&spec, String::new(), "invalid perl operator: (?<=", &mut partial);
+        assert_eq!(partial, found);
     }
 }
