@@ -26,11 +26,7 @@ fn shots() -> PathBuf {
 
 /// The console's base URL, reachable from this namespace.
 fn console_base(t: &Topology) -> anyhow::Result<String> {
-    let local = forward_into(
-        t.switch.name(),
-        0,
-        (SWITCH_IP, CONTROL_ADMIN_PORT).into(),
-    )?;
+    let local = forward_into(t.switch.name(), 0, (SWITCH_IP, CONTROL_ADMIN_PORT).into())?;
     Ok(format!("http://{local}"))
 }
 
@@ -71,7 +67,10 @@ fn weight_and_paint(b: &Browser) -> anyhow::Result<(u64, f64)> {
 fn console_shows_the_mesh_the_proxies_live_and_a_nack_traced_to_the_spec() -> anyhow::Result<()> {
     let mut t = Topology::new("console", binaries!()?)?;
     let specs = t.path("specs");
-    copy_dir(&workspace_root().join("config/examples/apps/cli-json"), &specs)?;
+    copy_dir(
+        &workspace_root().join("config/examples/apps/cli-json"),
+        &specs,
+    )?;
     t.start_control(std::slice::from_ref(&specs))?;
     let base = console_base(&t)?;
     let b = Browser::start(&t.path("scratch"))?;
@@ -86,10 +85,16 @@ fn console_shows_the_mesh_the_proxies_live_and_a_nack_traced_to_the_spec() -> an
         &[],
     )?)?;
     for n in spec_names(&specs, "virtualNodeName")? {
-        assert!(ids.contains(&format!("node/{n}")), "virtual node {n} is not on the map: {ids:?}");
+        assert!(
+            ids.contains(&format!("node/{n}")),
+            "virtual node {n} is not on the map: {ids:?}"
+        );
     }
     for s in spec_names(&specs, "virtualServiceName")? {
-        assert!(ids.contains(&format!("service/{s}")), "virtual service {s} is not on the map: {ids:?}");
+        assert!(
+            ids.contains(&format!("service/{s}")),
+            "virtual service {s} is not on the map: {ids:?}"
+        );
     }
     let weights = |b: &Browser| -> anyhow::Result<Value> {
         b.eval(
@@ -106,7 +111,11 @@ fn console_shows_the_mesh_the_proxies_live_and_a_nack_traced_to_the_spec() -> an
     // Proxies: open the page before any Envoy runs; they appear live.
     b.goto(&format!("{base}/ui/proxies"))?;
     b.eval("window.__sameLoad = 'yes'; return null;", &[])?;
-    b.wait_for("the live feed", Duration::from_secs(10), "return document.getElementById('proxy-live').textContent.startsWith('Live');")?;
+    b.wait_for(
+        "the live feed",
+        Duration::from_secs(10),
+        "return document.getElementById('proxy-live').textContent.startsWith('Live');",
+    )?;
     start_apps(&mut t)?;
     b.wait_for(
         "three synced proxies on the page",
@@ -129,8 +138,15 @@ fn console_shows_the_mesh_the_proxies_live_and_a_nack_traced_to_the_spec() -> an
     )?;
     let row = row.as_str().unwrap_or_default().to_owned();
     println!("NACKed row: {row}");
-    assert!(row.contains("httpRoute.match.headers[0].match.regex") || row.contains("http2Route.match.headers[0].match.regex"), "no spec field in the row: {row}");
-    assert!(row.contains("route-serviceB.json"), "no spec file in the row: {row}");
+    assert!(
+        row.contains("httpRoute.match.headers[0].match.regex")
+            || row.contains("http2Route.match.headers[0].match.regex"),
+        "no spec field in the row: {row}"
+    );
+    assert!(
+        row.contains("route-serviceB.json"),
+        "no spec file in the row: {row}"
+    );
     let same = b.eval("return window.__sameLoad || null;", &[])?;
     assert_eq!(same, "yes", "the proxies page was reloaded");
     b.screenshot(&dir.join("proxies-nacked.png"))?;
@@ -138,7 +154,10 @@ fn console_shows_the_mesh_the_proxies_live_and_a_nack_traced_to_the_spec() -> an
     b.goto(&format!("{base}/ui/problems"))?;
     let text = b.eval("return document.querySelector('main').textContent;", &[])?;
     let text = text.as_str().unwrap_or_default();
-    assert!(text.contains("(?<=y)es") && text.contains("route-serviceB.json"), "{text}");
+    assert!(
+        text.contains("(?<=y)es") && text.contains("route-serviceB.json"),
+        "{text}"
+    );
     a11y::check(&b, "the problems page")?;
     b.screenshot(&dir.join("problems.png"))?;
 
@@ -149,25 +168,37 @@ fn console_shows_the_mesh_the_proxies_live_and_a_nack_traced_to_the_spec() -> an
         h["action"]["weightedTargets"][0]["weight"] = 40.into();
         h["action"]["weightedTargets"][1]["weight"] = 60.into();
     })?;
-    meshplane_e2e::harness::topology::wait_for("the map to show 40/60", Duration::from_secs(20), || {
-        b.goto(&format!("{base}/ui/map"))?;
-        let w = weights(&b)?;
-        Ok((w["node/serviceB"] == "40" && w["node/serviceBv2"] == "60").then_some(()))
-    })?;
+    meshplane_e2e::harness::topology::wait_for(
+        "the map to show 40/60",
+        Duration::from_secs(20),
+        || {
+            b.goto(&format!("{base}/ui/map"))?;
+            let w = weights(&b)?;
+            Ok((w["node/serviceB"] == "40" && w["node/serviceBv2"] == "60").then_some(()))
+        },
+    )?;
     b.eval("document.getElementById('map-focus').value = 'node/serviceBv2'; document.getElementById('map-focus').dispatchEvent(new Event('input')); return null;", &[])?;
     let visible = b.eval("return Array.from(document.querySelectorAll('svg.map g.v:not(.hidden)')).map(g => g.dataset.id);", &[])?;
     println!("focus on node/serviceBv2 shows {visible}");
-    assert!(!visible.to_string().contains("node/serviceA\""), "{visible}");
+    assert!(
+        !visible.to_string().contains("node/serviceA\""),
+        "{visible}"
+    );
     b.screenshot(&dir.join("map-focus.png"))?;
 
     // A node's configuration, linked to its App Mesh sources.
-    b.goto(&format!("{base}/ui/node?name=mesh/apps/virtualNode/serviceA"))?;
+    b.goto(&format!(
+        "{base}/ui/node?name=mesh/apps/virtualNode/serviceA"
+    ))?;
     let v = b.eval(
         "return { sections: Array.from(document.querySelectorAll('main h2')).map(h => h.textContent), sources: Array.from(document.querySelectorAll('a.src')).map(a => a.textContent) };",
         &[],
     )?;
     let s = v.to_string();
-    assert!(s.contains("Listeners (LDS)") && s.contains("Clusters (CDS)"), "{s}");
+    assert!(
+        s.contains("Listeners (LDS)") && s.contains("Clusters (CDS)"),
+        "{s}"
+    );
     assert!(s.contains("mesh/apps/virtualNode/serviceA"), "{s}");
     a11y::check(&b, "the node page")?;
     b.screenshot(&dir.join("node.png"))?;
@@ -182,8 +213,10 @@ fn write_big_mesh(dir: &std::path::Path) -> anyhow::Result<()> {
     let mut docs = vec![serde_json::json!({ "meshName": "big", "spec": {} })];
     for s in 0..50 {
         let svc = format!("svc{s:02}.big.local");
-        docs.push(serde_json::json!({ "meshName": "big", "virtualRouterName": format!("r{s:02}"),
-            "spec": { "listeners": [{ "portMapping": { "port": 80, "protocol": "http" } }] } }));
+        docs.push(
+            serde_json::json!({ "meshName": "big", "virtualRouterName": format!("r{s:02}"),
+            "spec": { "listeners": [{ "portMapping": { "port": 80, "protocol": "http" } }] } }),
+        );
         let targets: Vec<Value> = (0..4)
             .map(|k| serde_json::json!({ "virtualNode": format!("n{:03}", s * 4 + k), "weight": 25 }))
             .collect();
@@ -197,13 +230,18 @@ fn write_big_mesh(dir: &std::path::Path) -> anyhow::Result<()> {
             .iter()
             .map(|s| serde_json::json!({ "virtualService": { "virtualServiceName": format!("svc{s:02}.big.local") } }))
             .collect();
-        docs.push(serde_json::json!({ "meshName": "big", "virtualNodeName": format!("n{n:03}"),
+        docs.push(
+            serde_json::json!({ "meshName": "big", "virtualNodeName": format!("n{n:03}"),
             "spec": { "listeners": [{ "portMapping": { "port": 80, "protocol": "http" } }],
                       "serviceDiscovery": { "dns": { "hostname": format!("n{n:03}.big.local") } },
-                      "backends": backends } }));
+                      "backends": backends } }),
+        );
     }
     for (i, d) in docs.iter().enumerate() {
-        std::fs::write(dir.join(format!("{i:04}.json")), serde_json::to_string_pretty(d)?)?;
+        std::fs::write(
+            dir.join(format!("{i:04}.json")),
+            serde_json::to_string_pretty(d)?,
+        )?;
     }
     Ok(())
 }
@@ -219,19 +257,35 @@ fn console_map_of_a_200_node_mesh_is_searchable_and_focusable() -> anyhow::Resul
     b.goto(&format!("{base}/ui/map"))?;
     let (bytes, paint) = weight_and_paint(&b)?;
     println!("console map of a 200-node mesh: {bytes} bytes transferred, first contentful paint {paint:.0} ms");
-    let count = b.eval("return document.querySelectorAll('svg.map g.v.node').length;", &[])?;
+    let count = b.eval(
+        "return document.querySelectorAll('svg.map g.v.node').length;",
+        &[],
+    )?;
     assert_eq!(count, 200);
     b.screenshot(&shots().join("map-200.png"))?;
     b.eval("const s = document.getElementById('map-search'); s.value = 'n042'; s.dispatchEvent(new Event('input')); return null;", &[])?;
-    let hits = b.eval("return Array.from(document.querySelectorAll('svg.map g.v.hit')).map(g => g.dataset.id);", &[])?;
+    let hits = b.eval(
+        "return Array.from(document.querySelectorAll('svg.map g.v.hit')).map(g => g.dataset.id);",
+        &[],
+    )?;
     assert_eq!(hits, serde_json::json!(["node/n042"]));
     b.eval("const s = document.getElementById('map-search'); s.value = ''; s.dispatchEvent(new Event('input')); const f = document.getElementById('map-focus'); f.value = 'node/n042'; f.dispatchEvent(new Event('input')); return null;", &[])?;
     let shown = b.eval("return Array.from(document.querySelectorAll('svg.map g.v:not(.hidden)')).map(g => g.dataset.id);", &[])?;
     println!("focus on node/n042 shows {shown}");
     let shown: Vec<String> = serde_json::from_value(shown)?;
     // Its route, router and service upstream; its two backends.
-    for want in ["node/n042", "route/r10/split", "router/r10", "service/svc10.big.local", "service/svc43.big.local", "service/svc49.big.local"] {
-        assert!(shown.contains(&want.to_owned()), "{want} missing from the focus: {shown:?}");
+    for want in [
+        "node/n042",
+        "route/r10/split",
+        "router/r10",
+        "service/svc10.big.local",
+        "service/svc43.big.local",
+        "service/svc49.big.local",
+    ] {
+        assert!(
+            shown.contains(&want.to_owned()),
+            "{want} missing from the focus: {shown:?}"
+        );
     }
     assert!(shown.len() < 12, "the focus shows too much: {shown:?}");
     b.eval("window.scrollTo(0, 0); return null;", &[])?;

@@ -48,8 +48,14 @@ pub fn router(state: AdminState) -> Router {
         .merge(gated)
         .route("/ui/login", get(login_form).post(login))
         .route("/ui/logout", axum::routing::post(logout))
-        .route("/ui/assets/console.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
-        .route("/ui/assets/console.js", get(|| async { asset("text/javascript; charset=utf-8", JS) }))
+        .route(
+            "/ui/assets/console.css",
+            get(|| async { asset("text/css; charset=utf-8", CSS) }),
+        )
+        .route(
+            "/ui/assets/console.js",
+            get(|| async { asset("text/javascript; charset=utf-8", JS) }),
+        )
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -65,8 +71,14 @@ async fn gate(State(s): State<AdminState>, req: Request, next: Next) -> Response
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -86,12 +98,20 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 fn html(status: StatusCode, body: String) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 async fn map(State(s): State<AdminState>) -> Response {
     let served = s.control.served();
-    html(StatusCode::OK, map_page::render(served.as_ref().map(|sv| &sv.model)))
+    html(
+        StatusCode::OK,
+        map_page::render(served.as_ref().map(|sv| &sv.model)),
+    )
 }
 
 async fn proxies() -> Response {
@@ -177,7 +197,10 @@ async fn login(State(s): State<AdminState>, headers: HeaderMap, body: Bytes) -> 
             }
             res
         }
-        Err(why) => html(StatusCode::UNAUTHORIZED, login_page(&format!("Sign-in refused: {why}"))),
+        Err(why) => html(
+            StatusCode::UNAUTHORIZED,
+            login_page(&format!("Sign-in refused: {why}")),
+        ),
     }
 }
 
@@ -189,7 +212,9 @@ async fn logout(State(s): State<AdminState>, headers: HeaderMap) -> Response {
     let mut res = Redirect::to("/ui/login").into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("meshplane_console=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0"),
+        HeaderValue::from_static(
+            "meshplane_console=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
     );
     res
 }

@@ -14,9 +14,9 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::admin::{self, AdminState};
-use crate::console::ConsoleAuth;
 use crate::authorizer::AppMeshAuthorizer;
 use crate::cloud_map::{CloudMapFeed, CloudMapSettings};
+use crate::console::ConsoleAuth;
 use crate::events;
 use crate::pipeline::{ModelSource, Pipeline};
 use crate::settings::{PipelineSettings, QuotaConfig};

@@ -29,7 +29,10 @@ fn find(names: &[&str]) -> anyhow::Result<PathBuf> {
             }
         }
     }
-    bail!("{} not found: install Debian's chromium and chromium-driver (scripts/prereqs.sh does)", names.join(" or "))
+    bail!(
+        "{} not found: install Debian's chromium and chromium-driver (scripts/prereqs.sh does)",
+        names.join(" or ")
+    )
 }
 
 impl Browser {
@@ -96,7 +99,11 @@ impl Browser {
 
     /// Run `script` (a function body; `arguments` holds `args`) in the page.
     pub fn eval(&self, script: &str, args: &[Value]) -> anyhow::Result<Value> {
-        self.cmd("POST", "/execute/sync", Some(&json!({ "script": script, "args": args })))
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(&json!({ "script": script, "args": args })),
+        )
     }
 
     /// Poll `script` until it returns something other than null/false.
@@ -115,7 +122,11 @@ impl Browser {
     }
 
     pub fn set_window(&self, width: u32, height: u32) -> anyhow::Result<()> {
-        self.cmd("POST", "/window/rect", Some(&json!({ "width": width, "height": height })))?;
+        self.cmd(
+            "POST",
+            "/window/rect",
+            Some(&json!({ "width": width, "height": height })),
+        )?;
         Ok(())
     }
 

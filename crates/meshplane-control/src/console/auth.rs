@@ -80,7 +80,10 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
     let origin = headers.get("origin").and_then(|h| h.to_str().ok());
     match (host, origin) {
         (Some(host), Some(origin)) => {
-            origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host)
+            origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"))
+                == Some(host)
         }
         _ => false,
     }
@@ -142,7 +145,10 @@ mod tests {
 
     #[test]
     fn form_values_are_decoded() {
-        assert_eq!(form_value("a=1&token=ab%2Bc+d%", "token").as_deref(), Some("ab+c d%"));
+        assert_eq!(
+            form_value("a=1&token=ab%2Bc+d%", "token").as_deref(),
+            Some("ab+c d%")
+        );
         assert_eq!(form_value("a=1", "token"), None);
     }
 

@@ -24,7 +24,11 @@ pub async fn proxies(
         loop {
             let now = proxies_state::snapshot(&s).to_string();
             if now != last {
-                if tx.send(Ok(Event::default().event("proxies").data(now.clone()))).await.is_err() {
+                if tx
+                    .send(Ok(Event::default().event("proxies").data(now.clone())))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 last = now;

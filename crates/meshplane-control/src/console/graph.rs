@@ -98,7 +98,11 @@ pub fn of_mesh(mesh: &MeshGraph) -> Graph {
             .iter()
             .filter_map(|l| {
                 let pm = &l["portMapping"];
-                Some(format!("{} {}", pm["protocol"].as_str()?, pm["port"].as_i64()?))
+                Some(format!(
+                    "{} {}",
+                    pm["protocol"].as_str()?,
+                    pm["port"].as_i64()?
+                ))
             })
             .collect();
         g.vertex(format!("gateway/{name}"), 0, name, ports.join(", "));
@@ -107,9 +111,15 @@ pub fn of_mesh(mesh: &MeshGraph) -> Graph {
         let v = serde_json::to_value(spec).unwrap_or(Value::Null);
         let (proto, body) = first_protocol(&v);
         let id = format!("gatewayRoute/{gw}/{name}");
-        g.vertex(id.clone(), 1, name, join_nonempty(&[proto, match_summary(&body["match"])]));
+        g.vertex(
+            id.clone(),
+            1,
+            name,
+            join_nonempty(&[proto, match_summary(&body["match"])]),
+        );
         g.edge(format!("gateway/{gw}"), id.clone(), None, EdgeKind::Flow);
-        if let Some(vs) = body["action"]["target"]["virtualService"]["virtualServiceName"].as_str() {
+        if let Some(vs) = body["action"]["target"]["virtualService"]["virtualServiceName"].as_str()
+        {
             g.edge(id, format!("service/{vs}"), None, EdgeKind::Flow);
         }
     }
@@ -119,11 +129,21 @@ pub fn of_mesh(mesh: &MeshGraph) -> Graph {
         let mut detail = "no provider".to_owned();
         if let Some(r) = provider.and_then(|p| p.virtual_router.as_ref()) {
             detail = format!("router {}", r.virtual_router_name);
-            g.edge(id.clone(), format!("router/{}", r.virtual_router_name), None, EdgeKind::Flow);
+            g.edge(
+                id.clone(),
+                format!("router/{}", r.virtual_router_name),
+                None,
+                EdgeKind::Flow,
+            );
         }
         if let Some(n) = provider.and_then(|p| p.virtual_node.as_ref()) {
             detail = format!("node {}", n.virtual_node_name);
-            g.edge(id.clone(), format!("node/{}", n.virtual_node_name), None, EdgeKind::Flow);
+            g.edge(
+                id.clone(),
+                format!("node/{}", n.virtual_node_name),
+                None,
+                EdgeKind::Flow,
+            );
         }
         g.vertex(id, 2, name, detail);
     }
@@ -135,7 +155,11 @@ pub fn of_mesh(mesh: &MeshGraph) -> Graph {
             .flatten()
             .filter_map(|l| {
                 let pm = &l["portMapping"];
-                Some(format!("{} {}", pm["protocol"].as_str()?, pm["port"].as_i64()?))
+                Some(format!(
+                    "{} {}",
+                    pm["protocol"].as_str()?,
+                    pm["port"].as_i64()?
+                ))
             })
             .collect();
         g.vertex(format!("router/{name}"), 3, name, ports.join(", "));
@@ -150,7 +174,10 @@ pub fn of_mesh(mesh: &MeshGraph) -> Graph {
         }
         g.vertex(id.clone(), 4, name, detail);
         g.edge(format!("router/{router}"), id.clone(), None, EdgeKind::Flow);
-        let targets = body["action"]["weightedTargets"].as_array().cloned().unwrap_or_default();
+        let targets = body["action"]["weightedTargets"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let total: i64 = targets.iter().filter_map(|t| t["weight"].as_i64()).sum();
         for t in &targets {
             let (Some(node), Some(w)) = (t["virtualNode"].as_str(), t["weight"].as_i64()) else {
@@ -161,7 +188,12 @@ pub fn of_mesh(mesh: &MeshGraph) -> Graph {
             } else {
                 format!("weight {w}")
             };
-            g.edge(id.clone(), format!("node/{node}"), Some(share), EdgeKind::Flow);
+            g.edge(
+                id.clone(),
+                format!("node/{node}"),
+                Some(share),
+                EdgeKind::Flow,
+            );
         }
     }
     for (name, spec) in &mesh.virtual_nodes {
@@ -171,7 +203,10 @@ pub fn of_mesh(mesh: &MeshGraph) -> Graph {
             column: 5,
             label: name.clone(),
             detail: discovery(spec),
-            link: Some(format!("/ui/node?name=mesh/{}/virtualNode/{name}", mesh.name)),
+            link: Some(format!(
+                "/ui/node?name=mesh/{}/virtualNode/{name}",
+                mesh.name
+            )),
         });
         for b in spec.backends.iter().flatten() {
             if let Some(vs) = &b.virtual_service {

@@ -8,9 +8,9 @@ use std::fmt::Write;
 use super::graph::{EdgeKind, Graph, COLUMNS};
 use super::html::esc;
 
-const BOX_W: u32 = 210;
+const BOX_W: u32 = 190;
 const BOX_H: u32 = 40;
-const GAP_X: u32 = 70;
+const GAP_X: u32 = 56;
 const GAP_Y: u32 = 12;
 const TOP: u32 = 34;
 
@@ -52,7 +52,11 @@ pub fn svg(g: &Graph, mesh: &str) -> String {
     s.push_str(r#"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead"/></marker></defs>"#);
     for (c, title) in COLUMNS.iter().enumerate() {
         let x = c as u32 * (BOX_W + GAP_X) + 10;
-        let _ = write!(s, r#"<text class="colhead" x="{x}" y="18">{}</text>"#, esc(title));
+        let _ = write!(
+            s,
+            r#"<text class="colhead" x="{x}" y="18">{}</text>"#,
+            esc(title)
+        );
     }
     let mut adj: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for e in &g.edges {
@@ -72,7 +76,10 @@ pub fn svg(g: &Graph, mesh: &str) -> String {
                 // above the boxes, entering the service from its top.
                 let (sx, sy, tx, ty) = (x1 + BOX_W / 2, y1, x2 + BOX_W / 2, y2);
                 let top = sy.min(ty).saturating_sub(30).max(24);
-                ("edge backend", format!("M{sx},{sy} C{sx},{top} {tx},{top} {tx},{ty}"))
+                (
+                    "edge backend",
+                    format!("M{sx},{sy} C{sx},{top} {tx},{top} {tx},{ty}"),
+                )
             }
         };
         let _ = write!(
@@ -94,8 +101,13 @@ pub fn svg(g: &Graph, mesh: &str) -> String {
         }
     }
     for v in &g.vertices {
-        let Some(&(x, y)) = pos.get(&v.id) else { continue };
-        let neighbours = adj.get(v.id.as_str()).map(|n| n.join(" ")).unwrap_or_default();
+        let Some(&(x, y)) = pos.get(&v.id) else {
+            continue;
+        };
+        let neighbours = adj
+            .get(v.id.as_str())
+            .map(|n| n.join(" "))
+            .unwrap_or_default();
         let kind = v.id.split('/').next().unwrap_or("");
         let _ = write!(
             s,
@@ -109,8 +121,8 @@ pub fn svg(g: &Graph, mesh: &str) -> String {
             s,
             r#"<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="6"/>"#
         );
-        let label = clip(&v.label, 26);
-        let detail = clip(&v.detail, 34);
+        let label = clip(&v.label, 24);
+        let detail = clip(&v.detail, 31);
         let (tx, ty) = (x + 8, y + 16);
         match &v.link {
             Some(href) => {
@@ -122,7 +134,11 @@ pub fn svg(g: &Graph, mesh: &str) -> String {
                 );
             }
             None => {
-                let _ = write!(s, r#"<text class="label" x="{tx}" y="{ty}">{}</text>"#, esc(&label));
+                let _ = write!(
+                    s,
+                    r#"<text class="label" x="{tx}" y="{ty}">{}</text>"#,
+                    esc(&label)
+                );
             }
         }
         let _ = write!(

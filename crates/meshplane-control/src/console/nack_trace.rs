@@ -132,7 +132,12 @@ mod tests {
             )]
         );
         let mut partial = Vec::new();
-        walk(&spec, String::new(), "invalid perl operator: (?<=", &mut partial);
+        walk(
+            &spec,
+            String::new(),
+            "invalid perl operator: (?<=",
+            &mut partial,
+        );
         assert_eq!(partial, found);
     }
 }

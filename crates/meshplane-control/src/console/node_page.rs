@@ -24,10 +24,19 @@ const GROUPS: [(&str, &str, ResourceType); 5] = [
 /// `Err` is (HTTP status, the page explaining why).
 pub fn render(control: &ControlState, name: Option<&str>) -> Result<String, (u16, String)> {
     let Some(served) = control.served() else {
-        return Err((503, page("Proxy configuration", "", "<p>No valid spec set is loaded yet.</p>")));
+        return Err((
+            503,
+            page(
+                "Proxy configuration",
+                "",
+                "<p>No valid spec set is loaded yet.</p>",
+            ),
+        ));
     };
     let Some(name) = name.filter(|n| !n.is_empty()) else {
-        let mut b = String::from("<p>Pick a proxy to see the configuration meshplane serves it.</p><ul class=\"nodes\">");
+        let mut b = String::from(
+            "<p>Pick a proxy to see the configuration meshplane serves it.</p><ul class=\"nodes\">",
+        );
         for p in served.proxies.values() {
             let short = p.id.short();
             let _ = write!(
@@ -41,7 +50,18 @@ pub fn render(control: &ControlState, name: Option<&str>) -> Result<String, (u16
         return Ok(page("Proxy configuration", "", &b));
     };
     let id = ResourceId::parse(name, &control.arn).map_err(|e| {
-        (400, page("Proxy configuration", "", &format!("<p class=\"bad\">?name={}: {}</p>", esc(name), esc(&e.to_string()))))
+        (
+            400,
+            page(
+                "Proxy configuration",
+                "",
+                &format!(
+                    "<p class=\"bad\">?name={}: {}</p>",
+                    esc(name),
+                    esc(&e.to_string())
+                ),
+            ),
+        )
     })?;
     let key = ProxyKey::new(id.arn(&control.arn));
     let Some(proxy) = served.proxies.get(&key) else {
@@ -50,7 +70,10 @@ pub fn render(control: &ControlState, name: Option<&str>) -> Result<String, (u16
             page(
                 "Proxy configuration",
                 "",
-                &format!("<p class=\"bad\">meshplane serves no proxy {}.</p>", esc(&id.short())),
+                &format!(
+                    "<p class=\"bad\">meshplane serves no proxy {}.</p>",
+                    esc(&id.short())
+                ),
             ),
         ));
     };
@@ -70,7 +93,10 @@ pub fn render(control: &ControlState, name: Option<&str>) -> Result<String, (u16
     }
     b.push_str("</ul></nav>");
     for (k, title, t) in GROUPS {
-        let _ = write!(b, r#"<section aria-labelledby="{k}"><h2 id="{k}">{title}</h2>"#);
+        let _ = write!(
+            b,
+            r#"<section aria-labelledby="{k}"><h2 id="{k}">{title}</h2>"#
+        );
         let items = json[k].as_array().cloned().unwrap_or_default();
         if items.is_empty() {
             b.push_str("<p>None.</p>");
@@ -81,8 +107,13 @@ pub fn render(control: &ControlState, name: Option<&str>) -> Result<String, (u16
                 .or_else(|| item["cluster_name"].as_str())
                 .unwrap_or("(unnamed)")
                 .to_owned();
-            let sources = provenance::sources(&served, &control.arn, &key, t, std::slice::from_ref(&rname));
-            let _ = write!(b, r#"<article class="resource"><h3>{}</h3><p class="from">From: "#, esc(&rname));
+            let sources =
+                provenance::sources(&served, &control.arn, &key, t, std::slice::from_ref(&rname));
+            let _ = write!(
+                b,
+                r#"<article class="resource"><h3>{}</h3><p class="from">From: "#,
+                esc(&rname)
+            );
             let mut any = false;
             for s in &sources {
                 for a in &s.app_mesh {
@@ -117,5 +148,9 @@ pub fn render(control: &ControlState, name: Option<&str>) -> Result<String, (u16
         }
         b.push_str("</section>");
     }
-    Ok(page(&format!("Proxy configuration: {}", id.short()), "", &b))
+    Ok(page(
+        &format!("Proxy configuration: {}", id.short()),
+        "",
+        &b,
+    ))
 }

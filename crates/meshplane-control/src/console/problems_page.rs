@@ -72,7 +72,11 @@ pub fn render(p: &Problems<'_>) -> String {
                 b,
                 r#"<article class="nack"><h3>{} · {t}{}</h3><p class="envoy-msg"><strong>Envoy said:</strong> <code>{}</code></p>"#,
                 esc(proxy["identity"].as_str().unwrap_or("?")),
-                if current { " · still rejected" } else { " · since accepted a newer version" },
+                if current {
+                    " · still rejected"
+                } else {
+                    " · since accepted a newer version"
+                },
                 esc(nack["message"].as_str().unwrap_or(""))
             );
             b.push_str("<ul>");
@@ -132,10 +136,22 @@ pub fn render(p: &Problems<'_>) -> String {
                 c.removed.len(),
                 c.unchanged
             );
-            let named: Vec<&String> = c.created.iter().chain(&c.updated).chain(&c.removed).take(6).collect();
+            let named: Vec<&String> = c
+                .created
+                .iter()
+                .chain(&c.updated)
+                .chain(&c.removed)
+                .take(6)
+                .collect();
             if !named.is_empty() {
                 changes.push_str(": ");
-                changes.push_str(&named.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+                changes.push_str(
+                    &named
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
             }
             let _ = write!(
                 b,

@@ -114,7 +114,8 @@ function proxiesSetup() {
     const st = el("td");
     st.appendChild(el("span", { class: "badge " + p.status }, p.status));
     tr.appendChild(st);
-    tr.appendChild(el("td", {}, p.identity));
+    const short = p.identity.replace(/^arn:[^:]*:appmesh:[^:]*:[^:]*:/, "");
+    tr.appendChild(el("td", { title: p.identity }, short));
     const pr = p.principal ? p.principal.id + " (" + p.principal.source + ")" : "—";
     tr.appendChild(el("td", {}, pr));
     tr.appendChild(el("td", {}, "stream " + p.stream + (p.remote_addr ? " from " + p.remote_addr : "")));
