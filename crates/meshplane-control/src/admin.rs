@@ -27,8 +27,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/debug/config", get(config))
         .route("/debug/reload", get(reload))
         .route("/debug/cloudmap", get(cloud_map))
-        .with_state(state.clone())
-        .merge(crate::console::router(state))
+        .with_state(state)
 }
 
 /// `/debug/proxies`' JSON (the console builds on it).

@@ -27,14 +27,27 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
+use std::sync::Arc;
+
 use crate::admin::AdminState;
 
 const CSS: &str = include_str!("console/assets/console.css");
 const JS: &str = include_str!("console/assets/console.js");
 const CSP: &str = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+/// What the console's handlers read: the admin state and who may look.
+#[derive(Clone)]
+pub struct ConsoleState {
+    pub admin: AdminState,
+    pub auth: Arc<ConsoleAuth>,
+}
+
 /// The console's routes, to merge into the admin router.
-pub fn router(state: AdminState) -> Router {
+pub fn router(admin: AdminState, auth: ConsoleAuth) -> Router {
+    let state = ConsoleState {
+        admin,
+        auth: Arc::new(auth),
+    };
     let gated = Router::new()
         .route("/ui", get(|| async { Redirect::to("/ui/map") }))
         .route("/ui/", get(|| async { Redirect::to("/ui/map") }))
@@ -61,8 +74,8 @@ pub fn router(state: AdminState) -> Router {
 }
 
 /// Sign-in is needed beyond loopback: send the browser to the form.
-async fn gate(State(s): State<AdminState>, req: Request, next: Next) -> Response {
-    if s.console.open(&s.control.access()) || s.console.principal(req.headers()).is_some() {
+async fn gate(State(s): State<ConsoleState>, req: Request, next: Next) -> Response {
+    if s.auth.open(&s.admin.control.access()) || s.auth.principal(req.headers()).is_some() {
         return next.run(req).await;
     }
     Redirect::to("/ui/login").into_response()
@@ -106,8 +119,8 @@ fn html(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-async fn map(State(s): State<AdminState>) -> Response {
-    let served = s.control.served();
+async fn map(State(s): State<ConsoleState>) -> Response {
+    let served = s.admin.control.served();
     html(
         StatusCode::OK,
         map_page::render(served.as_ref().map(|sv| &sv.model)),
@@ -118,12 +131,12 @@ async fn proxies() -> Response {
     html(StatusCode::OK, proxies_page::render())
 }
 
-async fn problems(State(s): State<AdminState>) -> Response {
-    let last = s.control.last_reload();
-    let history = s.control.reload_history();
-    let snapshot = proxies_state::snapshot(&s);
+async fn problems(State(s): State<ConsoleState>) -> Response {
+    let last = s.admin.control.last_reload();
+    let history = s.admin.control.reload_history();
+    let snapshot = proxies_state::snapshot(&s.admin);
     let mut translation = Vec::new();
-    if let Some(sv) = s.control.served() {
+    if let Some(sv) = s.admin.control.served() {
         for p in sv.proxies.values() {
             for d in &p.translation.diagnostics {
                 if !translation.contains(d) {
@@ -146,8 +159,8 @@ struct NodeQuery {
     name: Option<String>,
 }
 
-async fn node(State(s): State<AdminState>, Query(q): Query<NodeQuery>) -> Response {
-    match node_page::render(&s.control, q.name.as_deref()) {
+async fn node(State(s): State<ConsoleState>, Query(q): Query<NodeQuery>) -> Response {
+    match node_page::render(&s.admin.control, q.name.as_deref()) {
         Ok(page) => html(StatusCode::OK, page),
         Err((code, page)) => html(
             StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -176,7 +189,7 @@ async fn login_form() -> Response {
     html(StatusCode::OK, login_page(""))
 }
 
-async fn login(State(s): State<AdminState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn login(State(s): State<ConsoleState>, headers: HeaderMap, body: Bytes) -> Response {
     if !auth::same_origin(&headers) {
         return html(
             StatusCode::FORBIDDEN,
@@ -185,7 +198,7 @@ async fn login(State(s): State<AdminState>, headers: HeaderMap, body: Bytes) -> 
     }
     let body = String::from_utf8_lossy(&body);
     let token = auth::form_value(&body, "token").unwrap_or_default();
-    match s.console.sign_in(&s.control.access(), &token) {
+    match s.auth.sign_in(&s.admin.control.access(), &token) {
         Ok(id) => {
             let cookie = format!(
                 "{}={id}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=43200",
@@ -204,11 +217,11 @@ async fn login(State(s): State<AdminState>, headers: HeaderMap, body: Bytes) -> 
     }
 }
 
-async fn logout(State(s): State<AdminState>, headers: HeaderMap) -> Response {
+async fn logout(State(s): State<ConsoleState>, headers: HeaderMap) -> Response {
     if !auth::same_origin(&headers) {
         return (StatusCode::FORBIDDEN, "cross-origin sign-out refused\n").into_response();
     }
-    s.console.sign_out(&headers);
+    s.auth.sign_out(&headers);
     let mut res = Redirect::to("/ui/login").into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,

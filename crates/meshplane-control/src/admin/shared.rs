@@ -11,6 +11,4 @@ use crate::state::ControlState;
 pub struct AdminState {
     pub control: Arc<ControlState>,
     pub server: XdsServer,
-    /// Who may see the web console.
-    pub console: Arc<crate::console::ConsoleAuth>,
 }

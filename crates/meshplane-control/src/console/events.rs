@@ -11,18 +11,18 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use tokio_stream::Stream;
 
 use super::proxies_state;
-use crate::admin::AdminState;
+use super::ConsoleState;
 
 const POLL: Duration = Duration::from_millis(250);
 
 pub async fn proxies(
-    State(s): State<AdminState>,
+    State(s): State<ConsoleState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(4);
     tokio::spawn(async move {
         let mut last = String::new();
         loop {
-            let now = proxies_state::snapshot(&s).to_string();
+            let now = proxies_state::snapshot(&s.admin).to_string();
             if now != last {
                 if tx
                     .send(Ok(Event::default().event("proxies").data(now.clone())))
