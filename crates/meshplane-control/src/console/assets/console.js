@@ -58,6 +58,8 @@ function mapSetup() {
         e.classList.toggle("hidden", !inFocus);
         e.classList.toggle("dim", !!q);
       }
+      const sel = svg.querySelector("g.v.sel");
+      if (sel) sel.scrollIntoView({ block: "center", inline: "center" });
     }
   }
 
