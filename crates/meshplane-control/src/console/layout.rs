@@ -100,7 +100,9 @@ pub fn svg(g: &Graph, mesh: &str) -> String {
             );
         }
     }
-    for v in &g.vertices {
+    let mut drawn: Vec<_> = g.vertices.iter().collect();
+    drawn.sort_by(|a, b| (a.column, &a.label, &a.id).cmp(&(b.column, &b.label, &b.id)));
+    for v in drawn {
         let Some(&(x, y)) = pos.get(&v.id) else {
             continue;
         };
