@@ -1,5 +1,6 @@
 //! Building and tearing down test topologies.
 
+pub mod a11y;
 pub mod api;
 pub mod backends;
 pub mod binaries;
@@ -9,9 +10,11 @@ pub mod containers;
 pub mod control;
 pub mod dns;
 pub mod envoy;
+pub mod forward;
 pub mod netns;
 pub mod process;
 pub mod redirect;
 pub mod specs;
 pub mod topology;
 pub mod watch;
+pub mod webdriver;

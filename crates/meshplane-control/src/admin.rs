@@ -1,8 +1,10 @@
 //! The admin HTTP server: health, readiness, Prometheus metrics and debug
 //! views of proxies, rendered configuration and the last reload.
 //!
-//! It has no authentication: `/debug/config` shows any proxy's full
-//! configuration. Keep it on loopback or behind a network policy.
+//! Its JSON endpoints have no authentication: `/debug/config` shows any
+//! proxy's full configuration. Keep it on loopback or behind a network
+//! policy. The web console (`/ui`, [`crate::console`]) asks for sign-in
+//! beyond loopback.
 
 mod debug;
 mod shared;
@@ -29,6 +31,11 @@ pub fn router(state: AdminState) -> Router {
         .route("/debug/diff", post(diff))
         .route("/debug/store", get(store::debug))
         .with_state(state)
+}
+
+/// `/debug/proxies`' JSON (the console builds on it).
+pub(crate) fn debug_proxies(s: &AdminState) -> serde_json::Value {
+    debug::proxies(s)
 }
 
 async fn readyz(State(s): State<AdminState>) -> Response {

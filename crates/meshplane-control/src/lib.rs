@@ -33,6 +33,7 @@ pub mod certificates;
 mod clock;
 pub mod cloud_map;
 pub mod cloud_map_task;
+pub mod console;
 pub mod events;
 pub mod metrics;
 pub mod nack_trace;

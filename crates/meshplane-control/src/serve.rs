@@ -16,6 +16,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use crate::admin::{self, AdminState};
 use crate::authorizer::AppMeshAuthorizer;
 use crate::cloud_map::{CloudMapFeed, CloudMapSettings};
+use crate::console::{self, ConsoleAuth};
 use crate::events;
 use crate::pipeline::{ModelSource, Pipeline};
 use crate::settings::{PipelineSettings, QuotaConfig};
@@ -256,12 +257,17 @@ pub async fn start_with_cloud_map(
     tasks.push(trigger_task);
 
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let admin_router = admin::router(AdminState {
+    let admin_state = AdminState {
         control: state.clone(),
         server: server.clone(),
         pipeline: Some(pipeline.clone()),
         source: config.source.clone(),
-    });
+    };
+    // The web console reads the admin state; it is served beside /debug.
+    let admin_router = admin::router(admin_state.clone()).merge(console::router(
+        admin_state,
+        ConsoleAuth::new(admin_addr.ip().is_loopback()),
+    ));
     let mut admin_stop = shutdown_rx.clone();
     tasks.push(tokio::spawn(async move {
         let stopped = async move {

@@ -60,6 +60,9 @@ pub struct ReloadDiff {
     pub report: meshplane_explain::diff::DiffReport,
 }
 
+/// How many reloads [`ControlState::reload_history`] keeps.
+pub const RELOAD_HISTORY: usize = 20;
+
 /// Shared state. Cheap to clone through its `Arc`.
 #[derive(Debug)]
 pub struct ControlState {
@@ -70,6 +73,9 @@ pub struct ControlState {
     /// traced against the specs it was built from.
     publishing: Mutex<()>,
     last_reload: RwLock<Option<Arc<ReloadReport>>>,
+    /// The last [`RELOAD_HISTORY`] reloads, oldest first (the console's
+    /// Problems page).
+    reload_history: RwLock<std::collections::VecDeque<Arc<ReloadReport>>>,
     access: RwLock<Arc<AccessControl>>,
     pub metrics: Metrics,
     pub nacks: NackStore,
@@ -83,6 +89,7 @@ impl ControlState {
             served: RwLock::new(None),
             publishing: Mutex::new(()),
             last_reload: RwLock::new(None),
+            reload_history: RwLock::new(std::collections::VecDeque::new()),
             access: RwLock::new(Arc::new(access)),
             metrics: Metrics::default(),
             nacks: NackStore::default(),
@@ -122,7 +129,19 @@ impl ControlState {
     }
 
     pub(crate) fn set_last_reload(&self, report: Arc<ReloadReport>) {
+        {
+            let mut h = write(&self.reload_history);
+            if h.len() == RELOAD_HISTORY {
+                h.pop_front();
+            }
+            h.push_back(report.clone());
+        }
         *write(&self.last_reload) = Some(report);
+    }
+
+    /// The last reloads, oldest first.
+    pub fn reload_history(&self) -> Vec<Arc<ReloadReport>> {
+        read(&self.reload_history).iter().cloned().collect()
     }
 
     /// Cloud Map discovery, when serving with it (set once, at start).

@@ -32,6 +32,10 @@ struct Cli {
     /// against `--endpoint-url`) instead of spec files.
     #[arg(long)]
     api: bool,
+    /// The loopback port of the web console (forwarded to meshplane's admin
+    /// server in the topology's namespace).
+    #[arg(long, default_value_t = 9900)]
+    console_port: u16,
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     duration: Option<u64>,
@@ -64,6 +68,18 @@ fn main() -> anyhow::Result<()> {
     };
     let t = &mesh.t;
     let route = mesh.route_file();
+    // The console, from this host: forwarded into the switch namespace,
+    // where meshplane's admin server listens.
+    let console = meshplane_e2e::harness::forward::forward_into(
+        t.switch.name(),
+        cli.console_port,
+        (
+            meshplane_e2e::harness::topology::SWITCH_IP,
+            meshplane_e2e::harness::control::CONTROL_ADMIN_PORT,
+        )
+            .into(),
+    )?;
+    println!("==> web console (live split and proxies): http://{console}/ui");
     if mesh.api {
         print_api_instructions(&mesh, &route);
     } else {

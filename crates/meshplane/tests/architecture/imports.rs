@@ -302,6 +302,12 @@ fn named_paths(code: &str, children: &[String]) -> Vec<Vec<String>> {
         let end = code[i..]
             .find(|c: char| !(c.is_alphanumeric() || c == '_'))
             .map_or(code.len(), |e| i + e);
+        if end == i {
+            // A byte of a multi-byte character that is not a word (`→`):
+            // step over the character (this loop used to spin here).
+            i += code[i..].chars().next().map_or(1, char::len_utf8);
+            continue;
+        }
         let word = &code[i..end];
         let starts_path =
             matches!(word, "crate" | "super" | "self") || children.iter().any(|c| c == word);
