@@ -122,21 +122,36 @@ impl Command {
     }
 }
 
-/// The translation options `render`, `explain` and `diff` share
-/// (`explain` and `diff` always model meshplane's own DNS cluster settings).
-pub fn translate_options(
-    ctx: &ArnContext,
-    no_default_retry_policy: bool,
-    app_mesh_dns_clusters: bool,
-    certificates: Option<&std::path::Path>,
-) -> anyhow::Result<meshplane_translate::TranslateOptions> {
-    Ok(meshplane_translate::TranslateOptions {
-        default_retry_policy: !no_default_retry_policy,
-        app_mesh_dns_clusters,
-        arn: ctx.clone(),
-        held_certificates: match certificates {
-            Some(dir) => meshplane_control::certificates::CertificateStore::load(dir)?.arns(),
-            None => Default::default(),
-        },
-    })
+/// The translation flags `render`, `explain` and `diff` share.
+#[derive(Debug, Args)]
+pub struct TranslateArgs {
+    /// Leave out App Mesh's default route retry policy (meshes created
+    /// before it existed never had it).
+    #[arg(long)]
+    pub no_default_retry_policy: bool,
+    /// DNS-discovered clusters exactly as App Mesh served them (see `serve`).
+    #[arg(long, hide = true)]
+    pub app_mesh_dns_clusters: bool,
+    /// The `serve --certificates` directory: its ACM ARNs count as held
+    /// (the output names their secrets; the PEM material is never printed).
+    #[arg(long, env = "MESHPLANE_CERTIFICATES", value_name = "DIR")]
+    pub certificates: Option<std::path::PathBuf>,
+}
+
+impl TranslateArgs {
+    /// The translation options these flags give.
+    pub fn options(
+        &self,
+        ctx: &ArnContext,
+    ) -> anyhow::Result<meshplane_translate::TranslateOptions> {
+        Ok(meshplane_translate::TranslateOptions {
+            default_retry_policy: !self.no_default_retry_policy,
+            app_mesh_dns_clusters: self.app_mesh_dns_clusters,
+            arn: ctx.clone(),
+            held_certificates: match &self.certificates {
+                Some(dir) => meshplane_control::certificates::CertificateStore::load(dir)?.arns(),
+                None => Default::default(),
+            },
+        })
+    }
 }

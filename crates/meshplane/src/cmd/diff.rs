@@ -5,7 +5,6 @@
 //! (or `--from`) specs are invalid (printed as `validate` prints them).
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -15,7 +14,7 @@ use meshplane_explain::diff_proxies;
 
 use super::load_args::LoadArgs;
 use super::served_proxies::Specs;
-use super::{translate_options, Global};
+use super::{Global, TranslateArgs};
 use meshplane_control::reload_diff::changed_resources;
 
 /// Exit code: the specs are invalid.
@@ -32,12 +31,8 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// As `render`: leave out App Mesh's default route retry policy.
-    #[arg(long)]
-    pub no_default_retry_policy: bool,
-    /// As `render`: the `serve --certificates` directory.
-    #[arg(long, env = "MESHPLANE_CERTIFICATES", value_name = "DIR")]
-    pub certificates: Option<PathBuf>,
+    #[command(flatten)]
+    pub translate: TranslateArgs,
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -50,12 +45,7 @@ pub enum Format {
 
 pub fn run(global: &Global, args: DiffArgs) -> anyhow::Result<ExitCode> {
     let ctx = global.arn_context();
-    let opts = translate_options(
-        &ctx,
-        args.no_default_retry_policy,
-        false,
-        args.certificates.as_deref(),
-    )?;
+    let opts = args.translate.options(&ctx)?;
     let from = Specs::load_source(&args.from, &args.load, &ctx).context("--from")?;
     let to = Specs::load_source(&args.to, &args.load, &ctx).context("--to")?;
     let mut out = std::io::stdout().lock();

@@ -16,7 +16,7 @@ use meshplane_spec::{ResourceId, ResourceKind};
 
 use super::load_args::LoadArgs;
 use super::served_proxies::Specs;
-use super::{translate_options, Global, EXIT_FAILURE};
+use super::{Global, TranslateArgs, EXIT_FAILURE};
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
@@ -56,12 +56,8 @@ pub struct ExplainArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// As `render`: leave out App Mesh's default route retry policy.
-    #[arg(long)]
-    pub no_default_retry_policy: bool,
-    /// As `render`: the `serve --certificates` directory.
-    #[arg(long, env = "MESHPLANE_CERTIFICATES", value_name = "DIR")]
-    pub certificates: Option<PathBuf>,
+    #[command(flatten)]
+    pub translate: TranslateArgs,
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -99,12 +95,7 @@ pub fn run(global: &Global, args: ExplainArgs) -> anyhow::Result<ExitCode> {
         for d in &specs.diagnostics {
             writeln!(err, "{d}")?;
         }
-        let opts = translate_options(
-            &ctx,
-            args.no_default_retry_policy,
-            false,
-            args.certificates.as_deref(),
-        )?;
+        let opts = args.translate.options(&ctx)?;
         specs.served(&id, &opts)?
     };
     let entry = if gateway || args.inbound {

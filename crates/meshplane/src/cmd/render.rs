@@ -15,7 +15,7 @@ use meshplane_spec::{validate, ResourceId, ResourceKind};
 use meshplane_translate::{render, translate_virtual_gateway, translate_virtual_node};
 
 use super::load_args::LoadArgs;
-use super::{Global, EXIT_FAILURE};
+use super::{Global, TranslateArgs, EXIT_FAILURE};
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
@@ -29,17 +29,8 @@ pub struct RenderArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
-    /// Leave out App Mesh's default route retry policy (meshes created
-    /// before it existed never had it).
-    #[arg(long)]
-    pub no_default_retry_policy: bool,
-    /// DNS-discovered clusters exactly as App Mesh served them (see `serve`).
-    #[arg(long, hide = true)]
-    pub app_mesh_dns_clusters: bool,
-    /// The `serve --certificates` directory: its ACM ARNs count as held
-    /// (the output names their secrets; the PEM material is never printed).
-    #[arg(long, env = "MESHPLANE_CERTIFICATES", value_name = "DIR")]
-    pub certificates: Option<PathBuf>,
+    #[command(flatten)]
+    pub translate: TranslateArgs,
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -102,12 +93,7 @@ pub fn run(global: &Global, args: RenderArgs) -> anyhow::Result<ExitCode> {
         };
         bail!("{kind} '{}' is not defined in mesh '{}'", id.name, id.mesh);
     }
-    let opts = super::translate_options(
-        &ctx,
-        args.no_default_retry_policy,
-        args.app_mesh_dns_clusters,
-        args.certificates.as_deref(),
-    )?;
+    let opts = args.translate.options(&ctx)?;
     let translation = if gateway {
         translate_virtual_gateway(graph, &id.name, &opts)
     } else {
