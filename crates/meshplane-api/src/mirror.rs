@@ -122,29 +122,16 @@ impl Mirror {
             revision: snapshot.revision,
             meshes: BTreeMap::new(),
         };
-        for record in snapshot.records {
-            let spec = decode_spec(record.id.kind, &record.spec)
-                .map_err(|e| format!("stored resource {}: {e}", record.id))?;
-            let mesh = mirror
-                .meshes
-                .entry(record.id.mesh.clone())
-                .or_insert_with(|| MeshState {
-                    graph: MeshGraph {
-                        name: record.id.mesh.clone(),
-                        owner: record.id.owner.clone(),
-                        ..MeshGraph::default()
-                    },
-                    records: BTreeMap::new(),
-                });
-            put(&mut mesh.graph, &record.id, spec);
-            mesh.records.insert(record.id.clone(), record);
+        for (record, spec) in decoded(snapshot.records)? {
+            mirror.insert(record, spec);
         }
         Ok(mirror)
     }
 
     /// Applies what another writer committed (see [`Changes`]); a stored
     /// spec that no longer decodes is an error naming the resource, and
-    /// then nothing is applied.
+    /// then nothing is applied (every spec is decoded before anything
+    /// changes, and nothing after that can fail).
     pub fn apply(&mut self, changes: Changes) -> Result<(), String> {
         let (revision, written, deleted) = match changes {
             Changes::Everything(snapshot) => {
@@ -157,35 +144,37 @@ impl Mirror {
                 deleted,
             } => (revision, written, deleted),
         };
-        let mut next = self.clone();
+        let written = decoded(written)?;
         for id in deleted {
             if id.kind == ResourceKind::Mesh {
-                next.meshes.remove(&id.mesh);
-            } else if let Some(mesh) = next.meshes.get_mut(&id.mesh) {
+                self.meshes.remove(&id.mesh);
+            } else if let Some(mesh) = self.meshes.get_mut(&id.mesh) {
                 remove(&mut mesh.graph, &id);
                 mesh.records.remove(&id);
             }
         }
-        for record in written {
-            let spec = decode_spec(record.id.kind, &record.spec)
-                .map_err(|e| format!("stored resource {}: {e}", record.id))?;
-            let mesh = next
-                .meshes
-                .entry(record.id.mesh.clone())
-                .or_insert_with(|| MeshState {
-                    graph: MeshGraph {
-                        name: record.id.mesh.clone(),
-                        owner: record.id.owner.clone(),
-                        ..MeshGraph::default()
-                    },
-                    records: BTreeMap::new(),
-                });
-            put(&mut mesh.graph, &record.id, spec);
-            mesh.records.insert(record.id.clone(), record);
+        for (record, spec) in written {
+            self.insert(record, spec);
         }
-        next.revision = revision;
-        *self = next;
+        self.revision = revision;
         Ok(())
+    }
+
+    /// One stored resource into its mesh (created on first use).
+    fn insert(&mut self, record: Record, spec: AnySpec) {
+        let mesh = self
+            .meshes
+            .entry(record.id.mesh.clone())
+            .or_insert_with(|| MeshState {
+                graph: MeshGraph {
+                    name: record.id.mesh.clone(),
+                    owner: record.id.owner.clone(),
+                    ..MeshGraph::default()
+                },
+                records: BTreeMap::new(),
+            });
+        put(&mut mesh.graph, &record.id, spec);
+        mesh.records.insert(record.id.clone(), record);
     }
 
     /// Every API-managed mesh, as the reload pipeline serves it.
@@ -236,4 +225,17 @@ pub fn get(graph: &MeshGraph, id: &ResourceId) -> Option<AnySpec> {
             .cloned()
             .map(AnySpec::GatewayRoute),
     }
+}
+
+/// Every record with its decoded spec; the first one that no longer decodes
+/// is an error naming the resource.
+fn decoded(records: Vec<Record>) -> Result<Vec<(Record, AnySpec)>, String> {
+    records
+        .into_iter()
+        .map(|record| {
+            let spec = decode_spec(record.id.kind, &record.spec)
+                .map_err(|e| format!("stored resource {}: {e}", record.id))?;
+            Ok((record, spec))
+        })
+        .collect()
 }
