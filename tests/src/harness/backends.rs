@@ -55,28 +55,37 @@ impl Topology {
         server_name: &str,
         pki: &Pki,
     ) -> anyhow::Result<()> {
-        let (cert, key) = pki
-            .server(server_name)
-            .with_context(|| format!("no certificate for {server_name}"))?;
-        let mut cmd = self.app(app)?.ns.command(&self.bins.backend);
-        cmd.args([
-            "tls",
-            "--name",
-            name,
-            "--listen",
-            &format!("0.0.0.0:{port}"),
-        ])
-        .arg("--cert")
-        .arg(cert)
-        .arg("--key")
-        .arg(key);
-        self.spawn(&format!("backend-{name}-{port}"), cmd)?;
+        self.spawn_with_certificate("tls", app, name, port, server_name, pki)?;
         let addr = format!("127.0.0.1:{port}");
         wait_for(&format!("backend {name}"), Duration::from_secs(10), || {
             self.check_alive()?;
             let s = self.tls(app, &addr, server_name, &pki.ca, 1)?;
             Ok((s.failed == 0).then_some(()))
         })
+    }
+
+    /// Start `e2e-backend MODE` (`tls` or `https`) named `name` on
+    /// `0.0.0.0:port` in `app`, serving the certificate of `server_name`.
+    fn spawn_with_certificate(
+        &mut self,
+        mode: &str,
+        app: &str,
+        name: &str,
+        port: u16,
+        server_name: &str,
+        pki: &Pki,
+    ) -> anyhow::Result<()> {
+        let (cert, key) = pki
+            .server(server_name)
+            .with_context(|| format!("no certificate for {server_name}"))?;
+        let mut cmd = self.app(app)?.ns.command(&self.bins.backend);
+        cmd.args([mode, "--name", name, "--listen", &format!("0.0.0.0:{port}")])
+            .arg("--cert")
+            .arg(cert)
+            .arg("--key")
+            .arg(key);
+        self.spawn(&format!("backend-{name}-{port}"), cmd)?;
+        Ok(())
     }
 
     /// `e2e-backend https` named `name` on `0.0.0.0:port` in `app`, with
@@ -89,22 +98,7 @@ impl Topology {
         server_name: &str,
         pki: &Pki,
     ) -> anyhow::Result<()> {
-        let (cert, key) = pki
-            .server(server_name)
-            .with_context(|| format!("no certificate for {server_name}"))?;
-        let mut cmd = self.app(app)?.ns.command(&self.bins.backend);
-        cmd.args([
-            "https",
-            "--name",
-            name,
-            "--listen",
-            &format!("0.0.0.0:{port}"),
-        ])
-        .arg("--cert")
-        .arg(cert)
-        .arg("--key")
-        .arg(key);
-        self.spawn(&format!("backend-{name}-{port}"), cmd)?;
+        self.spawn_with_certificate("https", app, name, port, server_name, pki)?;
         // Listening is enough (iproute2's `ss`): the TLS handshake is the
         // test's to check.
         let filter = format!("sport = :{port}");
