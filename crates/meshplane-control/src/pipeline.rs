@@ -22,6 +22,7 @@ mod cloud_map;
 mod dry_run;
 pub mod snapshot;
 pub mod source;
+mod tls_order;
 
 pub use source::{ModelSource, SourceStatus};
 
@@ -33,9 +34,11 @@ use std::time::{Instant, SystemTime};
 use meshplane_authz::AccessControl;
 use meshplane_authz::AuthConfig;
 use meshplane_load::load_paths;
-use meshplane_spec::{validate_with, Diagnostic, MeshModel, Origins, ResourceKind, Rules};
-use meshplane_translate::{translate_virtual_gateway, translate_virtual_node};
-use meshplane_xds::{ProxyKey, SetOutcome, SnapshotCache};
+use meshplane_spec::{
+    validate_with, ArnContext, Diagnostic, MeshModel, Origins, ResourceId, ResourceKind, Rules,
+};
+use meshplane_translate::{translate_virtual_gateway, translate_virtual_node, Translation};
+use meshplane_xds::{ProxyKey, ProxyRegistry, SetOutcome, Snapshot, SnapshotCache};
 
 use crate::certificates::CertificateStore;
 use crate::clock::unix_seconds;
@@ -58,6 +61,8 @@ pub struct Pipeline {
     held: Mutex<Arc<CertificateStore>>,
     /// Meshes of the App Mesh API's store, added to the files' at every reload.
     source: Option<ModelSource>,
+    /// The xDS server's streams, for publishing in order (see `tls_order`).
+    streams: Option<ProxyRegistry>,
     /// One reload at a time.
     running: Mutex<()>,
 }
@@ -72,6 +77,7 @@ impl Pipeline {
             certificates: None,
             held: Mutex::new(Arc::new(CertificateStore::default())),
             source: None,
+            streams: None,
             running: Mutex::new(()),
         }
     }
@@ -79,6 +85,13 @@ impl Pipeline {
     /// Also serve the meshes of this source (the API's store).
     pub fn with_source(mut self, source: ModelSource) -> Self {
         self.source = Some(source);
+        self
+    }
+
+    /// Watch these streams' acknowledgements when a reload must publish
+    /// some proxies after others (a TLS switch between them).
+    pub fn with_streams(mut self, streams: ProxyRegistry) -> Self {
+        self.streams = Some(streams);
         self
     }
 
@@ -263,6 +276,29 @@ impl Pipeline {
         }
     }
 
+    /// Before publishing `waiting` proxies last: wait until the proxies
+    /// published `first` have acknowledged their new listeners and clusters.
+    fn wait_for_first(&self, first: &BTreeMap<ProxyKey, Snapshot>, waiting: usize) {
+        let Some(streams) = &self.streams else {
+            return;
+        };
+        let started = Instant::now();
+        let late = tls_order::wait_for_acks(streams, first, tls_order::ACK_WAIT);
+        if late.is_empty() {
+            tracing::info!(
+                proxies = waiting,
+                waited_ms = started.elapsed().as_millis() as u64,
+                "TLS switch: published after the proxies they talk to acknowledged theirs"
+            );
+        } else {
+            tracing::warn!(
+                proxies = waiting,
+                unacknowledged = ?late.iter().map(ProxyKey::as_str).collect::<Vec<_>>(),
+                "TLS switch: published without every acknowledgement after the wait"
+            );
+        }
+    }
+
     /// Translate what changed and publish it; returns the new served set.
     fn apply(
         &self,
@@ -277,6 +313,10 @@ impl Pipeline {
         let mut proxies = BTreeMap::new();
         let mut changes = ReloadChanges::default();
         let mut found = Vec::new();
+        // Proxies to publish after the others (see `tls_order`), and the
+        // snapshots of the others, whose acknowledgements they wait for.
+        let mut deferred = Vec::new();
+        let mut first = BTreeMap::new();
         for (mesh_name, graph) in &model.meshes {
             let same_mesh = !rotated
                 && previous
@@ -308,38 +348,55 @@ impl Pipeline {
                 };
                 found.extend(translation.diagnostics.iter().cloned());
                 let resources = self.served_resources(&key, &translation, None);
-                let published = snapshot::build(self.cache.interner(), &resources)
-                    .map_err(|e| e.to_string())
-                    .and_then(|s| self.cache.set(key.clone(), s).map_err(|e| e.to_string()));
-                match published {
-                    Ok(outcome) => {
-                        match outcome {
-                            SetOutcome::Created => changes.created.push(key.to_string()),
-                            SetOutcome::Updated => changes.updated.push(key.to_string()),
-                            SetOutcome::Unchanged => changes.unchanged += 1,
-                        }
-                        proxies.insert(
-                            key,
-                            ServedProxy {
-                                id,
-                                translation: Arc::new(translation),
-                            },
+                let built =
+                    snapshot::build(self.cache.interner(), &resources).map_err(|e| e.to_string());
+                drop(resources);
+                let last = old.is_some_and(|o| {
+                    tls_order::publish_last(&o.translation.resources, &translation.resources)
+                });
+                let pending = Pending {
+                    key,
+                    id,
+                    translation,
+                    old: old.cloned(),
+                };
+                match built {
+                    Ok(s) if last => deferred.push((pending, s)),
+                    built => {
+                        let published = built.and_then(|s| {
+                            let outcome = self.cache.set(pending.key.clone(), s.clone());
+                            if matches!(outcome, Ok(SetOutcome::Updated)) {
+                                first.insert(pending.key.clone(), s);
+                            }
+                            outcome.map_err(|e| e.to_string())
+                        });
+                        record(
+                            pending,
+                            published,
+                            &mut proxies,
+                            &mut changes,
+                            &mut found,
+                            arn,
                         );
                     }
-                    Err(message) => {
-                        let d = Diagnostic::error(
-                            "serve.snapshot",
-                            "",
-                            format!("the Envoy resources of this node cannot be served ({message}); its proxies keep their previous configuration"),
-                        )
-                        .with_resource(id.arn(arn));
-                        tracing::error!(diagnostic = %d, "snapshot not published");
-                        found.push(d);
-                        if let Some(old) = old {
-                            proxies.insert(key, old.clone());
-                        }
-                    }
                 }
+            }
+        }
+        if !deferred.is_empty() {
+            self.wait_for_first(&first, deferred.len());
+            for (pending, s) in deferred {
+                let published = self
+                    .cache
+                    .set(pending.key.clone(), s)
+                    .map_err(|e| e.to_string());
+                record(
+                    pending,
+                    published,
+                    &mut proxies,
+                    &mut changes,
+                    &mut found,
+                    arn,
+                );
             }
         }
         if let Some(previous) = &previous {
@@ -362,6 +419,62 @@ impl Pipeline {
             changes,
             found,
         )
+    }
+}
+
+/// A translated proxy on its way to the cache.
+struct Pending {
+    key: ProxyKey,
+    id: ResourceId,
+    translation: Translation,
+    /// What the proxy was served before this reload.
+    old: Option<ServedProxy>,
+}
+
+/// Account for one proxy's publication: the served set keeps the new
+/// translation, or the old one when the snapshot could not be published.
+fn record(
+    pending: Pending,
+    published: Result<SetOutcome, String>,
+    proxies: &mut BTreeMap<ProxyKey, ServedProxy>,
+    changes: &mut ReloadChanges,
+    found: &mut Vec<Diagnostic>,
+    arn: &ArnContext,
+) {
+    let Pending {
+        key,
+        id,
+        translation,
+        old,
+    } = pending;
+    match published {
+        Ok(outcome) => {
+            match outcome {
+                SetOutcome::Created => changes.created.push(key.to_string()),
+                SetOutcome::Updated => changes.updated.push(key.to_string()),
+                SetOutcome::Unchanged => changes.unchanged += 1,
+            }
+            proxies.insert(
+                key,
+                ServedProxy {
+                    id,
+                    translation: Arc::new(translation),
+                },
+            );
+        }
+        Err(message) => {
+            let d = Diagnostic::error(
+                "serve.snapshot",
+                "",
+                format!("the Envoy resources of this node cannot be served ({message}); its proxies keep their previous configuration"),
+            )
+            .with_resource(id.arn(arn));
+            tracing::error!(diagnostic = %d, "snapshot not published");
+            found.push(d);
+            if let Some(old) = old {
+                proxies.insert(key, old);
+            }
+        }
     }
 }
 

@@ -197,7 +197,8 @@ pub async fn start_with_cloud_map(
             ..ServerConfig::default()
         },
     );
-    let mut pipeline = Pipeline::new(config.pipeline.clone(), cache, state.clone());
+    let mut pipeline = Pipeline::new(config.pipeline.clone(), cache, state.clone())
+        .with_streams(server.registry().clone());
     if let Some(path) = &config.auth_config {
         pipeline = pipeline.with_auth_config(path.clone());
     }
