@@ -203,7 +203,8 @@ fn replicas_carry_traffic_through_database_and_replica_faults() -> anyhow::Resul
     let mut t = Topology::new("replicas-traffic", bins)?;
     let r = t.start_replicas("traffic", 3, &["--store-poll", "1s"])?;
     create_with_cli(&t, &r.api(0)).context("the mesh through replica A's API")?;
-    // Each Envoy's list starts with a different replica.
+    // Each Envoy's list starts with a different replica (Envoy's round
+    // robin still picks; the faults below follow serviceA's Envoy).
     start_apps_with(&mut t, |node| {
         let first = APPS.iter().position(|a| *a == node).unwrap_or(0);
         vec![("APPMESH_XDS_ENDPOINT".to_owned(), r.xds_endpoints(first))]
