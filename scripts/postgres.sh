@@ -34,6 +34,7 @@ fi
 if ! command -v openssl >/dev/null 2>&1; then
     [ "$(id -u)" -eq 0 ] || die "openssl is missing; run as root or: sudo apt-get install -y openssl"
     step "apt-get install openssl"
+    apt-get update -qq || die "apt-get update failed"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >/dev/null \
         || die "apt-get install openssl failed"
 fi
