@@ -130,12 +130,14 @@ fn samples(target: &Target) -> Samples {
 
 /// Open the proxies' connections and streams; returns at once, the proxies
 /// keep running on the runtime.
-fn spawn_fleet(fleet: &Arc<Fleet>, xds: SocketAddr, connections: usize) {
+/// Connection `c` goes to `xds[c % xds.len()]`.
+fn spawn_fleet(fleet: &Arc<Fleet>, xds: &[SocketAddr], connections: usize) {
     let gate = Arc::new(Semaphore::new(200));
     let n = fleet.proxies.len();
     for c in 0..connections {
         let fleet = fleet.clone();
         let gate = gate.clone();
+        let xds = xds[c % xds.len()];
         tokio::spawn(async move {
             let members: Vec<usize> = (c..n).step_by(connections).collect();
             let channel = {
@@ -288,6 +290,18 @@ pub async fn run(
     target: &Target,
     source: &mut dyn ChangeSource,
 ) -> Result<Report, RunError> {
+    run_spread(config, target, &[], source).await
+}
+
+/// [`run`] with the proxies spread over `target` and the servers at
+/// `more_xds` (replicas sharing one store): the connections go to each in
+/// turn. Server-side figures (metrics, RSS, CPU) are `target`'s.
+pub async fn run_spread(
+    config: &RunConfig,
+    target: &Target,
+    more_xds: &[SocketAddr],
+    source: &mut dyn ChangeSource,
+) -> Result<Report, RunError> {
     if config.node_arns.is_empty() {
         return Err(RunError::NoNodes);
     }
@@ -307,7 +321,10 @@ pub async fn run(
     let idle = samples(target);
     let fleet = Fleet::new(specs.clone());
     let t_start = Instant::now();
-    spawn_fleet(&fleet, target.xds, connections);
+    let servers: Vec<SocketAddr> = std::iter::once(target.xds)
+        .chain(more_xds.iter().copied())
+        .collect();
+    spawn_fleet(&fleet, &servers, connections);
     wait_synced(&fleet, config.sync_timeout).await;
     let sync_wall = t_start.elapsed();
     let mut per_proxy: Vec<Duration> = fleet
