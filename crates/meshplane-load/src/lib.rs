@@ -19,6 +19,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod cache;
 mod cfn;
 mod cli;
 mod decode;
@@ -36,6 +37,7 @@ use std::path::{Path, PathBuf};
 
 use meshplane_spec::{ArnContext, Diagnostic, MeshModel, Origins};
 
+pub use cache::{load_paths_cached, CacheStats, LoadCache};
 pub use export::{export, ExportFormat};
 pub use values::{parse_assignment, parse_values, read_values_file, ValuesError};
 

@@ -43,7 +43,10 @@ async fn serve(dir: PathBuf, quota: usize) -> meshplane_control::Running {
             default: quota,
             ..QuotaConfig::default()
         },
-        debounce: Duration::from_millis(200),
+        debounce: meshplane_control::Debounce {
+            quiet: Duration::from_millis(200),
+            max: Duration::from_secs(10),
+        },
         reload_on_sighup: false,
         source: None,
     })
