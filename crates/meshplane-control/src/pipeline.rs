@@ -248,6 +248,7 @@ impl Pipeline {
             tracing::debug!(document = %s, "not an App Mesh spec; skipped");
         }
         let finished = SystemTime::now();
+        let finished_at = Instant::now();
         let report = Arc::new(ReloadReport {
             finished_at: unix_seconds(finished),
             duration_seconds: started.elapsed().as_secs_f64(),
@@ -275,6 +276,7 @@ impl Pipeline {
                 load_seconds = (loaded_at - started).as_secs_f64(),
                 validate_seconds = (validated_at - loaded_at).as_secs_f64(),
                 publish_seconds = published_at.map(|p| (p - validated_at).as_secs_f64()),
+                diff_seconds = published_at.map(|p| (finished_at - p).as_secs_f64()),
                 seconds = report.duration_seconds,
                 "specs reloaded"
             );

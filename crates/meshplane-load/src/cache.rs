@@ -130,7 +130,7 @@ pub fn load_paths_cached(
                 session.cfn.extend(part.cfn.iter().cloned());
                 session.skipped.extend(part.skipped.iter().cloned());
             }
-            Err(e) => session.diagnostics.push(e),
+            Err(e) => session.diagnostics.push(*e),
         }
     }
     cache.files.retain(|p, _| seen.contains(p.as_path()));
@@ -144,7 +144,7 @@ fn part_of(
     opts: &LoadOptions,
     cache: &mut LoadCache,
     stats: &mut CacheStats,
-) -> Result<Arc<FilePart>, Diagnostic> {
+) -> Result<Arc<FilePart>, Box<Diagnostic>> {
     let meta = std::fs::metadata(file).ok();
     let len = meta.as_ref().map(std::fs::Metadata::len);
     let modified = meta.as_ref().and_then(|m| m.modified().ok());
@@ -161,7 +161,7 @@ fn part_of(
         Ok(b) => b,
         Err(e) => {
             cache.files.remove(file);
-            return Err(walk::read_error(file, &e.to_string()));
+            return Err(Box::new(walk::read_error(file, &e.to_string())));
         }
     };
     let hash = content_hash(&bytes);
@@ -177,7 +177,10 @@ fn part_of(
     }
     let Ok(text) = String::from_utf8(bytes) else {
         cache.files.remove(file);
-        return Err(walk::read_error(file, "the file is not UTF-8 text"));
+        return Err(Box::new(walk::read_error(
+            file,
+            "the file is not UTF-8 text",
+        )));
     };
     stats.parsed += 1;
     let part = Arc::new(parse(opts, file, &text));

@@ -54,7 +54,10 @@ fn cached_loads_equal_fresh_loads_through_edits_in_every_format() {
     copy(&root().join("crates/meshplane-load/tests/user_files"), d);
     copy(&root().join("config/examples/external-traffic"), d);
     std::fs::create_dir(d.join("k8s")).unwrap();
-    copy(&root().join("config/examples/apps/kubernetes"), &d.join("k8s"));
+    copy(
+        &root().join("config/examples/apps/kubernetes"),
+        &d.join("k8s"),
+    );
     let opts = options();
     let mut cache = LoadCache::new();
 
@@ -66,10 +69,18 @@ fn cached_loads_equal_fresh_loads_through_edits_in_every_format() {
     assert_eq!(again.parsed, 0, "{again:?}");
 
     // A CLI file, then the export another stack imports.
-    replace(&d.join("route-external-go.json"), "\"weight\": ", "\"weight\": 1");
+    replace(
+        &d.join("route-external-go.json"),
+        "\"weight\": ",
+        "\"weight\": 1",
+    );
     let s = same(d, &mut cache, &opts);
     assert_eq!(s.parsed, 1, "{s:?}");
-    replace(&d.join("infra-stack.yaml"), "${EnvironmentName}:Mesh", "${EnvironmentName}:Other");
+    replace(
+        &d.join("infra-stack.yaml"),
+        "${EnvironmentName}:Mesh",
+        "${EnvironmentName}:Other",
+    );
     same(d, &mut cache, &opts);
     // A Kubernetes object, then a syntax error in it, then its removal.
     let k8s = d.join("k8s/apps.yaml");
@@ -85,7 +96,9 @@ fn cached_loads_equal_fresh_loads_through_edits_in_every_format() {
     same(d, &mut cache, &opts);
     // Other options: the cache starts over.
     let mut other = opts.clone();
-    other.params.insert("EnvironmentName".to_owned(), "dev".to_owned());
+    other
+        .params
+        .insert("EnvironmentName".to_owned(), "dev".to_owned());
     let s = same(d, &mut cache, &other);
     assert_eq!(s.unchanged + s.same_content, 0, "{s:?}");
 }
