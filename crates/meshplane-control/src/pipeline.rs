@@ -224,7 +224,12 @@ impl Pipeline {
             // After publishing: the proxies and the NACK trace never wait
             // for the diff.
             let diff = previous.as_deref().map(|old| {
-                let report = reload_diff::between(Some(old), &served, &self.settings.load.arn);
+                let report = reload_diff::between_detailed(
+                    Some(old),
+                    &served,
+                    &self.settings.load.arn,
+                    reload_diff::RELOAD_DIFF_DETAIL,
+                );
                 ReloadDiff {
                     summary: report.summary(),
                     report,
