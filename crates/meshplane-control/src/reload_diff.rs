@@ -60,7 +60,7 @@ pub fn explain_proxy(
 /// How many changed proxies a reload's diff details (rendering and diffing
 /// every proxy of a change to 1,000 nodes takes seconds of CPU the proxies'
 /// updates need); the others are counted in `not_detailed`.
-pub const RELOAD_DIFF_DETAIL: usize = 50;
+pub const RELOAD_DIFF_DETAIL: usize = 10;
 
 /// The diff from `old` to `new` served sets. Proxies whose translation is
 /// the same shared value on both sides (not re-translated), or whose Envoy
