@@ -173,3 +173,52 @@ impl Drop for RegistryHandle {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(r: &ProxyRegistry, key: &str) -> StreamInfo {
+        StreamInfo {
+            stream: r.next_stream_id(),
+            key: ProxyKey::new(key),
+            node_id: key.to_owned(),
+            node_cluster: String::new(),
+            principal: None,
+            remote_addr: None,
+            variant: Variant::Sotw,
+            connected_since: SystemTime::now(),
+            types: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn counts_by_key_follow_streams_and_nacks() {
+        let r = ProxyRegistry::default();
+        let a1 = r.register(info(&r, "a"));
+        let a2 = r.register(info(&r, "a"));
+        let b = r.register(info(&r, "b"));
+        a1.update(ResourceType::Route, |s| s.last_nack = Some("bad".into()));
+        a2.update(ResourceType::Route, |s| s.last_nack = Some("bad".into()));
+        a2.update(ResourceType::Route, |s| s.last_nack = Some("still".into()));
+        let counts: BTreeMap<_, _> = r.counts_by_key().into_iter().collect();
+        assert_eq!(counts[&ProxyKey::new("a")].streams, 2);
+        assert_eq!(counts[&ProxyKey::new("a")].nacked[&ResourceType::Route], 2);
+        assert_eq!(counts[&ProxyKey::new("b")].streams, 1);
+        // An ACK clears a NACK; a closed stream takes its NACK with it.
+        a1.update(ResourceType::Route, |s| s.last_nack = None);
+        drop(a2);
+        drop(b);
+        let counts = r.counts_by_key();
+        assert_eq!(counts.len(), 1);
+        assert_eq!(
+            counts[0].1,
+            KeyCounts {
+                streams: 1,
+                nacked: BTreeMap::new()
+            }
+        );
+        drop(a1);
+        assert!(r.counts_by_key().is_empty());
+    }
+}
