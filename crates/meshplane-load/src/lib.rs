@@ -120,6 +120,12 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
     loaded
 }
 
+/// The spec files `load_paths` reads under `paths`, and the paths it
+/// cannot read.
+pub fn walk_spec_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+    walk::spec_files(paths)
+}
+
 /// Loads one file's text; `file`'s extension picks JSON or YAML syntax.
 pub fn load_str(file: &Path, text: &str, opts: &LoadOptions) -> Loaded {
     let mut session = pending::Session::new(opts);
