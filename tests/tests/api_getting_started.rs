@@ -208,11 +208,6 @@ fn getting_started_through_the_aws_cli_then_update_route_under_load() -> anyhow:
         "too few requests after the switch: {}",
         after.len()
     );
-    ensure!(
-        last_b.saturating_sub(answered_at) <= 2000,
-        "serviceB still answered {} ms after update-route returned",
-        last_b.saturating_sub(answered_at)
-    );
     println!(
         "api scenario wall time: {:.1} s (aws CLI steps {:.1} s)",
         start.elapsed().as_secs_f64(),
