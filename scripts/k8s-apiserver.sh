@@ -88,12 +88,15 @@ step "CRD API server on 127.0.0.1:$k8s_api_port, etcd on 127.0.0.1:$k8s_etcd_por
     openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=meshplane-test-k8s-ca" \
         -keyout ca.key -out ca.crt
     openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
     openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
         -extfile server.ext -out server.crt
     openssl req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=meshplane-test" \
         -keyout client.key -out client.csr
-    openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out client.crt
+    # With an extension, so a v3 certificate (rustls refuses v1 ones).
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile client.ext -out client.crt
 ) >"$K8S_TMP/certs.log" 2>&1 || die "openssl failed: $(cat "$K8S_TMP/certs.log")"
 # Authentication and authorization delegate to a server that does not
 # exist: only client certificates authenticate, and system:masters is

@@ -45,6 +45,7 @@ async fn serve(dir: PathBuf, quota: usize) -> meshplane_control::Running {
         },
         debounce: Duration::from_millis(200),
         reload_on_sighup: false,
+        more_sources: Vec::new(),
         source: None,
     })
     .await

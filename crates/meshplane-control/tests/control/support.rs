@@ -86,6 +86,7 @@ pub fn serve_config(paths: Vec<PathBuf>) -> ServeConfig {
         quota: QuotaConfig::default(),
         debounce: Duration::from_millis(200),
         reload_on_sighup: false,
+        more_sources: Vec::new(),
         source: None,
     }
 }
