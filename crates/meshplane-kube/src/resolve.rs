@@ -151,3 +151,100 @@ fn verdicts(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::kinds::KINDS;
+
+    fn key(kind: &str, name: &str) -> Key {
+        let k = KINDS.iter().position(|k| k.kind == kind).unwrap();
+        Key {
+            kind: k,
+            namespace: if kind == "Mesh" {
+                String::new()
+            } else {
+                "shop".to_owned()
+            },
+            name: name.to_owned(),
+        }
+    }
+
+    fn mesh() -> (Key, String) {
+        (
+            key("Mesh", "shop"),
+            r#"{"apiVersion":"appmesh.k8s.aws/v1beta2","kind":"Mesh","metadata":{"name":"shop"},"spec":{}}"#.to_owned(),
+        )
+    }
+
+    fn node(name: &str, port: i64) -> (Key, String) {
+        (
+            key("VirtualNode", name),
+            format!(
+                r#"{{"apiVersion":"appmesh.k8s.aws/v1beta2","kind":"VirtualNode","metadata":{{"name":"{name}","namespace":"shop"}},
+                   "spec":{{"meshRef":{{"name":"shop"}},"listeners":[{{"portMapping":{{"port":{port},"protocol":"http"}}}}],
+                            "serviceDiscovery":{{"dns":{{"hostname":"{name}.shop"}}}}}}}}"#
+            ),
+        )
+    }
+
+    fn nodes(r: &Resolution) -> Vec<String> {
+        r.model.meshes["shop"]
+            .virtual_nodes
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn valid_objects_are_served_with_their_arns() {
+        let current: BTreeMap<Key, String> = [mesh(), node("web", 80)].into_iter().collect();
+        let r = resolve(&current, &BTreeMap::new(), &LoadOptions::default());
+        assert!(r.unplaced.is_empty(), "{:?}", r.unplaced);
+        assert_eq!(nodes(&r), vec!["web_shop"]);
+        let v = &r.verdicts[&key("VirtualNode", "web")];
+        assert!(v.accepted);
+        assert!(v
+            .arn
+            .as_deref()
+            .unwrap()
+            .ends_with(":mesh/shop/virtualNode/web_shop"));
+    }
+
+    #[test]
+    fn an_invalid_edit_serves_the_last_good_version_and_names_the_field() {
+        let good: BTreeMap<Key, String> = [mesh(), node("web", 80), node("api", 8080)]
+            .into_iter()
+            .collect();
+        let current: BTreeMap<Key, String> = [mesh(), node("web", 70000), node("api", 8080)]
+            .into_iter()
+            .collect();
+        let r = resolve(&current, &good, &LoadOptions::default());
+        assert_eq!(nodes(&r), vec!["api_shop", "web_shop"]);
+        let v = &r.verdicts[&key("VirtualNode", "web")];
+        assert!(!v.accepted && v.last_good_served);
+        assert!(
+            v.findings[0].contains("listeners[0].portMapping.port"),
+            "{:?}",
+            v.findings
+        );
+        // The served text is the good one.
+        assert_eq!(
+            r.served[&key("VirtualNode", "web")],
+            good[&key("VirtualNode", "web")]
+        );
+        assert!(r.verdicts[&key("VirtualNode", "api")].accepted);
+    }
+
+    #[test]
+    fn an_invalid_new_object_is_left_out_and_the_rest_served() {
+        let current: BTreeMap<Key, String> = [mesh(), node("web", 0), node("api", 8080)]
+            .into_iter()
+            .collect();
+        let r = resolve(&current, &BTreeMap::new(), &LoadOptions::default());
+        assert_eq!(nodes(&r), vec!["api_shop"]);
+        let v = &r.verdicts[&key("VirtualNode", "web")];
+        assert!(!v.accepted && !v.last_good_served && v.arn.is_none());
+    }
+}
