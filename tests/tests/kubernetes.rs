@@ -33,8 +33,22 @@ const KINDS: &str =
     "virtualnodes,virtualservices,virtualrouters,virtualgateways,gatewayroutes,backendgroups";
 
 fn clean(k: &Cluster) -> anyhow::Result<()> {
-    k.kubectl(&["delete", "-n", NS, KINDS, "--all", "--ignore-not-found"])?;
-    k.kubectl(&["delete", "meshes", "apps", "--ignore-not-found"])?;
+    k.kubectl(&[
+        "delete",
+        "-n",
+        NS,
+        KINDS,
+        "--all",
+        "--ignore-not-found",
+        "--wait=false",
+    ])?;
+    k.kubectl(&[
+        "delete",
+        "meshes",
+        "apps",
+        "--ignore-not-found",
+        "--wait=false",
+    ])?;
     Ok(())
 }
 
