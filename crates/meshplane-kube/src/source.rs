@@ -21,8 +21,11 @@ use crate::resolve::{resolve, Verdict};
 use crate::status;
 use crate::watch::{self, Scope, Update};
 
-/// Events closer together than this are resolved together.
+/// Events closer together than this are resolved together...
 const BURST: Duration = Duration::from_millis(20);
+/// ...up to this long after the first: a steady stream of events (a large
+/// `kubectl apply`, status writes) is resolved in steps, not at its end.
+const BURST_MAX: Duration = Duration::from_millis(100);
 /// How long `start` waits for the first complete list.
 const FIRST_LIST: Duration = Duration::from_secs(30);
 /// Status writes tried again after a conflict.
@@ -199,8 +202,14 @@ impl Follow {
         while let Some(update) = rx.recv().await {
             held.apply(update, &self.shared);
             // The rest of the burst.
+            let burst_end = tokio::time::Instant::now() + BURST_MAX;
             loop {
-                match tokio::time::timeout(BURST, rx.recv()).await {
+                let wait =
+                    BURST.min(burst_end.saturating_duration_since(tokio::time::Instant::now()));
+                if wait.is_zero() {
+                    break;
+                }
+                match tokio::time::timeout(wait, rx.recv()).await {
                     Ok(Some(update)) => held.apply(update, &self.shared),
                     Ok(None) => return,
                     Err(_) => break,
@@ -233,11 +242,17 @@ impl Follow {
         let last_good = held.last_good.clone();
         let load = self.load.clone();
         let input = current.clone();
+        let started = std::time::Instant::now();
         let Ok(resolution) =
             tokio::task::spawn_blocking(move || resolve(&input, &last_good, &load)).await
         else {
             return;
         };
+        tracing::debug!(
+            objects = current.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "Kubernetes objects resolved"
+        );
         lock(&self.shared.status).resolutions += 1;
         if !resolution.unplaced.is_empty() {
             for finding in &resolution.unplaced {
