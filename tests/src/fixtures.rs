@@ -52,6 +52,15 @@ impl AppsMesh {
 /// The three applications of the getting-started mesh, their hosts-file
 /// names, backends and Envoys; waits until the Envoys are ready.
 pub fn start_apps(t: &mut Topology) -> anyhow::Result<()> {
+    start_apps_with(t, |_| Vec::new())
+}
+
+/// [`start_apps`], each Envoy with the extra environment variables
+/// `env(node)` gives (e.g. `APPMESH_XDS_ENDPOINT` listing several replicas).
+pub fn start_apps_with(
+    t: &mut Topology,
+    env: impl Fn(&str) -> Vec<(String, String)>,
+) -> anyhow::Result<()> {
     for node in ["serviceA", "serviceB", "serviceBv2"] {
         let ip = t.add_app(node)?;
         // The virtual node's DNS service discovery name.
@@ -66,7 +75,9 @@ pub fn start_apps(t: &mut Topology) -> anyhow::Result<()> {
     t.add_host("serviceb.apps.local", b)?;
     for node in ["serviceA", "serviceB", "serviceBv2"] {
         t.start_http_backend(node, node, 80)?;
-        t.start_envoy(node, &Sidecar::node("apps", node, &[80]))?;
+        let mut sidecar = Sidecar::node("apps", node, &[80]);
+        sidecar.env = env(node);
+        t.start_envoy(node, &sidecar)?;
     }
     t.wait_envoys_ready()
 }

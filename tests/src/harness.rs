@@ -2,6 +2,7 @@
 
 pub mod a11y;
 pub mod api;
+pub mod api_writes;
 pub mod backends;
 pub mod binaries;
 pub mod certs;
@@ -15,6 +16,7 @@ pub mod kubernetes;
 pub mod netns;
 pub mod process;
 pub mod redirect;
+pub mod replicas;
 pub mod specs;
 pub mod topology;
 pub mod watch;

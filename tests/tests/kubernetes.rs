@@ -158,7 +158,7 @@ fn kubernetes_objects_served_live_with_status_written_back() -> anyhow::Result<(
     );
 
     let mut t = Topology::new("kubernetes", binaries!()?)?;
-    k.reach_from(&t)?;
+    let _reach = k.reach_from(&t)?;
     let store = t.path("store");
     std::fs::create_dir_all(&store)?;
     t.control_args.extend([

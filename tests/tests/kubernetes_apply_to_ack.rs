@@ -97,7 +97,7 @@ fn kubectl_apply_to_proxy_ack() -> anyhow::Result<()> {
     let apps = workspace_root().join("config/examples/apps/kubernetes/apps.yaml");
     k.kubectl(&["apply", "-f", &apps.display().to_string()])?;
     let mut t = Topology::new("k8s-bench", binaries!()?)?;
-    k.reach_from(&t)?;
+    let _reach = k.reach_from(&t)?;
     let store = t.path("store");
     std::fs::create_dir_all(&store)?;
     t.control_args.extend([

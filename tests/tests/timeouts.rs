@@ -35,13 +35,17 @@ fn route_timeout_gives_504() -> anyhow::Result<()> {
             .concurrency(4),
     )?;
     println!(
-        "scenario 4: 3 s backend on the 1 s route -> {:?} after {:.0}..{:.0} ms; 200 ms backend -> {:?}; 1.5 s backend on the default 15 s route -> {:?} after {:.0} ms",
+        "scenario 4: 1.5 s backend on the 1 s route -> {:?} after {:.0}..{:.0} ms; 200 ms backend -> {:?}; 1.5 s backend on the default 15 s route -> {:?} after {:.0} ms",
         too_slow.by_status, too_slow.latency_ms_min, too_slow.latency_ms_max, fast_enough.by_status, default_timeout.by_status, default_timeout.latency_ms_min
     );
     assert_eq!(too_slow.status("504"), 4, "{too_slow:?}");
+    // Envoy arms the route timer from its event loop's cached clock, which
+    // can lag the moment the request arrived by a few milliseconds on a busy
+    // machine (one CI run saw 997.7 ms), so "not before the timeout" allows
+    // that much slack; a timeout that ignored the route would be 15 s or 0.
     assert!(
-        too_slow.latency_ms_min >= 1000.0,
-        "504 before the 1 s timeout: {too_slow:?}"
+        too_slow.latency_ms_min >= 950.0,
+        "504 well before the 1 s timeout: {too_slow:?}"
     );
     assert!(
         too_slow.latency_ms_max < 3000.0,

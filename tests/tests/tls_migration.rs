@@ -130,6 +130,15 @@ fn plaintext_to_mutual_tls_under_load_without_a_failed_request() -> anyhow::Resu
         "serviceb.tls.local.pem",
         true,
     )?;
+    // serviceA starts originating TLS in the same reload that gives
+    // serviceB its certificate; meshplane publishes serviceA's change only
+    // after serviceB's Envoy acknowledged its new listener.
+    let log = std::fs::read_to_string(t.path("meshplane.log"))?;
+    assert!(
+        log.contains("TLS switch: published after the proxies they talk to acknowledged theirs"),
+        "serviceA's TLS origination was not held back for serviceB's listener:\n{}",
+        log_tail(&t.path("meshplane.log"))
+    );
     let hs_permissive = mesh.stat("serviceB", INGRESS_HANDSHAKES)?;
     counts.push(("PERMISSIVE + server certificate", watch.count()));
     // 2. The client trusts the CA (and, without SANs, checks the server

@@ -22,7 +22,7 @@ pub fn spawn_consumer(server: &XdsServer, state: Arc<ControlState>) -> tokio::ta
                 Err(RecvError::Lagged(n)) => {
                     tracing::warn!(
                         missed = n,
-                        "xDS event consumer fell behind; some events were not counted"
+                        "xDS event consumer fell behind; some events were not handled (metrics stay exact; some NACK traces or connection logs are missing)"
                     )
                 }
                 Err(RecvError::Closed) => break,
@@ -62,15 +62,11 @@ fn handle(state: &ControlState, registry: &meshplane_xds::ProxyRegistry, event: 
         XdsEvent::Ack {
             stream,
             resource_type,
-            latency,
             ..
         } => {
-            state.metrics.ack(resource_type.short_name(), latency);
             state.nacks.clear(stream, resource_type);
         }
-        XdsEvent::Sent { resource_type, .. } => {
-            state.metrics.pushed(resource_type.short_name());
-        }
+        XdsEvent::Sent { .. } => {}
         XdsEvent::Nack {
             stream,
             key,
@@ -80,7 +76,6 @@ fn handle(state: &ControlState, registry: &meshplane_xds::ProxyRegistry, event: 
             nonce,
             message,
         } => {
-            state.metrics.nack(resource_type.short_name());
             // Waits for a reload that is publishing (briefly blocking this
             // consumer), so the trace reads the specs of the rejected version.
             let (resources, trace) = match state.served_settled() {

@@ -57,3 +57,4 @@ pub use served::{Served, ServedProxy};
 pub use settings::{PipelineSettings, QuotaConfig};
 pub use state::{ControlState, ReloadReport};
 pub use trigger::ReloadTrigger;
+pub use watch::Debounce;

@@ -9,30 +9,24 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use meshplane_spec::{ArnContext, ResourceId};
-use meshplane_xds::ProxyRegistry;
+use meshplane_xds::{ProxyRegistry, ResourceType};
 
 pub use histogram::Histogram;
 
 use crate::clock::unix_seconds;
 
-const LATENCY_BUCKETS: &[f64] = &[
-    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
 const BUILD_BUCKETS: &[f64] = &[0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
-/// Process-wide counters, fed by the server's events. Connected proxies are
-/// read from the server's registry when scraped.
+/// Process-wide counters of the control layer. What happens on the streams
+/// (open streams, NACKed proxies, responses, ACKs, NACKs, push-to-ACK time)
+/// is read from the server's registry, which keeps it exactly as it
+/// happens; refusals come from the server's events.
 #[derive(Debug)]
 pub struct Metrics {
     reload_errors: AtomicU64,
     last_success: Mutex<Option<f64>>,
     snapshot_build: Histogram,
-    push_to_ack: Histogram,
-    acks: Mutex<BTreeMap<&'static str, u64>>,
-    nacks: Mutex<BTreeMap<&'static str, u64>>,
     refused: Mutex<BTreeMap<String, u64>>,
-    /// Responses sent, by type (one `Sent` event each).
-    pushes: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Default for Metrics {
@@ -41,11 +35,7 @@ impl Default for Metrics {
             reload_errors: AtomicU64::new(0),
             last_success: Mutex::new(None),
             snapshot_build: Histogram::new(BUILD_BUCKETS),
-            push_to_ack: Histogram::new(LATENCY_BUCKETS),
-            acks: Mutex::default(),
-            nacks: Mutex::default(),
             refused: Mutex::default(),
-            pushes: Mutex::default(),
         }
     }
 }
@@ -67,39 +57,29 @@ impl Metrics {
         self.snapshot_build.observe(d);
     }
 
-    pub fn ack(&self, type_name: &'static str, latency: Duration) {
-        *lock(&self.acks).entry(type_name).or_default() += 1;
-        self.push_to_ack.observe(latency);
-    }
-
-    pub fn nack(&self, type_name: &'static str) {
-        *lock(&self.nacks).entry(type_name).or_default() += 1;
-    }
-
-    pub fn nacks_total(&self) -> u64 {
-        lock(&self.nacks).values().sum()
-    }
-
     pub fn refused(&self, code: tonic::Code) {
         *lock(&self.refused).entry(format!("{code:?}")).or_default() += 1;
-    }
-
-    /// A response of this type was sent.
-    pub fn pushed(&self, type_name: &'static str) {
-        *lock(&self.pushes).entry(type_name).or_default() += 1;
     }
 
     /// The Prometheus text exposition.
     pub fn render(&self, registry: &ProxyRegistry, arn: &ArnContext) -> String {
         let mut out = String::new();
 
+        // Kept by the registry as streams change: one entry per key, so a
+        // scrape costs the same with 1,000 streams or 50,000.
         let mut connected: BTreeMap<(String, String), u64> = BTreeMap::new();
-        for s in registry.streams() {
-            let (mesh, resource) = match ResourceId::parse(s.key.as_str(), arn) {
+        let mut nacked: BTreeMap<(String, String, &'static str), u64> = BTreeMap::new();
+        for (key, counts) in registry.counts_by_key() {
+            let (mesh, resource) = match ResourceId::parse(key.as_str(), arn) {
                 Ok(id) => (id.mesh.clone(), id.short()),
-                Err(_) => (String::new(), s.key.to_string()),
+                Err(_) => (String::new(), key.to_string()),
             };
-            *connected.entry((mesh, resource)).or_default() += 1;
+            for (t, n) in &counts.nacked {
+                *nacked
+                    .entry((mesh.clone(), resource.clone(), t.short_name()))
+                    .or_default() += *n as u64;
+            }
+            *connected.entry((mesh, resource)).or_default() += counts.streams as u64;
         }
         header(
             &mut out,
@@ -118,20 +98,6 @@ impl Metrics {
 
         // Proxies that rejected their latest configuration and still run
         // an older version (cleared by the ACK of a fixed one).
-        let mut nacked: BTreeMap<(String, String, &'static str), u64> = BTreeMap::new();
-        for s in registry.streams() {
-            let (mesh, resource) = match ResourceId::parse(s.key.as_str(), arn) {
-                Ok(id) => (id.mesh.clone(), id.short()),
-                Err(_) => (String::new(), s.key.to_string()),
-            };
-            for (t, status) in &s.types {
-                if status.last_nack.is_some() {
-                    *nacked
-                        .entry((mesh.clone(), resource.clone(), t.short_name()))
-                        .or_default() += 1;
-                }
-            }
-        }
         header(
             &mut out,
             "meshplane_proxies_nacked",
@@ -147,23 +113,24 @@ impl Metrics {
             );
         }
 
+        let counters = registry.counters().snapshot();
         by_type(
             &mut out,
             "meshplane_xds_pushes_total",
             "xDS responses sent, by type.",
-            &lock(&self.pushes),
+            &counters.sent,
         );
         by_type(
             &mut out,
             "meshplane_xds_acks_total",
             "ACKs received, by type.",
-            &lock(&self.acks),
+            &counters.acks,
         );
         by_type(
             &mut out,
             "meshplane_xds_nacks_total",
             "NACKs received, by type.",
-            &lock(&self.nacks),
+            &counters.nacks,
         );
 
         header(
@@ -182,8 +149,14 @@ impl Metrics {
             "histogram",
             "Time from sending a response to its ACK.",
         );
-        self.push_to_ack
-            .write(&mut out, "meshplane_xds_push_ack_seconds");
+        let name = "meshplane_xds_push_ack_seconds";
+        for (bound, n) in &counters.ack_latency_buckets {
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {n}");
+        }
+        let count = counters.ack_latency_count;
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_sum {}", counters.ack_latency_sum_seconds);
+        let _ = writeln!(out, "{name}_count {count}");
         header(
             &mut out,
             "meshplane_snapshot_build_seconds",
@@ -224,8 +197,10 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
-fn by_type(out: &mut String, name: &str, help: &str, counts: &BTreeMap<&'static str, u64>) {
+fn by_type(out: &mut String, name: &str, help: &str, counts: &[(ResourceType, u64)]) {
     header(out, name, "counter", help);
+    let mut counts: Vec<(&str, u64)> = counts.iter().map(|(t, n)| (t.short_name(), *n)).collect();
+    counts.sort();
     for (t, n) in counts {
         let _ = writeln!(out, "{name}{{type=\"{t}\"}} {n}");
     }

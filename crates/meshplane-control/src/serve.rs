@@ -23,7 +23,7 @@ use crate::settings::{PipelineSettings, QuotaConfig};
 use crate::state::ControlState;
 use crate::tls::{tls_incoming, ReloadableTls, TlsConnInfo, TlsError, TlsFiles};
 use crate::trigger::{self, ReloadTrigger};
-use crate::watch::{reload_loop, sighup, watch_paths, FileWatch};
+use crate::watch::{reload_loop, sighup, watch_paths, Debounce, FileWatch};
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -40,8 +40,8 @@ pub struct ServeConfig {
     pub insecure_no_auth: bool,
     pub max_stream_age: Option<Duration>,
     pub quota: QuotaConfig,
-    /// Quiet time after a file change before reloading.
-    pub debounce: Duration,
+    /// How long a file change waits for more before the reload.
+    pub debounce: Debounce,
     /// Reload on SIGHUP (off in tests that run several servers in one process).
     pub reload_on_sighup: bool,
     /// Meshes of the App Mesh API's store, served beside the files'.
@@ -200,7 +200,8 @@ pub async fn start_with_cloud_map(
             ..ServerConfig::default()
         },
     );
-    let mut pipeline = Pipeline::new(config.pipeline.clone(), cache, state.clone());
+    let mut pipeline = Pipeline::new(config.pipeline.clone(), cache, state.clone())
+        .with_streams(server.registry().clone());
     if let Some(path) = &config.auth_config {
         pipeline = pipeline.with_auth_config(path.clone());
     }

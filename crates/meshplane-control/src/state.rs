@@ -23,7 +23,7 @@ pub struct ReloadChanges {
     pub updated: Vec<String>,
     /// Proxies re-translated with identical resources (nothing sent).
     pub unchanged: usize,
-    /// Proxies of meshes whose specs did not change (not re-translated).
+    /// Proxies whose translation inputs did not change (not re-translated).
     pub skipped: usize,
     /// Proxies whose resource was deleted from the specs.
     pub removed: Vec<String>,

@@ -97,17 +97,53 @@ pub fn watch_paths(paths: &[PathBuf], tx: mpsc::UnboundedSender<()>) -> notify::
     Ok(FileWatch { _watcher: watcher })
 }
 
-/// Reload after each burst of triggers has been quiet for `debounce`.
+/// How long the file watch waits before reloading: until the changes have
+/// been quiet for `quiet`, but never longer than `max` after the first one
+/// (a tool that keeps writing cannot hold the reload back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Debounce {
+    pub quiet: Duration,
+    pub max: Duration,
+}
+
+impl Debounce {
+    /// `meshplane serve`'s defaults: 50 ms of quiet, 250 ms at most, which
+    /// leaves most of a one-second budget from the write to the proxies to
+    /// the reload and the push.
+    pub const DEFAULT: Debounce = Debounce {
+        quiet: Duration::from_millis(50),
+        max: Duration::from_millis(250),
+    };
+}
+
+impl Default for Debounce {
+    fn default() -> Self {
+        Debounce::DEFAULT
+    }
+}
+
+/// Reload after each burst of triggers (see [`Debounce`]).
 /// The TLS files, when given, are read again first (a broken set keeps the
 /// previous certificates in force).
 pub async fn reload_loop(
     pipeline: Arc<Pipeline>,
     tls: Option<Arc<ReloadableTls>>,
     mut rx: mpsc::UnboundedReceiver<()>,
-    debounce: Duration,
+    debounce: Debounce,
 ) {
     while rx.recv().await.is_some() {
-        while let Ok(Some(())) = tokio::time::timeout(debounce, rx.recv()).await {}
+        let deadline = tokio::time::Instant::now() + debounce.max;
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let wait = debounce.quiet.min(deadline - now);
+            match tokio::time::timeout(wait, rx.recv()).await {
+                Ok(Some(())) => continue,
+                _ => break,
+            }
+        }
         let p = pipeline.clone();
         let tls = tls.clone();
         let reload = move || {

@@ -58,6 +58,14 @@ pub struct ProxyDiff {
 pub struct DiffReport {
     pub proxies: BTreeMap<String, ProxyDiff>,
     pub unaffected: usize,
+    /// Proxies that change but whose diff was not computed (a reload diff
+    /// details a bounded number of proxies).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_detailed: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl DiffReport {
@@ -75,8 +83,16 @@ impl DiffReport {
                 .count()
         };
         let risks: usize = self.proxies.values().map(|p| p.risks.len()).sum();
+        let more = if self.not_detailed > 0 {
+            format!(
+                " ({} more proxies affected, not detailed)",
+                self.not_detailed
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{} proxies affected, {} resources changed ({} added, {} removed, {} changed), {} unaffected, {} risks",
+            "{} proxies affected, {} resources changed ({} added, {} removed, {} changed), {} unaffected, {} risks{more}",
             self.proxies.len(),
             self.resources_changed(),
             count(ChangeKind::Added),

@@ -19,6 +19,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod cache;
 mod cfn;
 mod cli;
 mod decode;
@@ -36,6 +37,7 @@ use std::path::{Path, PathBuf};
 
 use meshplane_spec::{ArnContext, Diagnostic, MeshModel, Origins};
 
+pub use cache::{load_paths_cached, CacheStats, LoadCache};
 pub use export::{export, ExportFormat};
 pub use values::{parse_assignment, parse_values, read_values_file, ValuesError};
 
@@ -130,6 +132,12 @@ pub fn load_texts(texts: &[(PathBuf, String)], opts: &LoadOptions) -> Loaded {
     let mut loaded = session.finish();
     loaded.files = texts.iter().map(|(file, _)| file.clone()).collect();
     loaded
+}
+
+/// The spec files `load_paths` reads under `paths`, and the paths it
+/// cannot read.
+pub fn walk_spec_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+    walk::spec_files(paths)
 }
 
 /// Loads one file's text; `file`'s extension picks JSON or YAML syntax.

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use meshplane_spec::{Diagnostic, MeshModel, Origin, Origins, ResourceId};
+use meshplane_spec::{AnySpec, Diagnostic, MeshModel, Origin, Origins, ResourceId};
 
 use crate::node::Node;
 use crate::read::{self, Document, Syntax};
@@ -31,6 +31,16 @@ pub struct Pending {
     pub spec: Node,
     pub origin: Origin,
     pub format: SourceFormat,
+}
+
+/// A pending resource after decoding: its spec (`None` when it did not
+/// decode) and the findings of decoding, reported when it is inserted.
+#[derive(Debug, Clone)]
+pub struct DecodedResource {
+    pub id: ResourceId,
+    pub origin: Origin,
+    pub spec: Option<AnySpec>,
+    pub findings: Vec<Diagnostic>,
 }
 
 pub struct Session<'o> {
@@ -196,15 +206,26 @@ impl<'o> Session<'o> {
     }
 
     fn push(&mut self, mut d: Diagnostic, file: &Path, line: Option<u32>, id: Option<&ResourceId>) {
+        self.locate(&mut d, file, line, id);
+        self.diagnostics.push(d);
+    }
+
+    fn locate(&self, d: &mut Diagnostic, file: &Path, line: Option<u32>, id: Option<&ResourceId>) {
         d.file = Some(file.to_owned());
         d.line = line;
         d.resource = id.map(|id| id.arn(&self.opts.arn));
-        self.diagnostics.push(d);
     }
 
     /// Loads the templates with the exports of them all, resolves the
     /// Kubernetes objects, decodes every spec and builds the model.
-    pub fn finish(mut self) -> Loaded {
+    pub fn finish(self) -> Loaded {
+        self.finish_with(Vec::new())
+    }
+
+    /// [`Session::finish`] after `decoded`, the resources of files read
+    /// earlier (already decoded, in file order; the ones read into this
+    /// session come after them).
+    pub fn finish_with(mut self, mut decoded: Vec<DecodedResource>) -> Loaded {
         let templates = std::mem::take(&mut self.cfn);
         let (imports, problems) = cfn::Imports::collect(self.opts, &templates);
         for (file, line, path, message) in problems {
@@ -222,39 +243,72 @@ impl<'o> Session<'o> {
         }
         let objects = std::mem::take(&mut self.k8s);
         k8s::resolve(&mut self, objects);
+        let pending = std::mem::take(&mut self.pending);
+        decoded.extend(pending.into_iter().map(|p| self.decode(p)));
+        self.finish_decoded(decoded)
+    }
+
+    /// Decodes one pending resource; its findings are kept with it and
+    /// reported when it is inserted (so a cached decode reports them in
+    /// the same order as a fresh one).
+    pub fn decode(&self, p: Pending) -> DecodedResource {
+        let Pending {
+            id,
+            spec,
+            mut origin,
+            format,
+        } = p;
+        origin.field_lines = spec.field_lines();
+        origin.source_names = spec.source_names();
+        let mut findings = Vec::new();
+        let spec = match decode::decode(id.kind, &spec, format) {
+            Ok(decoded) => {
+                for e in decoded.pruned {
+                    let path = origin.document_path(&e.path);
+                    let line = origin.line_of(&e.path);
+                    let mut d = Diagnostic::warning(e.rule, &path, e.message);
+                    self.locate(&mut d, &origin.file, line, Some(&id));
+                    findings.push(d);
+                }
+                Some(decoded.spec)
+            }
+            Err(errors) => {
+                for e in errors {
+                    let path = origin.document_path(&e.path);
+                    let line = origin.line_of(&e.path);
+                    let message = decode::in_source_words(&e.message, origin.naming);
+                    let mut d = Diagnostic::error(e.rule, &path, message);
+                    self.locate(&mut d, &origin.file, line, Some(&id));
+                    findings.push(d);
+                }
+                None
+            }
+        };
+        DecodedResource {
+            id,
+            origin,
+            spec,
+            findings,
+        }
+    }
+
+    /// Inserts decoded resources in order (the first of a duplicate is
+    /// kept) and builds the model.
+    fn finish_decoded(mut self, decoded: Vec<DecodedResource>) -> Loaded {
         let mut model = MeshModel::default();
         let mut origins = Origins::default();
         // The owner of each mesh, and where it was first seen.
         let mut owners: BTreeMap<String, (String, Origin)> = BTreeMap::new();
-        let pending = std::mem::take(&mut self.pending);
-        for p in pending {
-            let Pending {
+        for r in decoded {
+            let DecodedResource {
                 id,
+                origin,
                 spec,
-                mut origin,
-                format,
-            } = p;
-            origin.field_lines = spec.field_lines();
-            origin.source_names = spec.source_names();
-            let decoded = decode::decode(id.kind, &spec, format);
-            let spec_value = match decoded {
-                Ok(decoded) => {
-                    for e in decoded.pruned {
-                        let path = origin.document_path(&e.path);
-                        let line = origin.line_of(&e.path);
-                        self.warning(e.rule, &origin.file, line, Some(&id), &path, e.message);
-                    }
-                    decoded.spec
-                }
-                Err(errors) => {
-                    for e in errors {
-                        let path = origin.document_path(&e.path);
-                        let line = origin.line_of(&e.path);
-                        let message = decode::in_source_words(&e.message, origin.naming);
-                        self.error(e.rule, &origin.file, line, Some(&id), &path, message);
-                    }
-                    continue;
-                }
+                findings,
+            } = r;
+            self.diagnostics.extend(findings);
+            let Some(spec_value) = spec else {
+                continue;
             };
             if let Some(first) = origins.get(&id) {
                 let message = format!(

@@ -47,7 +47,14 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<Diagnostic>, dep
         if name.to_string_lossy().starts_with('.') {
             continue;
         }
-        if path.is_dir() {
+        // The entry's type comes with the directory listing; only a
+        // symbolic link needs a stat to tell whether it leads to a directory.
+        let is_dir = match entry.file_type() {
+            Ok(t) if t.is_symlink() => path.is_dir(),
+            Ok(t) => t.is_dir(),
+            Err(_) => path.is_dir(),
+        };
+        if is_dir {
             collect(&path, out, errors, depth + 1);
         } else if path
             .extension()

@@ -31,4 +31,4 @@ pub mod report;
 pub mod run;
 pub mod spec_edit;
 
-pub use run::{run, Change, ChangeSource, RouteFiles, RunConfig, RunError, Target};
+pub use run::{run, run_spread, Change, ChangeSource, RouteFiles, RunConfig, RunError, Target};

@@ -45,6 +45,10 @@ struct Cli {
     /// Route changes to time.
     #[arg(long, default_value_t = 6)]
     changes: usize,
+    /// Proxies that stop reading their stream (stuck Envoys) from the sync
+    /// until the last change reached the others; they must catch up after.
+    #[arg(long, default_value_t = 0)]
+    stuck: usize,
     /// HTTP/2 connections at most (default: one per proxy, as far as the
     /// open-files limit allows).
     #[arg(long)]
@@ -247,6 +251,7 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
         sync_timeout: Duration::from_secs(cli.sync_timeout),
         change_timeout: Duration::from_secs(60),
         settle: Duration::from_secs(cli.settle),
+        stuck: cli.stuck,
     };
     let report = meshplane_loadgen::run(&config, &target, source.as_mut()).await?;
     println!("{report}");

@@ -35,6 +35,8 @@ pub struct ProxyStats {
     pub last_update_ns: AtomicU64,
     pub responses: AtomicU64,
     pub failed: AtomicBool,
+    /// Set: the proxy stops reading its stream (a stuck Envoy) until cleared.
+    pub stuck: AtomicBool,
 }
 
 /// Every proxy of a run.
@@ -96,6 +98,13 @@ impl Fleet {
                     self.proxies[idx].node_id
                 ));
             }
+        }
+    }
+
+    /// Returns once proxy `idx` is not stuck.
+    pub async fn wait_while_stuck(&self, idx: usize) {
+        while self.stats[idx].stuck.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

@@ -65,6 +65,20 @@ pub struct Report {
     pub nacks: f64,
     pub failed_at_end: usize,
     pub errors: Vec<String>,
+    /// The stuck proxies, when some were asked for.
+    pub stuck: Option<StuckFigures>,
+}
+
+/// Proxies that stopped reading during the changes, and their catching up.
+#[derive(Debug, Clone)]
+pub struct StuckFigures {
+    pub stuck: usize,
+    /// Those that got the missed updates once they read again.
+    pub caught_up: usize,
+    /// From resuming until the last of them got its update.
+    pub after: Duration,
+    /// Server RSS after the last change, the stuck proxies still stuck.
+    pub server_rss_kib_while_stuck: u64,
 }
 
 impl Report {
@@ -73,6 +87,7 @@ impl Report {
     pub fn clean(&self) -> bool {
         self.sync.all_synced.is_some()
             && self.failed_at_end == 0
+            && self.stuck.as_ref().is_none_or(|s| s.caught_up == s.stuck)
             && self.nacks == 0.0
             && self
                 .changes
@@ -162,6 +177,17 @@ impl fmt::Display for Report {
         }
         writeln!(f, "  (odd = unexpected + missing proxies; srv build = snapshot build (translate + publish) of the reloads;\n   srv reloaded = end of the last successful reload, after the write;\n   push-ack = server's mean push-to-ACK time)")?;
         writeln!(f)?;
+        if let Some(s) = &self.stuck {
+            writeln!(
+                f,
+                "stuck proxies: {} stopped reading from the sync to the last change (left out above); server RSS then {} MiB; after resuming {} of them caught up in {}",
+                s.stuck,
+                s.server_rss_kib_while_stuck / 1024,
+                s.caught_up,
+                ms(s.after)
+            )?;
+            writeln!(f)?;
+        }
         writeln!(
             f,
             "{:<28} {:>12} {:>12} {:>12}",

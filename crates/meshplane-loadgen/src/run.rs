@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 use crate::mesh_gen::GeneratedMesh;
 use crate::probe::{self, metric_total, parse_metrics};
 use crate::proxy::{self, Fleet, ProxySpec, Variant};
-use crate::report::{ChangeFigures, Report, Samples, SyncFigures};
+use crate::report::{ChangeFigures, Report, Samples, StuckFigures, SyncFigures};
 use crate::spec_edit::{rewrite_weights, EditError};
 
 /// The server under load.
@@ -38,6 +38,10 @@ pub struct RunConfig {
     pub change_timeout: Duration,
     /// Pause between the sync and the first change.
     pub settle: Duration,
+    /// Proxies that stop reading their stream from the sync until the last
+    /// change reached the others (stuck Envoys); chosen among the proxies
+    /// of one node that every wide change affects.
+    pub stuck: usize,
 }
 
 /// One applied change: what it was and which nodes it should reach (when
@@ -130,12 +134,14 @@ fn samples(target: &Target) -> Samples {
 
 /// Open the proxies' connections and streams; returns at once, the proxies
 /// keep running on the runtime.
-fn spawn_fleet(fleet: &Arc<Fleet>, xds: SocketAddr, connections: usize) {
+/// Connection `c` goes to `xds[c % xds.len()]`.
+fn spawn_fleet(fleet: &Arc<Fleet>, xds: &[SocketAddr], connections: usize) {
     let gate = Arc::new(Semaphore::new(200));
     let n = fleet.proxies.len();
     for c in 0..connections {
         let fleet = fleet.clone();
         let gate = gate.clone();
+        let xds = xds[c % xds.len()];
         tokio::spawn(async move {
             let members: Vec<usize> = (c..n).step_by(connections).collect();
             let channel = {
@@ -193,6 +199,7 @@ async fn measure_change(
         nodes
             .iter()
             .flat_map(|n| by_node.get(n.as_str()).into_iter().flatten().copied())
+            .filter(|i| !fleet.stats[*i].stuck.load(Ordering::Relaxed))
             .collect()
     });
     let updated = |fleet: &Fleet| -> BTreeSet<usize> {
@@ -229,7 +236,10 @@ async fn measure_change(
     // Updates that should not have happened come in too: wait a moment.
     let all_reached = t0.elapsed();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let reached = updated(fleet);
+    let mut reached = updated(fleet);
+    // A stuck proxy may take in the one response it was reading when it
+    // stopped: neither expected nor odd.
+    reached.retain(|i| !fleet.stats[*i].stuck.load(Ordering::Relaxed));
     let t0_ns = fleet.ns_of(t0);
     let mut latencies: Vec<Duration> = reached
         .iter()
@@ -282,10 +292,78 @@ async fn measure_change(
     })
 }
 
+/// The proxies to get stuck: the first ones of the node after the first
+/// (node 0 is the one the wide change leaves alone).
+fn choose_stuck(by_node: &BTreeMap<&str, Vec<usize>>, config: &RunConfig) -> Vec<usize> {
+    if config.stuck == 0 {
+        return Vec::new();
+    }
+    let node = config
+        .node_arns
+        .get(1)
+        .or(config.node_arns.first())
+        .map(String::as_str)
+        .unwrap_or_default();
+    by_node
+        .get(node)
+        .map(|v| v.iter().copied().take(config.stuck).collect())
+        .unwrap_or_default()
+}
+
+/// Let the stuck proxies read again and wait until each got the updates it
+/// missed.
+async fn resume_stuck(
+    fleet: &Fleet,
+    stuck: &[usize],
+    target: &Target,
+    timeout: Duration,
+) -> Option<StuckFigures> {
+    if stuck.is_empty() {
+        return None;
+    }
+    let rss_stuck = probe::proc_sample(target.pid).rss_kib;
+    let before: Vec<u64> = stuck
+        .iter()
+        .map(|i| fleet.stats[*i].updates.load(Ordering::Acquire))
+        .collect();
+    let t0 = Instant::now();
+    for i in stuck {
+        fleet.stats[*i].stuck.store(false, Ordering::Relaxed);
+    }
+    let caught_up = |fleet: &Fleet| {
+        stuck
+            .iter()
+            .zip(&before)
+            .filter(|(i, b)| fleet.stats[**i].updates.load(Ordering::Acquire) > **b)
+            .count()
+    };
+    while caught_up(fleet) < stuck.len() && t0.elapsed() < timeout {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Some(StuckFigures {
+        stuck: stuck.len(),
+        caught_up: caught_up(fleet),
+        after: t0.elapsed(),
+        server_rss_kib_while_stuck: rss_stuck,
+    })
+}
+
 /// Run the whole measurement against a started server.
 pub async fn run(
     config: &RunConfig,
     target: &Target,
+    source: &mut dyn ChangeSource,
+) -> Result<Report, RunError> {
+    run_spread(config, target, &[], source).await
+}
+
+/// [`run`] with the proxies spread over `target` and the servers at
+/// `more_xds` (replicas sharing one store): the connections go to each in
+/// turn. Server-side figures (metrics, RSS, CPU) are `target`'s.
+pub async fn run_spread(
+    config: &RunConfig,
+    target: &Target,
+    more_xds: &[SocketAddr],
     source: &mut dyn ChangeSource,
 ) -> Result<Report, RunError> {
     if config.node_arns.is_empty() {
@@ -307,7 +385,10 @@ pub async fn run(
     let idle = samples(target);
     let fleet = Fleet::new(specs.clone());
     let t_start = Instant::now();
-    spawn_fleet(&fleet, target.xds, connections);
+    let servers: Vec<SocketAddr> = std::iter::once(target.xds)
+        .chain(more_xds.iter().copied())
+        .collect();
+    spawn_fleet(&fleet, &servers, connections);
     wait_synced(&fleet, config.sync_timeout).await;
     let sync_wall = t_start.elapsed();
     let mut per_proxy: Vec<Duration> = fleet
@@ -338,12 +419,17 @@ pub async fn run(
         sync_wall.as_secs_f64()
     );
     tokio::time::sleep(config.settle).await;
+    let stuck = choose_stuck(&by_node, config);
+    for i in &stuck {
+        fleet.stats[*i].stuck.store(true, Ordering::Relaxed);
+    }
     let mut changes = Vec::new();
     if sync.synced > 0 {
         for k in 0..config.changes {
             changes.push(measure_change(&fleet, source, k, config, target, &by_node).await?);
         }
     }
+    let stuck = resume_stuck(&fleet, &stuck, target, config.change_timeout).await;
     let end = samples(target);
     let m = metrics(target.admin).await;
     let errors = fleet.errors.lock().map(|e| e.clone()).unwrap_or_default();
@@ -358,6 +444,7 @@ pub async fn run(
         synced: synced_samples,
         end,
         nacks: metric_total(&m, "meshplane_xds_nacks_total"),
+        stuck,
         failed_at_end: fleet.failed(),
         errors,
     })

@@ -43,7 +43,10 @@ async fn serve(dir: PathBuf, quota: usize) -> meshplane_control::Running {
             default: quota,
             ..QuotaConfig::default()
         },
-        debounce: Duration::from_millis(200),
+        debounce: meshplane_control::Debounce {
+            quiet: Duration::from_millis(200),
+            max: Duration::from_secs(10),
+        },
         reload_on_sighup: false,
         more_sources: Vec::new(),
         source: None,
@@ -62,6 +65,7 @@ fn config(proxies: usize, node_arns: Vec<String>, changes: usize) -> RunConfig {
         sync_timeout: Duration::from_secs(60),
         change_timeout: Duration::from_secs(30),
         settle: Duration::ZERO,
+        stuck: 0,
     }
 }
 
@@ -103,6 +107,38 @@ async fn generated_mesh_50_proxies_sync_and_receive_exactly_their_changes() {
     assert_eq!(report.nacks, 0.0);
     assert_eq!(report.failed_at_end, 0);
     assert!(report.clean());
+}
+
+/// Two proxies stop reading while the shared route changes twice: the
+/// others get both changes (the stuck ones are left out of the expected
+/// set, and nobody else is odd), and once they read again they catch up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stuck_proxies_hold_back_nobody_and_catch_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut mesh = GeneratedMesh::write(tmp.path(), 20, 3, &ArnContext::default()).unwrap();
+    let running = serve(tmp.path().to_path_buf(), 10).await;
+    let target = Target {
+        xds: running.xds_addr,
+        admin: running.admin_addr,
+        pid: std::process::id(),
+    };
+    let config = RunConfig {
+        stuck: 2,
+        ..config(60, mesh.node_arns(), 3)
+    };
+    let report = meshplane_loadgen::run(&config, &target, &mut mesh)
+        .await
+        .unwrap();
+    println!("{report}");
+    // 60 proxies over 20 nodes: 3 on node 0, which the wide change skips,
+    // and 2 of the 57 others stuck.
+    assert_eq!(report.changes[0].expected, Some(55));
+    for c in &report.changes {
+        assert_eq!((c.missing, c.unexpected), (0, 0), "{}", c.label);
+    }
+    let stuck = report.stuck.as_ref().unwrap();
+    assert_eq!((stuck.stuck, stuck.caught_up), (2, 2));
+    assert!(report.clean(), "{:?}", report.errors);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

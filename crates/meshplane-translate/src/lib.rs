@@ -48,6 +48,7 @@ mod gateway_route;
 mod gateway_routes;
 mod gateway_timeouts;
 mod ingress;
+pub mod inputs;
 mod ip;
 pub mod names;
 mod options;

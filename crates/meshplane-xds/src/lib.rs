@@ -61,6 +61,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod counters;
 pub mod events;
 pub mod push_order;
 pub mod registry;
@@ -68,9 +69,10 @@ pub mod server;
 
 pub use auth::{Admission, Authorizer, NodeIdAuthorizer, PeerInfo, StreamPrincipal, TlsPeer};
 pub use cache::{ProxyKey, Resource, ResourceInterner, SetOutcome, Snapshot, SnapshotCache};
+pub use counters::{CountersSnapshot, StreamCounters, ACK_LATENCY_BOUNDS};
 pub use events::{StreamId, Variant, XdsEvent};
 /// The resource types served; meshplane-envoy owns them (type URLs, names).
 pub use meshplane_envoy::ResourceType;
 pub use push_order::{PUSH_ORDER, REMOVAL_ORDER};
-pub use registry::{ProxyRegistry, StreamInfo, TypeStatus};
+pub use registry::{KeyCounts, ProxyRegistry, StreamInfo, TypeStatus};
 pub use server::{ServerConfig, XdsServer};

@@ -139,6 +139,7 @@ fn write_to_ack() -> anyhow::Result<()> {
         sync_timeout: Duration::from_secs(120),
         change_timeout: Duration::from_secs(60),
         settle: Duration::from_secs(2),
+        stuck: 0,
     };
     let target = Target {
         xds: server.xds,

@@ -1,21 +1,31 @@
 //! Benchmark of replicas on one PostgreSQL (prints figures, asserts no
 //! time; needs the server `scripts/test.sh` starts):
 //! - write -> proxy ACK across replicas: route updates through replica A,
-//!   timed until every affected simulated proxy (meshplane-loadgen's fleet)
-//!   connected to replica B ACKed;
+//!   timed until every affected simulated proxy (meshplane-loadgen's fleet,
+//!   spread over all the replicas) ACKed;
 //! - writes per second through three replicas at once;
-//! - catch-up: replica B frozen (SIGSTOP) while writes go through A, then
-//!   the time from SIGCONT until B serves the last of them.
+//! - catch-up: replica B cut off from the database (its connections go
+//!   through a relay that closes them and refuses new ones) while writes
+//!   go through A, then the time from the end of the cut until B serves
+//!   the last of them.
 //!
-//! Sizes: `MESHPLANE_BENCH_PROXIES` (default 300), `MESHPLANE_BENCH_QUEUED`
-//! (writes queued during the freeze, default 1000), `MESHPLANE_BENCH_FREEZE_SECS`
-//! (default 5; the figure uses 60).
+//! Sizes (environment variables; the defaults keep `cargo test
+//! --all-targets` short):
+//!
+//! | variable | default | the figure |
+//! | --- | --- | --- |
+//! | `MESHPLANE_BENCH_REPLICAS` | 3 | 3 |
+//! | `MESHPLANE_BENCH_PROXIES` (spread over the replicas) | 300 | 3000 |
+//! | `MESHPLANE_BENCH_CHANGES` (route updates measured) | 20 | 20 |
+//! | `MESHPLANE_BENCH_OUTAGE_SECS` (B cut off) | 5 | 60 |
+//! | `MESHPLANE_BENCH_QUEUED` (writes through A meanwhile) | 200 | 1000 |
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use meshplane_api_tests::cluster::{admin_json, call, node_spec, ok};
+use meshplane_api_tests::relay::Relay;
 use meshplane_api_tests::server::meshplane_bin;
 use meshplane_api_tests::{http, postgres, unsigned, Server, ServerOptions, ACCOUNT, REGION};
 use meshplane_loadgen::mesh_gen::GeneratedMesh;
@@ -23,8 +33,6 @@ use meshplane_loadgen::spec_edit::EditError;
 use meshplane_loadgen::{Change, ChangeSource, RunConfig, Target};
 use meshplane_spec::ArnContext;
 use serde_json::json;
-
-const CHANGES: usize = 20;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -98,7 +106,9 @@ fn import(dir: &Path, store: &str) -> anyhow::Result<()> {
 }
 
 fn write_to_ack_across_replicas() -> anyhow::Result<()> {
+    let replicas = env_usize("MESHPLANE_BENCH_REPLICAS", 3).max(1);
     let proxies = env_usize("MESHPLANE_BENCH_PROXIES", 300);
+    let changes = env_usize("MESHPLANE_BENCH_CHANGES", 20);
     let url = postgres::fresh_database("bench_ack")?;
     let specs = tempfile::tempdir()?;
     let arn = ArnContext {
@@ -108,19 +118,27 @@ fn write_to_ack_across_replicas() -> anyhow::Result<()> {
     };
     let mesh = GeneratedMesh::write(specs.path(), proxies, 3, &arn)?;
     import(specs.path(), &url)?;
-    let a = start(&url)?;
-    let b = start(&url)?;
-    let _c = start(&url)?;
+    let servers: Vec<Server> = (0..replicas)
+        .map(|_| start(&url))
+        .collect::<anyhow::Result<_>>()?;
+    // Writes through A; server figures from B (A when alone).
+    let (a, b) = (&servers[0], &servers[1.min(replicas - 1)]);
+    let others: Vec<_> = servers
+        .iter()
+        .filter(|s| s.xds != b.xds)
+        .map(|s| s.xds)
+        .collect();
     let limit = meshplane_loadgen::probe::open_files_limit().unwrap_or(1024) as usize;
     let config = RunConfig {
         proxies,
         delta_fraction: 0.5,
         node_arns: mesh.node_arns(),
         max_connections: limit.saturating_sub(256).max(1),
-        changes: CHANGES,
+        changes,
         sync_timeout: Duration::from_secs(120),
         change_timeout: Duration::from_secs(60),
         settle: Duration::from_secs(2),
+        stuck: 0,
     };
     let target = Target {
         xds: b.xds,
@@ -129,8 +147,13 @@ fn write_to_ack_across_replicas() -> anyhow::Result<()> {
     };
     let mut source = ApiRoutes { mesh, api: a.api };
     let runtime = tokio::runtime::Runtime::new()?;
-    let report = runtime.block_on(meshplane_loadgen::run(&config, &target, &mut source))?;
-    println!("write through replica A -> ACK of {proxies} proxies on replica B (3 replicas, PostgreSQL):\n{report}");
+    let report = runtime.block_on(meshplane_loadgen::run_spread(
+        &config,
+        &target,
+        &others,
+        &mut source,
+    ))?;
+    println!("write through replica A -> ACK of {proxies} proxies spread over {replicas} replicas (PostgreSQL; server figures of replica B):\n{report}");
     if !report.clean() {
         println!("NOTE: the run was not clean (see above)");
     }
@@ -165,46 +188,55 @@ fn writes_per_second() -> anyhow::Result<()> {
 }
 
 fn catch_up() -> anyhow::Result<()> {
-    let queued = env_usize("MESHPLANE_BENCH_QUEUED", 1000);
-    let freeze = Duration::from_secs(env_usize("MESHPLANE_BENCH_FREEZE_SECS", 5) as u64);
+    let queued = env_usize("MESHPLANE_BENCH_QUEUED", 200);
+    let outage = Duration::from_secs(env_usize("MESHPLANE_BENCH_OUTAGE_SECS", 5) as u64);
     let url = postgres::fresh_database("bench_catchup")?;
+    let (relay, through) = Relay::for_url(&url)?;
     let a = start(&url)?;
-    let b = start(&url)?;
+    let b = start(&through)?;
     ok(&a, "PUT", "/v20190125/meshes", &json!({"meshName": "m"}))?;
-    let pid = b.pid().unwrap_or_default().to_string();
-    Command::new("kill").args(["-STOP", &pid]).status()?;
-    let frozen = Instant::now();
+    relay.cut();
+    let cut = Instant::now();
+    let writing = Instant::now();
     for i in 0..queued {
         let body =
             json!({"virtualNodeName": format!("q{i}"), "spec": node_spec(8080, "q.m.local")});
         ok(&a, "PUT", "/v20190125/meshes/m/virtualNodes", &body)?;
     }
+    let wrote = writing.elapsed();
     let target = admin_json(&a, "/debug/store")?["applied_revision"]
         .as_u64()
         .unwrap_or(0);
-    if let Some(rest) = freeze.checked_sub(frozen.elapsed()) {
+    if let Some(rest) = outage.checked_sub(cut.elapsed()) {
         std::thread::sleep(rest);
     }
-    Command::new("kill").args(["-CONT", &pid]).status()?;
-    let resumed = Instant::now();
+    let during = admin_json(&b, "/debug/store")?;
+    relay.heal();
+    let healed = Instant::now();
+    let mut reconnected = None;
     loop {
-        let applied = admin_json(&b, "/debug/store")
-            .ok()
-            .and_then(|s| s["applied_revision"].as_u64())
-            .unwrap_or(0);
-        if applied >= target {
+        let status = admin_json(&b, "/debug/store").ok();
+        let field = |k: &str| status.as_ref().and_then(|s| s[k].as_u64()).unwrap_or(0);
+        if reconnected.is_none() && status.as_ref().is_some_and(|s| s["up"] == true) {
+            reconnected = Some(healed.elapsed());
+        }
+        if field("applied_revision") >= target {
             break;
         }
         anyhow::ensure!(
-            resumed.elapsed() < Duration::from_secs(120),
+            healed.elapsed() < Duration::from_secs(120),
             "replica B did not catch up in 120 s"
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+    let caught_up = healed.elapsed();
     println!(
-        "catch-up: replica B frozen {:.0} s while {queued} writes went through A; served all of them {:.0} ms after it resumed",
-        frozen.elapsed().as_secs_f64() - resumed.elapsed().as_secs_f64(),
-        resumed.elapsed().as_secs_f64() * 1000.0
+        "catch-up: replica B cut off from the database for {:.0} s (store up during the cut: {}) while {queued} writes went through A ({:.1} s); after the cut B reached the store again in {:.0} ms and served all of them {:.0} ms after the cut ended",
+        cut.elapsed().as_secs_f64() - caught_up.as_secs_f64(),
+        during["up"],
+        wrote.as_secs_f64(),
+        reconnected.unwrap_or(caught_up).as_secs_f64() * 1000.0,
+        caught_up.as_secs_f64() * 1000.0
     );
     Ok(())
 }

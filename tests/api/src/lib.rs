@@ -10,6 +10,7 @@
 pub mod cluster;
 pub mod http;
 pub mod postgres;
+pub mod relay;
 pub mod server;
 pub mod tools;
 pub mod unsigned;

@@ -1,13 +1,17 @@
-//! A TCP forwarder from a loopback port of this (the root) network
-//! namespace into another namespace, so that a browser on the host reaches
-//! meshplane's admin server on the topology's bridge (the demo's console,
-//! the browser tests). The listening socket is made here; the connecting
-//! side runs in threads that joined the target namespace (`setns`), and a
-//! socket belongs to the namespace of the thread that created it.
+//! TCP forwarders between this (the root) network namespace and another.
+//! Into a namespace: a browser on the host reaches meshplane's admin server
+//! on the topology's bridge (the demo's console, the browser tests). Out of
+//! one: replicas in the switch namespace reach the test PostgreSQL on the
+//! host's loopback. A socket belongs to the namespace of the thread that
+//! created it, so one side is made in a thread that joined the other
+//! namespace (`setns`).
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 
@@ -50,56 +54,57 @@ pub fn forward_into(netns: &str, port: u16, target: SocketAddr) -> anyhow::Resul
     }
 }
 
-/// Listens on `127.0.0.1:<port>` inside network namespace `netns` and
-/// forwards each connection to `target` in this (the root) namespace: a
-/// process in the topology reaches a server the test suite started on the
-/// host's loopback (the Kubernetes API server) at the same address, so
-/// the server's certificate (for 127.0.0.1) still matches. Runs until the
-/// process ends.
-pub fn forward_out_of(netns: &str, port: u16, target: SocketAddr) -> anyhow::Result<()> {
+/// Listens on `listen` inside network namespace `netns` and forwards each
+/// connection to `target` in this namespace, until the returned
+/// [`Forward`] is dropped (connections already open stay open).
+pub fn forward_out_of(
+    netns: &str,
+    listen: SocketAddr,
+    target: SocketAddr,
+) -> anyhow::Result<Forward> {
     let ns_path = format!("/var/run/netns/{netns}");
     let ns = std::fs::File::open(&ns_path).with_context(|| format!("opening {ns_path}"))?;
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let (conn_tx, conn_rx) = std::sync::mpsc::channel::<TcpStream>();
-    thread::spawn(move || {
-        let listening = rustix::thread::move_into_link_name_space(
+    let listener = thread::spawn(move || -> io::Result<TcpListener> {
+        rustix::thread::move_into_link_name_space(
             std::os::fd::AsFd::as_fd(&ns),
             Some(rustix::thread::LinkNameSpaceType::Network),
-        )
-        .map_err(io::Error::from)
-        .and_then(|()| TcpListener::bind(("127.0.0.1", port)));
-        let listener = match listening {
-            Ok(l) => {
-                let _ = ready_tx.send(Ok(()));
-                l
-            }
-            Err(e) => {
-                let _ = ready_tx.send(Err(e));
-                return;
-            }
-        };
-        for conn in listener.incoming() {
-            let Ok(client) = conn else { continue };
-            if conn_tx.send(client).is_err() {
-                return;
-            }
-        }
-    });
-    // This thread is in the root namespace: connections made here reach
-    // the host's loopback.
+        )?;
+        TcpListener::bind(listen)
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("the listening thread for {netns} panicked"))?
+    .with_context(|| format!("listening on {listen} in network namespace {netns}"))?;
+    listener.set_nonblocking(true)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    // This thread, and the connecting threads it spawns, stay in this namespace.
     thread::spawn(move || {
-        for client in conn_rx {
-            thread::spawn(move || {
-                if let Ok(server) = TcpStream::connect(target) {
-                    pipe(client, server);
+        while !stopped.load(Ordering::Relaxed) {
+            match listener.accept() {
+                Ok((client, _)) => {
+                    thread::spawn(move || {
+                        let _ = client.set_nonblocking(false);
+                        if let Ok(server) = TcpStream::connect(target) {
+                            pipe(client, server);
+                        }
+                    });
                 }
-            });
+                Err(_) => thread::sleep(Duration::from_millis(10)),
+            }
         }
     });
-    match ready_rx.recv() {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => bail!("listening on 127.0.0.1:{port} in network namespace {netns}: {e}"),
-        Err(_) => bail!("the forwarder thread for {netns} ended early"),
+    Ok(Forward { stop })
+}
+
+/// A running [`forward_out_of`]; stops listening when dropped.
+#[derive(Debug)]
+pub struct Forward {
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Forward {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 }
 

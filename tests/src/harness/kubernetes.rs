@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context};
 
-use super::forward::forward_out_of;
+use super::forward::{forward_out_of, Forward};
 use super::topology::Topology;
 
 const KUBECONFIG_VAR: &str = "MESHPLANE_TEST_KUBECONFIG";
@@ -120,8 +120,9 @@ impl Cluster {
     }
 
     /// Makes the API server reachable from the topology's switch namespace
-    /// (where meshplane runs) at the same address.
-    pub fn reach_from(&self, t: &Topology) -> anyhow::Result<()> {
-        forward_out_of(t.switch.name(), self.addr.port(), self.addr)
+    /// (where meshplane runs) at the same address, until the returned
+    /// forwarder is dropped.
+    pub fn reach_from(&self, t: &Topology) -> anyhow::Result<Forward> {
+        forward_out_of(t.switch.name(), self.addr, self.addr)
     }
 }

@@ -8,6 +8,7 @@ mod authorizer;
 mod certificates;
 mod cloud_map;
 mod envoy;
+mod incremental;
 mod mtls;
 mod pipeline;
 mod support;

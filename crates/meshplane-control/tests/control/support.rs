@@ -84,7 +84,10 @@ pub fn serve_config(paths: Vec<PathBuf>) -> ServeConfig {
         insecure_no_auth: false,
         max_stream_age: None,
         quota: QuotaConfig::default(),
-        debounce: Duration::from_millis(200),
+        debounce: meshplane_control::Debounce {
+            quiet: Duration::from_millis(200),
+            max: Duration::from_secs(10),
+        },
         reload_on_sighup: false,
         more_sources: Vec::new(),
         source: None,

@@ -64,7 +64,10 @@ pub async fn run(fleet: &Fleet, idx: usize, node_id: &str, channel: Channel) -> 
     let mut listeners: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut eds = ByName::default();
     let mut rds = ByName::default();
-    while let Some(resp) = inbound.message().await? {
+    while let Some(resp) = {
+        fleet.wait_while_stuck(idx).await;
+        inbound.message().await?
+    } {
         match resp.type_url.as_str() {
             CDS => {
                 for r in &resp.resources {

@@ -65,7 +65,10 @@ pub async fn run(fleet: &Fleet, idx: usize, node_id: &str, channel: Channel) -> 
     let (mut cds_acked, mut lds_acked, mut lds_requested) = (false, false, false);
     let mut eds = Named::default();
     let mut rds = Named::default();
-    while let Some(resp) = inbound.message().await? {
+    while let Some(resp) = {
+        fleet.wait_while_stuck(idx).await;
+        inbound.message().await?
+    } {
         match resp.type_url.as_str() {
             CDS => {
                 let mut wanted = Vec::new();

@@ -179,6 +179,7 @@ impl StreamCtx {
         track.last_names = names;
         track.last_version = Some(version.clone());
         track.sent_at = Some(Instant::now());
+        self.registry.counters().sent(t);
         self.registry.update(t, |s| {
             s.last_sent_version = Some(version.to_string());
             s.last_sent_nonce = Some(nonce.to_string());
@@ -229,6 +230,7 @@ impl StreamCtx {
         }
         match error_detail {
             Some(err) => {
+                self.registry.counters().nack(t);
                 self.registry
                     .update(t, |s| s.last_nack = Some(err.message.clone()));
                 tracing::warn!(key = %self.key, stream = self.id, %t, nonce, message = %err.message, "proxy rejected configuration");
@@ -243,6 +245,8 @@ impl StreamCtx {
                 });
             }
             None => {
+                let latency = track.sent_at.map(|s| s.elapsed()).unwrap_or_default();
+                self.registry.counters().ack(t, latency);
                 self.registry.update(t, |s| {
                     s.last_acked_version = Some(version_info.to_owned());
                     s.last_nack = None;
@@ -253,7 +257,7 @@ impl StreamCtx {
                     resource_type: t,
                     version: version_info.to_owned(),
                     nonce,
-                    latency: track.sent_at.map(|s| s.elapsed()).unwrap_or_default(),
+                    latency,
                 });
             }
         }

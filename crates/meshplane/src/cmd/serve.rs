@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 use meshplane_control::tls::TlsFiles;
-use meshplane_control::{CloudMapSettings, PipelineSettings, QuotaConfig, ServeConfig};
+use meshplane_control::{CloudMapSettings, Debounce, PipelineSettings, QuotaConfig, ServeConfig};
 use meshplane_translate::TranslateOptions;
 
 use super::load_args::LoadArgs;
@@ -46,6 +46,15 @@ pub struct ServeArgs {
     /// database sends (which may be lost).
     #[arg(long, env = "MESHPLANE_STORE_POLL", value_parser = parse_duration, default_value = "5s")]
     pub store_poll: Duration,
+    /// After a change of a watched file, how long the files must stay
+    /// unchanged before the reload starts (a tool writing several files is
+    /// seen as one change).
+    #[arg(long, env = "MESHPLANE_RELOAD_DEBOUNCE", value_parser = parse_duration, default_value = "50ms")]
+    pub reload_debounce: Duration,
+    /// The longest a reload waits after the first change, however busy the
+    /// files are (at least --reload-debounce).
+    #[arg(long, env = "MESHPLANE_RELOAD_DEBOUNCE_MAX", value_parser = parse_duration, default_value = "250ms")]
+    pub reload_debounce_max: Duration,
     /// Directory of the default store.
     #[arg(long, env = "MESHPLANE_DATA_DIR", default_value = "./meshplane-data")]
     pub data_dir: PathBuf,
@@ -217,7 +226,10 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         insecure_no_auth: args.insecure_no_auth,
         max_stream_age: args.max_stream_age,
         quota,
-        debounce: Duration::from_millis(200),
+        debounce: Debounce {
+            quiet: args.reload_debounce,
+            max: args.reload_debounce_max.max(args.reload_debounce),
+        },
         reload_on_sighup: true,
         source: Some(source),
         more_sources: Vec::new(),

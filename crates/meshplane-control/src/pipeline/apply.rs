@@ -1,0 +1,233 @@
+//! Translating a validated model and publishing what changed.
+//!
+//! A mesh whose specs equal the served ones is not translated again. In a
+//! changed mesh, a proxy is re-translated only when the change touches one
+//! of its translation's inputs (`meshplane_translate::inputs`: its own
+//! resource, its backends, their providers, routes and targets, the mesh
+//! itself); the others keep their served translation (and snapshot) as
+//! they are. A rotation of the ACM material, or a pipeline set to full
+//! reloads, re-translates everything.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use meshplane_spec::{ArnContext, Diagnostic, MeshModel, Origins, ResourceId, ResourceKind};
+use meshplane_translate::inputs::{inputs, MeshChanges};
+use meshplane_translate::{translate_virtual_gateway, translate_virtual_node, Translation};
+use meshplane_xds::{ProxyKey, SetOutcome, Snapshot};
+
+use super::{snapshot, tls_order, Pipeline};
+use crate::served::{Served, ServedProxy};
+use crate::state::ReloadChanges;
+
+impl Pipeline {
+    /// Before publishing `waiting` proxies last: wait until the proxies
+    /// published `first` have acknowledged their new listeners and clusters.
+    fn wait_for_first(&self, first: &BTreeMap<ProxyKey, Snapshot>, waiting: usize) {
+        let Some(streams) = &self.streams else {
+            return;
+        };
+        let started = Instant::now();
+        let late = tls_order::wait_for_acks(streams, first, tls_order::ACK_WAIT);
+        if late.is_empty() {
+            tracing::info!(
+                proxies = waiting,
+                waited_ms = started.elapsed().as_millis() as u64,
+                "TLS switch: published after the proxies they talk to acknowledged theirs"
+            );
+        } else {
+            tracing::warn!(
+                proxies = waiting,
+                unacknowledged = ?late.iter().map(ProxyKey::as_str).collect::<Vec<_>>(),
+                "TLS switch: published without every acknowledgement after the wait"
+            );
+        }
+    }
+
+    /// Translate what changed and publish it; returns the new served set.
+    pub(super) fn apply(
+        &self,
+        model: MeshModel,
+        origins: Origins,
+        rotated: bool,
+    ) -> (Served, ReloadChanges, Vec<Diagnostic>) {
+        let previous = self.state.served();
+        let arn = &self.settings.load.arn;
+        let mut translate = self.settings.translate.clone();
+        translate.held_certificates = self.held_certificates().arns();
+        let mut proxies = BTreeMap::new();
+        let mut changes = ReloadChanges::default();
+        let mut found = Vec::new();
+        // Proxies to publish after the others (see `tls_order`), and the
+        // snapshots of the others, whose acknowledgements they wait for.
+        let mut deferred = Vec::new();
+        let mut first = BTreeMap::new();
+        for (mesh_name, graph) in &model.meshes {
+            let old_graph = previous
+                .as_ref()
+                .and_then(|p| p.model.mesh(mesh_name))
+                .filter(|_| !rotated);
+            // What changed in this mesh; `None`: re-translate every proxy.
+            let mesh_changes = match old_graph {
+                Some(old) if old == graph => Some(MeshChanges::default()),
+                Some(old) if !self.full_reloads => Some(MeshChanges::between(old, graph)),
+                _ => None,
+            };
+            let nodes = graph
+                .virtual_nodes
+                .keys()
+                .map(|n| (ResourceKind::VirtualNode, n));
+            let gateways = graph
+                .virtual_gateways
+                .keys()
+                .map(|n| (ResourceKind::VirtualGateway, n));
+            for (kind, node_name) in nodes.chain(gateways) {
+                let id = graph.id(kind, node_name);
+                let key = ProxyKey::new(id.arn(arn));
+                let old = previous.as_ref().and_then(|p| p.proxies.get(&key));
+                let unaffected = mesh_changes
+                    .as_ref()
+                    .is_some_and(|c| c.is_empty() || !c.affects(&inputs(graph, kind, node_name)));
+                if let (true, Some(old)) = (unaffected, old) {
+                    found.extend(old.translation.diagnostics.iter().cloned());
+                    proxies.insert(key, old.clone());
+                    changes.skipped += 1;
+                    continue;
+                }
+                let translation = if kind == ResourceKind::VirtualGateway {
+                    translate_virtual_gateway(graph, node_name, &translate)
+                } else {
+                    translate_virtual_node(graph, node_name, &translate)
+                };
+                found.extend(translation.diagnostics.iter().cloned());
+                let resources = self.served_resources(&key, &translation, None);
+                let built =
+                    snapshot::build(self.cache.interner(), &resources).map_err(|e| e.to_string());
+                drop(resources);
+                let last = old.is_some_and(|o| {
+                    tls_order::publish_last(&o.translation.resources, &translation.resources)
+                });
+                let pending = Pending {
+                    key,
+                    id,
+                    translation,
+                    old: old.cloned(),
+                };
+                match built {
+                    Ok(s) if last => deferred.push((pending, s)),
+                    built => {
+                        let published = built.and_then(|s| {
+                            let outcome = self.cache.set(pending.key.clone(), s.clone());
+                            if matches!(outcome, Ok(SetOutcome::Updated)) {
+                                first.insert(pending.key.clone(), s);
+                            }
+                            outcome.map_err(|e| e.to_string())
+                        });
+                        record(
+                            pending,
+                            published,
+                            &mut proxies,
+                            &mut changes,
+                            &mut found,
+                            arn,
+                        );
+                    }
+                }
+            }
+        }
+        if !deferred.is_empty() {
+            self.wait_for_first(&first, deferred.len());
+            for (pending, s) in deferred {
+                let published = self
+                    .cache
+                    .set(pending.key.clone(), s)
+                    .map_err(|e| e.to_string());
+                record(
+                    pending,
+                    published,
+                    &mut proxies,
+                    &mut changes,
+                    &mut found,
+                    arn,
+                );
+            }
+        }
+        if let Some(previous) = &previous {
+            for key in previous.proxies.keys() {
+                if !proxies.contains_key(key) && self.cache.remove(key) {
+                    tracing::info!(proxy = %key, "virtual node deleted from the specs; its streams end with NOT_FOUND");
+                    changes.removed.push(key.to_string());
+                }
+            }
+        }
+        // Translation reports findings by resource ARN; place them at their
+        // file and line like loading and validation findings.
+        let found = found.into_iter().map(|d| origins.place(d, arn)).collect();
+        (
+            Served {
+                model,
+                origins,
+                proxies,
+            },
+            changes,
+            found,
+        )
+    }
+}
+
+/// A translated proxy on its way to the cache.
+struct Pending {
+    key: ProxyKey,
+    id: ResourceId,
+    translation: Translation,
+    /// What the proxy was served before this reload.
+    old: Option<ServedProxy>,
+}
+
+/// Account for one proxy's publication: the served set keeps the new
+/// translation, or the old one when the snapshot could not be published.
+fn record(
+    pending: Pending,
+    published: Result<SetOutcome, String>,
+    proxies: &mut BTreeMap<ProxyKey, ServedProxy>,
+    changes: &mut ReloadChanges,
+    found: &mut Vec<Diagnostic>,
+    arn: &ArnContext,
+) {
+    let Pending {
+        key,
+        id,
+        translation,
+        old,
+    } = pending;
+    match published {
+        Ok(outcome) => {
+            match outcome {
+                SetOutcome::Created => changes.created.push(key.to_string()),
+                SetOutcome::Updated => changes.updated.push(key.to_string()),
+                SetOutcome::Unchanged => changes.unchanged += 1,
+            }
+            proxies.insert(
+                key,
+                ServedProxy {
+                    id,
+                    translation: Arc::new(translation),
+                },
+            );
+        }
+        Err(message) => {
+            let d = Diagnostic::error(
+                "serve.snapshot",
+                "",
+                format!("the Envoy resources of this node cannot be served ({message}); its proxies keep their previous configuration"),
+            )
+            .with_resource(id.arn(arn));
+            tracing::error!(diagnostic = %d, "snapshot not published");
+            found.push(d);
+            if let Some(old) = old {
+                proxies.insert(key, old);
+            }
+        }
+    }
+}

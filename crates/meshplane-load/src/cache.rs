@@ -1,0 +1,198 @@
+//! Loading again without re-reading what did not change.
+//!
+//! A [`LoadCache`] keeps, per file, what reading it alone produced: its
+//! syntax and format findings, its CLI resources already decoded, and the
+//! CloudFormation documents and Kubernetes objects it holds (those are
+//! resolved across files on every load, as a fresh load does). A file is
+//! parsed again only when its content changed: when its size and
+//! modification time are those recorded, and that time is older than the
+//! read that recorded them (a write in the same clock tick as the read
+//! cannot hide), the file is not even opened; otherwise it is read and its
+//! content hash decides. The result of a cached load is exactly that of
+//! [`crate::load_paths`] on the same files.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use meshplane_spec::Diagnostic;
+
+use crate::pending::{DecodedResource, Session};
+use crate::read::Document;
+use crate::{k8s, walk, LoadOptions, Loaded, Skipped};
+
+/// How long after its modification a file's metadata alone is trusted:
+/// a file modified within this time of the read that recorded it is read
+/// again (file system clocks are coarse).
+const RACY: Duration = Duration::from_secs(2);
+
+/// What reading one file alone produced.
+#[derive(Debug, Default)]
+struct FilePart {
+    diagnostics: Vec<Diagnostic>,
+    decoded: Vec<DecodedResource>,
+    k8s: Vec<k8s::Object>,
+    cfn: Vec<(PathBuf, Document)>,
+    skipped: Vec<Skipped>,
+}
+
+#[derive(Debug)]
+struct CachedFile {
+    len: u64,
+    modified: Option<SystemTime>,
+    /// When the content was last read.
+    read_at: SystemTime,
+    hash: u64,
+    part: Arc<FilePart>,
+}
+
+/// Counts of one cached load, for the reload's log line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Files whose metadata showed them unchanged (not opened).
+    pub unchanged: usize,
+    /// Files read whose content was the same (not parsed).
+    pub same_content: usize,
+    /// Files parsed.
+    pub parsed: usize,
+}
+
+/// Per-file results of earlier loads with the same [`LoadOptions`].
+#[derive(Debug, Default)]
+pub struct LoadCache {
+    /// The options the entries were made with (another set clears them).
+    options: Option<String>,
+    files: HashMap<PathBuf, CachedFile>,
+}
+
+impl LoadCache {
+    pub fn new() -> Self {
+        LoadCache::default()
+    }
+
+    /// How many files it holds.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+fn content_hash(bytes: &[u8]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+fn parse(opts: &LoadOptions, file: &Path, text: &str) -> FilePart {
+    let mut session = Session::new(opts);
+    session.read_file(file, text);
+    let pending = std::mem::take(&mut session.pending);
+    let decoded = pending.into_iter().map(|p| session.decode(p)).collect();
+    FilePart {
+        diagnostics: session.diagnostics,
+        decoded,
+        k8s: session.k8s,
+        cfn: session.cfn,
+        skipped: session.skipped,
+    }
+}
+
+/// [`crate::load_paths`], reusing `cache` for the files that did not change
+/// since it last saw them; files no longer found leave the cache.
+pub fn load_paths_cached(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    cache: &mut LoadCache,
+) -> (Loaded, CacheStats) {
+    let options = format!("{opts:?}");
+    if cache.options.as_ref() != Some(&options) {
+        cache.files.clear();
+        cache.options = Some(options);
+    }
+    let mut stats = CacheStats::default();
+    let mut session = Session::new(opts);
+    let (files, errors) = walk::spec_files(paths);
+    session.diagnostics.extend(errors);
+    let mut decoded = Vec::new();
+    let mut seen = std::collections::HashSet::with_capacity(files.len());
+    for file in &files {
+        seen.insert(file.as_path());
+        match part_of(file, opts, cache, &mut stats) {
+            Ok(part) => {
+                session.diagnostics.extend(part.diagnostics.iter().cloned());
+                decoded.extend(part.decoded.iter().cloned());
+                session.k8s.extend(part.k8s.iter().cloned());
+                session.cfn.extend(part.cfn.iter().cloned());
+                session.skipped.extend(part.skipped.iter().cloned());
+            }
+            Err(e) => session.diagnostics.push(*e),
+        }
+    }
+    cache.files.retain(|p, _| seen.contains(p.as_path()));
+    let mut loaded = session.finish_with(decoded);
+    loaded.files = files;
+    (loaded, stats)
+}
+
+fn part_of(
+    file: &Path,
+    opts: &LoadOptions,
+    cache: &mut LoadCache,
+    stats: &mut CacheStats,
+) -> Result<Arc<FilePart>, Box<Diagnostic>> {
+    let meta = std::fs::metadata(file).ok();
+    let len = meta.as_ref().map(std::fs::Metadata::len);
+    let modified = meta.as_ref().and_then(|m| m.modified().ok());
+    if let (Some(entry), Some(len)) = (cache.files.get(file), len) {
+        let settled =
+            modified.is_some_and(|m| entry.read_at.duration_since(m).is_ok_and(|age| age >= RACY));
+        if entry.len == len && entry.modified == modified && settled {
+            stats.unchanged += 1;
+            return Ok(entry.part.clone());
+        }
+    }
+    let read_at = SystemTime::now();
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            cache.files.remove(file);
+            return Err(Box::new(walk::read_error(file, &e.to_string())));
+        }
+    };
+    let hash = content_hash(&bytes);
+    let len = bytes.len() as u64;
+    if let Some(entry) = cache.files.get_mut(file) {
+        if entry.hash == hash {
+            stats.same_content += 1;
+            entry.len = len;
+            entry.modified = modified;
+            entry.read_at = read_at;
+            return Ok(entry.part.clone());
+        }
+    }
+    let Ok(text) = String::from_utf8(bytes) else {
+        cache.files.remove(file);
+        return Err(Box::new(walk::read_error(
+            file,
+            "the file is not UTF-8 text",
+        )));
+    };
+    stats.parsed += 1;
+    let part = Arc::new(parse(opts, file, &text));
+    cache.files.insert(
+        file.to_owned(),
+        CachedFile {
+            len,
+            modified,
+            read_at,
+            hash,
+            part: part.clone(),
+        },
+    );
+    Ok(part)
+}
