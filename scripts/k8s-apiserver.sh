@@ -68,7 +68,7 @@ if [ ! -x "$k8s_bin/crd-apiserver" ] || [ ! -x "$k8s_bin/etcd" ] || [ ! -x "$k8s
         GO111MODULE=off GOTOOLCHAIN=local GOROOT="$k8s_goroot" \
             GOPATH="$k8s_work/gopath:$k8s_work/root/usr/share/gocode" \
             GOCACHE="$k8s_work/gocache" GOFLAGS=-mod=mod \
-            nice "$k8s_goroot/bin/go" build -p 1 -o "$k8s_work/crd-apiserver" .
+            nice "$k8s_goroot/bin/go" build -o "$k8s_work/crd-apiserver" .
     ) >"$k8s_work/build.log" 2>&1 || die "go build of the CRD API server failed: $(tail -20 "$k8s_work/build.log")"
     mkdir -p "$k8s_bin"
     cp "$k8s_work/crd-apiserver" "$k8s_work/root/usr/bin/etcd" "$k8s_work/root/usr/bin/kubectl" "$k8s_bin/"
