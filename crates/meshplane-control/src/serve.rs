@@ -46,6 +46,9 @@ pub struct ServeConfig {
     pub reload_on_sighup: bool,
     /// Meshes of the App Mesh API's store, served beside the files'.
     pub source: Option<ModelSource>,
+    /// Meshes of further sources (a Kubernetes cluster's App Mesh objects),
+    /// served beside the files' and the store's.
+    pub more_sources: Vec<ModelSource>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +209,9 @@ pub async fn start_with_cloud_map(
         pipeline = pipeline.with_certificates(dir.clone());
     }
     if let Some(source) = &config.source {
+        pipeline = pipeline.with_source(source.clone());
+    }
+    for source in &config.more_sources {
         pipeline = pipeline.with_source(source.clone());
     }
     let pipeline = Arc::new(pipeline);

@@ -120,6 +120,20 @@ pub fn load_paths(paths: &[PathBuf], opts: &LoadOptions) -> Loaded {
     loaded
 }
 
+/// Loads texts held in memory as if each were a file of that name, all in
+/// one load so that references cross them: the objects a Kubernetes API
+/// server holds, each named by where it lives there. A `.json` name is read
+/// as JSON, any other as YAML (which reads JSON too).
+pub fn load_texts(texts: &[(PathBuf, String)], opts: &LoadOptions) -> Loaded {
+    let mut session = pending::Session::new(opts);
+    for (file, text) in texts {
+        session.read_file(file, text);
+    }
+    let mut loaded = session.finish();
+    loaded.files = texts.iter().map(|(file, _)| file.clone()).collect();
+    loaded
+}
+
 /// The spec files `load_paths` reads under `paths`, and the paths it
 /// cannot read.
 pub fn walk_spec_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {

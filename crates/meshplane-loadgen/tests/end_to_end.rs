@@ -48,6 +48,7 @@ async fn serve(dir: PathBuf, quota: usize) -> meshplane_control::Running {
             max: Duration::from_secs(10),
         },
         reload_on_sighup: false,
+        more_sources: Vec::new(),
         source: None,
     })
     .await

@@ -15,6 +15,7 @@ pub mod render;
 pub mod serve;
 pub mod serve_api;
 pub mod serve_api_tls;
+pub mod serve_kube;
 pub mod served_proxies;
 pub mod validate;
 

@@ -1,8 +1,11 @@
-//! Meshes that do not come from spec files: the App Mesh API's store.
+//! Meshes that do not come from spec files: the App Mesh API's store, a
+//! Kubernetes cluster.
 //!
 //! A reload adds them to the meshes loaded from files; a mesh defined in
-//! both places is an error of the reload (`serve` refuses it at start-up).
+//! two places is an error of the reload naming both (`serve` refuses a
+//! mesh both in the files and the store at start-up).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use meshplane_spec::{Diagnostic, MeshModel, ResourceId};
@@ -49,23 +52,48 @@ impl std::fmt::Debug for ModelSource {
     }
 }
 
-/// Adds the source's meshes to `model`; a mesh already there is reported.
-pub(crate) fn merge(model: &mut MeshModel, source: &ModelSource, out: &mut Vec<Diagnostic>) {
-    for (name, graph) in (source.model)().meshes {
-        if model.meshes.contains_key(&name) {
-            out.push(
-                Diagnostic::error(
-                    "serve.mesh_in_two_places",
-                    "",
-                    format!(
-                        "mesh '{name}' is defined both in the spec files and in the store {}; keep it in one place",
-                        source.location
-                    ),
-                )
-                .with_resource(ResourceId::mesh(&name, &graph.owner).short()),
-            );
-            continue;
+/// Where each mesh of a reload came from: the spec files or a source.
+pub(crate) struct Placed {
+    by_mesh: BTreeMap<String, String>,
+}
+
+impl Placed {
+    /// The meshes loaded from the spec files.
+    pub(crate) fn files(model: &MeshModel) -> Placed {
+        Placed {
+            by_mesh: model
+                .meshes
+                .keys()
+                .map(|m| (m.clone(), "the spec files".to_owned()))
+                .collect(),
         }
-        model.meshes.insert(name, graph);
+    }
+
+    /// Adds the source's meshes to `model`; a mesh already there is
+    /// reported, naming both places.
+    pub(crate) fn merge(
+        &mut self,
+        model: &mut MeshModel,
+        source: &ModelSource,
+        out: &mut Vec<Diagnostic>,
+    ) {
+        for (name, graph) in (source.model)().meshes {
+            if let Some(first) = self.by_mesh.get(&name) {
+                out.push(
+                    Diagnostic::error(
+                        "serve.mesh_in_two_places",
+                        "",
+                        format!(
+                            "mesh '{name}' is defined both in {first} and in {}; keep it in one place",
+                            source.location
+                        ),
+                    )
+                    .with_resource(ResourceId::mesh(&name, &graph.owner).short()),
+                );
+                continue;
+            }
+            self.by_mesh.insert(name.clone(), source.location.clone());
+            model.meshes.insert(name, graph);
+        }
     }
 }

@@ -89,6 +89,7 @@ pub fn serve_config(paths: Vec<PathBuf>) -> ServeConfig {
             max: Duration::from_secs(10),
         },
         reload_on_sighup: false,
+        more_sources: Vec::new(),
         source: None,
     }
 }

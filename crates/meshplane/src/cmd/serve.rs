@@ -17,6 +17,7 @@ use meshplane_translate::TranslateOptions;
 
 use super::load_args::LoadArgs;
 use super::serve_api;
+use super::serve_kube;
 use super::Global;
 
 #[derive(Debug, Args)]
@@ -114,6 +115,24 @@ pub struct ServeArgs {
     /// Time between two Cloud Map polls of a service (± 20 % jitter).
     #[arg(long, env = "MESHPLANE_CLOUD_MAP_INTERVAL", value_parser = parse_duration, default_value = "5s")]
     pub cloud_map_interval: Duration,
+    /// Serve the App Mesh custom resources (appmesh.k8s.aws/v1beta2) of a
+    /// Kubernetes cluster, watched live, and write their status back
+    /// (docs/kubernetes.md). The cluster is found with --kubeconfig, else
+    /// KUBECONFIG or ~/.kube/config, else the pod's service account.
+    #[arg(long, env = "MESHPLANE_KUBERNETES")]
+    pub kubernetes: bool,
+    /// The kubeconfig of --kubernetes.
+    #[arg(long, env = "MESHPLANE_KUBECONFIG", requires = "kubernetes")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Watch only these namespaces (comma-separated; meshes are
+    /// cluster-scoped and always watched). Default: all.
+    #[arg(
+        long,
+        env = "MESHPLANE_KUBERNETES_NAMESPACES",
+        value_delimiter = ',',
+        requires = "kubernetes"
+    )]
+    pub kubernetes_namespaces: Vec<String>,
     /// Log filter: a level, or `target=level` pairs (e.g. `info,meshplane_xds=debug`).
     #[arg(long, env = "MESHPLANE_LOG", default_value = "info")]
     pub log: String,
@@ -176,7 +195,12 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let has_auth_config = args.auth_config.is_some();
-    let config = ServeConfig {
+    let kubernetes = args.kubernetes.then(|| meshplane_kube::KubeSettings {
+        kubeconfig: args.kubeconfig.clone(),
+        namespaces: args.kubernetes_namespaces.clone(),
+        load: load.clone(),
+    });
+    let mut config = ServeConfig {
         pipeline: PipelineSettings {
             paths: args.config,
             load,
@@ -208,6 +232,7 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         },
         reload_on_sighup: true,
         source: Some(source),
+        more_sources: Vec::new(),
     };
     if let Some(url) = &args.cloud_map_endpoint {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -226,6 +251,11 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let insecure_no_auth = config.insecure_no_auth;
     let store_poll = args.store_poll;
     runtime.block_on(async move {
+        if let Some(settings) = kubernetes {
+            config
+                .more_sources
+                .push(serve_kube::start(settings, late.clone()).await?);
+        }
         // xDS first: its refusals (no authentication beyond loopback, bad
         // TLS files) are reported before the API port is even bound.
         let running = meshplane_control::start_with_cloud_map(config, cloud_map).await?;

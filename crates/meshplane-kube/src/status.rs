@@ -1,0 +1,206 @@
+//! The status meshplane writes on each object, as the App Mesh controller
+//! did: the ARN field (`status.virtualNodeARN`; a VirtualRouter's
+//! `routeARNs` too), the kind's `...Active` condition and
+//! `observedGeneration`. Nothing else of the status is touched: other
+//! conditions are kept, and the write is a merge patch on `/status` that
+//! carries the resourceVersion it was computed from, so a concurrent write
+//! (another replica) is a conflict and the patch is computed again.
+//! A condition whose status, reason and message are already there is not
+//! written again, so two replicas agree and never flap.
+
+use serde_json::{json, Map, Value};
+
+use crate::kinds::Kind;
+use crate::resolve::Verdict;
+
+const REASON_SERVED: &str = "Served";
+const REASON_INVALID: &str = "InvalidSpec";
+
+/// The condition meshplane wants: (status, reason, message).
+fn wanted_condition(verdict: &Verdict) -> (&'static str, &'static str, String) {
+    if verdict.accepted {
+        ("True", REASON_SERVED, "served by meshplane".to_owned())
+    } else {
+        let kept = if verdict.last_good_served {
+            "the last good version is still served"
+        } else {
+            "this object is not served"
+        };
+        let findings = if verdict.findings.is_empty() {
+            "it did not load".to_owned()
+        } else {
+            verdict.findings.join("; ")
+        };
+        ("False", REASON_INVALID, format!("{findings} ({kept})"))
+    }
+}
+
+/// The merge patch that brings `status` to what meshplane wants, or `None`
+/// when it is already there.
+pub fn patch(
+    kind: &Kind,
+    verdict: &Verdict,
+    generation: Option<i64>,
+    resource_version: Option<&str>,
+    status: Option<&Value>,
+    now: &str,
+) -> Option<Value> {
+    let condition_type = kind.condition?;
+    let empty = Map::new();
+    let status = status.and_then(Value::as_object).unwrap_or(&empty);
+    let mut out = Map::new();
+    if let Some(field) = kind.arn_field {
+        if let Some(arn) = &verdict.arn {
+            if status.get(field).and_then(Value::as_str) != Some(arn.as_str()) {
+                out.insert(field.to_owned(), json!(arn));
+            }
+        }
+    }
+    if kind.kind == "VirtualRouter" && (verdict.accepted || verdict.last_good_served) {
+        let have = status.get("routeARNs").and_then(Value::as_object);
+        let mut routes = Map::new();
+        for (name, arn) in &verdict.route_arns {
+            if have.and_then(|h| h.get(name)).and_then(Value::as_str) != Some(arn.as_str()) {
+                routes.insert(name.clone(), json!(arn));
+            }
+        }
+        for name in have.into_iter().flat_map(|h| h.keys()) {
+            if !verdict.route_arns.contains_key(name) {
+                routes.insert(name.clone(), Value::Null);
+            }
+        }
+        if !routes.is_empty() {
+            out.insert("routeARNs".to_owned(), Value::Object(routes));
+        }
+    }
+    let (want_status, reason, message) = wanted_condition(verdict);
+    let conditions: Vec<Value> = status
+        .get("conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let ours = conditions
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some(condition_type));
+    let same = |c: &Value, key: &str, want: &str| c.get(key).and_then(Value::as_str) == Some(want);
+    let unchanged = ours.is_some_and(|c| {
+        same(c, "status", want_status) && same(c, "reason", reason) && same(c, "message", &message)
+    });
+    if !unchanged {
+        let since = match ours {
+            Some(c) if same(c, "status", want_status) => c
+                .get("lastTransitionTime")
+                .cloned()
+                .unwrap_or_else(|| json!(now)),
+            _ => json!(now),
+        };
+        let mine = json!({
+            "type": condition_type,
+            "status": want_status,
+            "reason": reason,
+            "message": message,
+            "lastTransitionTime": since,
+        });
+        let mut list: Vec<Value> = conditions
+            .iter()
+            .filter(|c| c.get("type").and_then(Value::as_str) != Some(condition_type))
+            .cloned()
+            .collect();
+        list.push(mine);
+        out.insert("conditions".to_owned(), Value::Array(list));
+    }
+    if let Some(generation) = generation {
+        if status.get("observedGeneration").and_then(Value::as_i64) != Some(generation) {
+            out.insert("observedGeneration".to_owned(), json!(generation));
+        }
+    }
+    if out.is_empty() {
+        return None;
+    }
+    let mut patch = json!({ "status": Value::Object(out) });
+    if let Some(rv) = resource_version {
+        patch["metadata"] = json!({ "resourceVersion": rv });
+    }
+    Some(patch)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::kinds::KINDS;
+
+    fn node() -> &'static Kind {
+        &KINDS[1]
+    }
+
+    fn accepted() -> Verdict {
+        Verdict {
+            accepted: true,
+            arn: Some("arn:aws:appmesh:us-west-2:111122223333:mesh/m/virtualNode/web".to_owned()),
+            ..Verdict::default()
+        }
+    }
+
+    #[test]
+    fn first_write_sets_the_arn_condition_and_generation() {
+        let p = patch(node(), &accepted(), Some(3), Some("17"), None, "T1").unwrap();
+        assert_eq!(p["metadata"]["resourceVersion"], "17");
+        assert_eq!(
+            p["status"]["virtualNodeARN"],
+            "arn:aws:appmesh:us-west-2:111122223333:mesh/m/virtualNode/web"
+        );
+        assert_eq!(p["status"]["observedGeneration"], 3);
+        let c = &p["status"]["conditions"][0];
+        assert_eq!(c["type"], "VirtualNodeActive");
+        assert_eq!(c["status"], "True");
+        assert_eq!(c["lastTransitionTime"], "T1");
+    }
+
+    #[test]
+    fn a_status_already_written_is_not_written_again() {
+        let p = patch(node(), &accepted(), Some(3), Some("17"), None, "T1").unwrap();
+        // Another replica computes the same status later.
+        assert_eq!(
+            patch(
+                node(),
+                &accepted(),
+                Some(3),
+                Some("18"),
+                Some(&p["status"]),
+                "T2"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn other_conditions_are_kept_and_a_failure_names_the_finding() {
+        let status = json!({
+            "conditions": [{"type": "SomeoneElse", "status": "True"}],
+        });
+        let failed = Verdict {
+            findings: vec![
+                "error[spec.range]: spec.listeners[0].portMapping.port: must be 1-65535".to_owned(),
+            ],
+            last_good_served: true,
+            arn: accepted().arn,
+            ..Verdict::default()
+        };
+        let p = patch(node(), &failed, Some(4), None, Some(&status), "T3").unwrap();
+        let list = p["status"]["conditions"].as_array().unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0]["type"], "SomeoneElse");
+        assert_eq!(list[1]["status"], "False");
+        assert_eq!(list[1]["reason"], "InvalidSpec");
+        let message = list[1]["message"].as_str().unwrap();
+        assert!(
+            message.contains("spec.listeners[0].portMapping.port"),
+            "{message}"
+        );
+        assert!(
+            message.contains("last good version is still served"),
+            "{message}"
+        );
+    }
+}

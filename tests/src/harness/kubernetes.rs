@@ -1,0 +1,128 @@
+//! The Kubernetes API server scripts/k8s-apiserver.sh started for the
+//! tests (etcd + the CRD API server built from Debian's sources, the App
+//! Mesh CRDs applied), driven with the real kubectl.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context};
+
+use super::forward::{forward_out_of, Forward};
+use super::topology::Topology;
+
+const KUBECONFIG_VAR: &str = "MESHPLANE_TEST_KUBECONFIG";
+const KUBECTL_VAR: &str = "MESHPLANE_TEST_KUBECTL";
+const CTL_VAR: &str = "MESHPLANE_TEST_K8S_CTL";
+
+/// The test cluster.
+pub struct Cluster {
+    pub kubeconfig: PathBuf,
+    pub kubectl: PathBuf,
+    /// `ctl stop` / `ctl start` the API server (etcd keeps running).
+    pub ctl: PathBuf,
+    /// Where the API server listens (127.0.0.1:port).
+    pub addr: SocketAddr,
+}
+
+fn var(name: &str) -> anyhow::Result<PathBuf> {
+    match std::env::var_os(name) {
+        Some(v) if !v.is_empty() => Ok(PathBuf::from(v)),
+        _ => bail!(
+            "{name} is not set: these tests need the Kubernetes API server scripts/test.sh starts \
+             (scripts/k8s-apiserver.sh); run them through scripts/test.sh, or source \
+             scripts/k8s-apiserver.sh yourself"
+        ),
+    }
+}
+
+impl Cluster {
+    pub fn from_env() -> anyhow::Result<Cluster> {
+        let kubeconfig = var(KUBECONFIG_VAR)?;
+        let kubectl = var(KUBECTL_VAR)?;
+        let ctl = var(CTL_VAR)?;
+        let text = std::fs::read_to_string(&kubeconfig)
+            .with_context(|| format!("reading {}", kubeconfig.display()))?;
+        let addr = text
+            .split("https://")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .and_then(|a| a.parse().ok())
+            .with_context(|| {
+                format!(
+                    "no https://127.0.0.1:PORT server in {}",
+                    kubeconfig.display()
+                )
+            })?;
+        Ok(Cluster {
+            kubeconfig,
+            kubectl,
+            ctl,
+            addr,
+        })
+    }
+
+    /// `kubectl ARGS` with the test kubeconfig; its standard output.
+    pub fn kubectl(&self, args: &[&str]) -> anyhow::Result<String> {
+        self.kubectl_with_input(args, None)
+    }
+
+    /// `kubectl ARGS` reading `input` on its standard input (`apply -f -`).
+    pub fn kubectl_with_input(&self, args: &[&str], input: Option<&str>) -> anyhow::Result<String> {
+        let mut child = Command::new(&self.kubectl)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("running {}", self.kubectl.display()))?;
+        if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+            stdin.write_all(text.as_bytes())?;
+        }
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            bail!(
+                "kubectl {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// `kubectl get ARGS -o json`, parsed.
+    pub fn get_json(&self, args: &[&str]) -> anyhow::Result<serde_json::Value> {
+        let mut all = vec!["get"];
+        all.extend_from_slice(args);
+        all.extend(["-o", "json"]);
+        let out = self.kubectl(&all)?;
+        serde_json::from_str(&out).context("kubectl get -o json printed no JSON")
+    }
+
+    /// Stops (`stop`) or starts (`start`, waits for /healthz) the API server.
+    pub fn api_server(&self, what: &str) -> anyhow::Result<()> {
+        let out = Command::new(&self.ctl).arg(what).output()?;
+        if !out.status.success() {
+            bail!(
+                "{} {what}: {}",
+                self.ctl.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
+    }
+
+    /// Makes the API server reachable from the topology's switch namespace
+    /// (where meshplane runs) at the same address, until the returned
+    /// forwarder is dropped.
+    pub fn reach_from(&self, t: &Topology) -> anyhow::Result<Forward> {
+        forward_out_of(t.switch.name(), self.addr, self.addr)
+    }
+}
