@@ -78,38 +78,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[test]
 fn kubectl_apply_to_proxy_ack() -> anyhow::Result<()> {
     let k = Cluster::from_env()?;
-    k.kubectl(&[
-        "delete",
-        "-n",
-        NS,
-        "virtualnodes,virtualservices,virtualrouters",
-        "--all",
-        "--ignore-not-found",
-        "--wait=false",
-    ])?;
-    k.kubectl(&[
-        "delete",
-        "meshes",
-        "apps",
-        "--ignore-not-found",
-        "--wait=false",
-    ])?;
+    k.delete_mesh(NS, "apps")?;
     let apps = workspace_root().join("config/examples/apps/kubernetes/apps.yaml");
     k.kubectl(&["apply", "-f", &apps.display().to_string()])?;
     let mut t = Topology::new("k8s-bench", binaries!()?)?;
-    let _reach = k.reach_from(&t)?;
-    let store = t.path("store");
-    std::fs::create_dir_all(&store)?;
-    t.control_args.extend([
-        "--kubernetes".to_owned(),
-        "--kubeconfig".to_owned(),
-        k.kubeconfig.display().to_string(),
-        "--kubernetes-namespaces".to_owned(),
-        NS.to_owned(),
-        "--store".to_owned(),
-        format!("sqlite:{}", store.join("meshplane.db").display()),
-    ]);
-    t.start_control(&[])?;
+    let _reach = k.serve(&mut t, NS)?;
     start_apps(&mut t)?;
 
     let mut one = Vec::new();
@@ -146,21 +119,6 @@ fn kubectl_apply_to_proxy_ack() -> anyhow::Result<()> {
         "kubernetes bench: 1,000 objects in one kubectl apply -> serviceA ACK: {thousand:?}; all statuses written: {}",
         if status.is_ok() { "yes" } else { "no (within 120 s)" }
     );
-    k.kubectl(&[
-        "delete",
-        "-n",
-        NS,
-        "virtualnodes,virtualservices,virtualrouters",
-        "--all",
-        "--ignore-not-found",
-        "--wait=false",
-    ])?;
-    k.kubectl(&[
-        "delete",
-        "meshes",
-        "apps",
-        "--ignore-not-found",
-        "--wait=false",
-    ])?;
+    k.delete_mesh(NS, "apps")?;
     Ok(())
 }

@@ -16,6 +16,10 @@ const KUBECONFIG_VAR: &str = "MESHPLANE_TEST_KUBECONFIG";
 const KUBECTL_VAR: &str = "MESHPLANE_TEST_KUBECTL";
 const CTL_VAR: &str = "MESHPLANE_TEST_K8S_CTL";
 
+/// The namespaced App Mesh kinds (every kind but Mesh).
+pub const APP_MESH_KINDS: &str =
+    "virtualnodes,virtualservices,virtualrouters,virtualgateways,gatewayroutes,backendgroups";
+
 /// The test cluster.
 pub struct Cluster {
     pub kubeconfig: PathBuf,
@@ -124,5 +128,47 @@ impl Cluster {
     /// forwarder is dropped.
     pub fn reach_from(&self, t: &Topology) -> anyhow::Result<Forward> {
         forward_out_of(t.switch.name(), self.addr, self.addr)
+    }
+
+    /// Deletes the App Mesh objects of `namespace` and mesh `mesh`, without
+    /// waiting for each deletion (kubectl's default waits per object).
+    pub fn delete_mesh(&self, namespace: &str, mesh: &str) -> anyhow::Result<()> {
+        self.kubectl(&[
+            "delete",
+            "-n",
+            namespace,
+            APP_MESH_KINDS,
+            "--all",
+            "--ignore-not-found",
+            "--wait=false",
+        ])?;
+        self.kubectl(&[
+            "delete",
+            "meshes",
+            mesh,
+            "--ignore-not-found",
+            "--wait=false",
+        ])?;
+        Ok(())
+    }
+
+    /// Starts the topology's meshplane serving this cluster's objects of
+    /// `namespace` (and an API store in the test directory). The returned
+    /// forwarder keeps the API server reachable; keep it for the test.
+    pub fn serve(&self, t: &mut Topology, namespace: &str) -> anyhow::Result<Forward> {
+        let reach = self.reach_from(t)?;
+        let store = t.path("store");
+        std::fs::create_dir_all(&store)?;
+        t.control_args.extend([
+            "--kubernetes".to_owned(),
+            "--kubeconfig".to_owned(),
+            self.kubeconfig.display().to_string(),
+            "--kubernetes-namespaces".to_owned(),
+            namespace.to_owned(),
+            "--store".to_owned(),
+            format!("sqlite:{}", store.join("meshplane.db").display()),
+        ]);
+        t.start_control(&[])?;
+        Ok(reach)
     }
 }
