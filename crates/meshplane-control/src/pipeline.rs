@@ -27,6 +27,7 @@
 mod apply;
 mod cloud_map;
 mod dry_run;
+mod proxies;
 pub mod snapshot;
 pub mod source;
 mod tls_order;

@@ -12,12 +12,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use meshplane_spec::{ArnContext, Diagnostic, MeshModel, Origins, ResourceId, ResourceKind};
+use meshplane_spec::{ArnContext, Diagnostic, MeshModel, Origins, ResourceId};
 use meshplane_translate::inputs::{inputs, MeshChanges};
-use meshplane_translate::{translate_virtual_gateway, translate_virtual_node, Translation};
+use meshplane_translate::Translation;
 use meshplane_xds::{ProxyKey, SetOutcome, Snapshot};
 
-use super::{snapshot, tls_order, Pipeline};
+use super::{proxies, snapshot, tls_order, Pipeline};
 use crate::served::{Served, ServedProxy};
 use crate::state::ReloadChanges;
 
@@ -74,15 +74,7 @@ impl Pipeline {
                 Some(old) if !self.full_reloads => Some(MeshChanges::between(old, graph)),
                 _ => None,
             };
-            let nodes = graph
-                .virtual_nodes
-                .keys()
-                .map(|n| (ResourceKind::VirtualNode, n));
-            let gateways = graph
-                .virtual_gateways
-                .keys()
-                .map(|n| (ResourceKind::VirtualGateway, n));
-            for (kind, node_name) in nodes.chain(gateways) {
+            for (kind, node_name) in proxies::of(graph) {
                 let id = graph.id(kind, node_name);
                 let key = ProxyKey::new(id.arn(arn));
                 let old = previous.as_ref().and_then(|p| p.proxies.get(&key));
@@ -95,11 +87,7 @@ impl Pipeline {
                     changes.skipped += 1;
                     continue;
                 }
-                let translation = if kind == ResourceKind::VirtualGateway {
-                    translate_virtual_gateway(graph, node_name, &translate)
-                } else {
-                    translate_virtual_node(graph, node_name, &translate)
-                };
+                let translation = proxies::translate(graph, kind, node_name, &translate);
                 found.extend(translation.diagnostics.iter().cloned());
                 let resources = self.served_resources(&key, &translation, None);
                 let built =

@@ -7,11 +7,10 @@ use std::sync::Arc;
 
 use meshplane_explain::diff::DiffReport;
 use meshplane_load::load_str;
-use meshplane_spec::{validate, Diagnostic, ResourceKind};
-use meshplane_translate::{translate_virtual_gateway, translate_virtual_node};
+use meshplane_spec::{validate, Diagnostic};
 use meshplane_xds::ProxyKey;
 
-use super::Pipeline;
+use super::{proxies, Pipeline};
 use crate::reload_diff;
 use crate::served::{Served, ServedProxy};
 
@@ -33,21 +32,9 @@ impl Pipeline {
         translate.held_certificates = self.held_certificates().arns();
         let mut proxies = BTreeMap::new();
         for graph in loaded.model.meshes.values() {
-            let nodes = graph
-                .virtual_nodes
-                .keys()
-                .map(|n| (ResourceKind::VirtualNode, n));
-            let gateways = graph
-                .virtual_gateways
-                .keys()
-                .map(|n| (ResourceKind::VirtualGateway, n));
-            for (kind, name) in nodes.chain(gateways) {
+            for (kind, name) in proxies::of(graph) {
                 let id = graph.id(kind, name);
-                let translation = if kind == ResourceKind::VirtualGateway {
-                    translate_virtual_gateway(graph, name, &translate)
-                } else {
-                    translate_virtual_node(graph, name, &translate)
-                };
+                let translation = proxies::translate(graph, kind, name, &translate);
                 proxies.insert(
                     ProxyKey::new(id.arn(arn)),
                     ServedProxy {
