@@ -26,7 +26,7 @@ use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 use meshplane_cloudmap::{
     endpoints_for, CloudMapConfig, CloudMapMetrics, CloudMapSource, QueryKey, QueryStates,
 };
-use meshplane_translate::{ProxyResources, Translation};
+use meshplane_translate::CloudMapQuery;
 use meshplane_xds::ProxyKey;
 use tokio::sync::watch;
 
@@ -135,41 +135,39 @@ impl CloudMapFeed {
         });
     }
 
-    /// The proxy's resources with the endpoints of its Cloud Map clusters
-    /// filled from `states`; `None` when it has no Cloud Map cluster (its
-    /// translation is served as it is).
+    /// The endpoints of the proxy's Cloud Map clusters (`queries`, by
+    /// cluster name) from `states`, or the last ones it was served while a
+    /// query has no answer. A cluster with neither is not listed: it keeps
+    /// its translation's empty assignment.
     pub(crate) fn fill(
         &self,
         key: &ProxyKey,
-        translation: &Translation,
+        queries: &BTreeMap<String, CloudMapQuery>,
         states: &QueryStates,
-    ) -> Option<ProxyResources> {
-        if translation.cloud_map.is_empty() {
-            return None;
+    ) -> Vec<ClusterLoadAssignment> {
+        let mut filled = Vec::new();
+        if queries.is_empty() {
+            return filled;
         }
-        let mut resources = translation.resources.clone();
         let mut last = lock(&self.last);
-        for cla in &mut resources.endpoints {
-            let Some(query) = translation.cloud_map.get(&cla.cluster_name) else {
-                continue;
-            };
-            let slot = (key.clone(), cla.cluster_name.clone());
+        for (cluster, query) in queries {
+            let slot = (key.clone(), cluster.clone());
             let found = states
                 .get(&QueryKey::of(query))
-                .and_then(|s| endpoints_for(query, s, &cla.cluster_name));
+                .and_then(|s| endpoints_for(query, s, cluster));
             match found {
                 Some(assignment) => {
-                    *cla = assignment.clone();
+                    filled.push(assignment.clone());
                     last.insert(slot, assignment);
                 }
                 None => {
                     if let Some(kept) = last.get(&slot) {
-                        cla.clone_from(kept);
+                        filled.push(kept.clone());
                     }
                 }
             }
         }
-        Some(resources)
+        filled
     }
 
     /// Queries whose instances differ from the states the snapshots were

@@ -12,6 +12,7 @@ use meshplane_spec::{ArnContext, MeshGraph, MeshModel, Origins, ResourceId, Reso
 use meshplane_translate::{render, ResourceType, Translation};
 
 use crate::served::Served;
+use crate::served_translation::ServedTranslation;
 
 /// The list `render` puts a resource type in.
 pub fn kind_name(t: ResourceType) -> &'static str {
@@ -57,6 +58,17 @@ pub fn explain_proxy(
     })
 }
 
+/// [`explain_proxy`] of a served translation (its resources decoded).
+pub fn explain_served(
+    origins: &Origins,
+    id: &ResourceId,
+    t: &ServedTranslation,
+    ctx: &ArnContext,
+) -> Result<ExplainProxy, String> {
+    let t = t.to_translation().map_err(|e| e.to_string())?;
+    explain_proxy(origins, id, &t, ctx).map_err(|e| e.to_string())
+}
+
 /// How many changed proxies a reload's diff details (rendering and diffing
 /// every proxy of a change to 1,000 nodes takes seconds of CPU the proxies'
 /// updates need); the others are counted in `not_detailed`.
@@ -89,7 +101,7 @@ pub fn between_detailed(
         let (a, b) = (old.proxies.get(key), new.proxies.get(key));
         if let (Some(a), Some(b)) = (a, b) {
             if Arc::ptr_eq(&a.translation, &b.translation)
-                || a.translation.resources == b.translation.resources
+                || a.translation.same_resources(&b.translation)
             {
                 shared += 1;
                 continue;
@@ -101,12 +113,12 @@ pub fn between_detailed(
         }
         detailed += 1;
         if let Some(a) = a {
-            if let Ok(p) = explain_proxy(&old.origins, &a.id, &a.translation, ctx) {
+            if let Ok(p) = explain_served(&old.origins, &a.id, &a.translation, ctx) {
                 from.insert(key.to_string(), p);
             }
         }
         if let Some(b) = b {
-            if let Ok(p) = explain_proxy(&new.origins, &b.id, &b.translation, ctx) {
+            if let Ok(p) = explain_served(&new.origins, &b.id, &b.translation, ctx) {
                 to.insert(key.to_string(), p);
             }
         }

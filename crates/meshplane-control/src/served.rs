@@ -5,14 +5,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use meshplane_spec::{MeshModel, Origins, ResourceId};
-use meshplane_translate::Translation;
 use meshplane_xds::ProxyKey;
+
+use crate::served_translation::ServedTranslation;
 
 /// One proxy identity being served: its App Mesh resource and translation.
 #[derive(Debug, Clone)]
 pub struct ServedProxy {
     pub id: ResourceId,
-    pub translation: Arc<Translation>,
+    pub translation: Arc<ServedTranslation>,
 }
 
 /// The last good spec set and the translation of every proxy in it.

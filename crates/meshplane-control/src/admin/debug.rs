@@ -94,7 +94,13 @@ pub fn config(control: &ControlState, node: Option<&str>) -> Result<Value, (Stat
         StatusCode::NOT_FOUND,
         format!("meshplane serves no proxy {} ({})", id.short(), key),
     ))?;
-    render::to_json(&proxy.translation.resources).map_err(|e| {
+    let resources = proxy.translation.resources().map_err(|e| {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("decoding the served resources: {e}"),
+        )
+    })?;
+    render::to_json(&resources).map_err(|e| {
         (
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("rendering the resources as JSON: {e}"),

@@ -7,10 +7,11 @@ use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 use meshplane_cloudmap::{DiscoveredInstance, QueryKey, QueryState, QueryStates};
 use meshplane_spec::{ResourceId, ResourceKind};
 use meshplane_translate::{CloudMapQuery, ProxyResources, Translation};
-use meshplane_xds::ProxyKey;
+use meshplane_xds::{ProxyKey, ResourceInterner};
 
 use super::{CloudMapFeed, CloudMapSettings};
 use crate::served::{Served, ServedProxy};
+use crate::served_translation::ServedTranslation;
 
 const CLUSTER: &str = "cds_egress_m_backend_http_8080";
 
@@ -68,14 +69,16 @@ fn known(ips: &[&str], error: Option<&str>) -> QueryState {
     }
 }
 
-/// The number of endpoints of the Cloud Map cluster, and of the other one.
-fn counts(r: &ProxyResources) -> (usize, usize) {
+/// The number of endpoints served for the Cloud Map cluster, and for the
+/// other one (a cluster not filled keeps the translation's empty assignment).
+fn counts(filled: &[ClusterLoadAssignment]) -> (usize, usize) {
     let n = |name: &str| {
-        r.endpoints
+        filled
             .iter()
             .find(|c| c.cluster_name == name)
-            .map(|c| c.endpoints.iter().map(|l| l.lb_endpoints.len()).sum())
-            .unwrap()
+            .map_or(0, |c| {
+                c.endpoints.iter().map(|l| l.lb_endpoints.len()).sum()
+            })
     };
     (n(CLUSTER), n("cds_other"))
 }
@@ -87,62 +90,60 @@ fn unknown_keeps_the_last_assignment_and_errors_keep_the_last_instances() {
     let proxy = ProxyKey::new("arn:aws:appmesh:us-west-2:111122223333:mesh/m/virtualNode/client");
 
     // Nothing known yet: the translation's empty assignment.
-    let r = feed.fill(&proxy, &t, &QueryStates::new()).unwrap();
+    let r = feed.fill(&proxy, &t.cloud_map, &QueryStates::new());
     assert_eq!(counts(&r), (0, 0));
 
-    let r = feed
-        .fill(
-            &proxy,
-            &t,
-            &states(&t, known(&["10.0.0.1", "10.0.0.2"], None)),
-        )
-        .unwrap();
+    let r = feed.fill(
+        &proxy,
+        &t.cloud_map,
+        &states(&t, known(&["10.0.0.1", "10.0.0.2"], None)),
+    );
     assert_eq!(counts(&r), (2, 0));
-    assert_eq!(r.endpoints[0].cluster_name, CLUSTER);
+    assert_eq!(r[0].cluster_name, CLUSTER);
 
     // The query lost its state (a new filter, a restarted source): kept.
-    let r = feed.fill(&proxy, &t, &QueryStates::new()).unwrap();
+    let r = feed.fill(&proxy, &t.cloud_map, &QueryStates::new());
     assert_eq!(counts(&r), (2, 0));
-    let r = feed
-        .fill(&proxy, &t, &states(&t, QueryState::default()))
-        .unwrap();
+    let r = feed.fill(&proxy, &t.cloud_map, &states(&t, QueryState::default()));
     assert_eq!(counts(&r), (2, 0));
 
     // Failing with the last instances kept by the source: still served.
-    let r = feed
-        .fill(
-            &proxy,
-            &t,
-            &states(&t, known(&["10.0.0.1"], Some("throttled"))),
-        )
-        .unwrap();
+    let r = feed.fill(
+        &proxy,
+        &t.cloud_map,
+        &states(&t, known(&["10.0.0.1"], Some("throttled"))),
+    );
     assert_eq!(counts(&r), (1, 0));
 
     // Cloud Map answered with no instance: the cluster is emptied.
-    let r = feed
-        .fill(&proxy, &t, &states(&t, known(&[], None)))
-        .unwrap();
+    let r = feed.fill(&proxy, &t.cloud_map, &states(&t, known(&[], None)));
     assert_eq!(counts(&r), (0, 0));
 
     // A proxy without Cloud Map clusters is served as translated.
     assert!(feed
-        .fill(&proxy, &Translation::default(), &QueryStates::new())
-        .is_none());
+        .fill(&proxy, &BTreeMap::new(), &QueryStates::new())
+        .is_empty());
 }
 
 #[test]
 fn served_set_gives_the_queries_and_forgets_proxies_no_longer_served() {
     let feed = CloudMapFeed::new(CloudMapSettings::default());
-    let t = Arc::new(translation());
+    let t = translation();
     let proxy = ProxyKey::new("arn:aws:appmesh:us-west-2:111122223333:mesh/m/virtualNode/client");
-    feed.fill(&proxy, &t, &states(&t, known(&["10.0.0.1"], None)));
+    feed.fill(
+        &proxy,
+        &t.cloud_map,
+        &states(&t, known(&["10.0.0.1"], None)),
+    );
 
     let mut served = Served::default();
     served.proxies.insert(
         proxy.clone(),
         ServedProxy {
             id: ResourceId::new("m", "111122223333", ResourceKind::VirtualNode, "client"),
-            translation: t.clone(),
+            translation: Arc::new(
+                ServedTranslation::encode(t.clone(), &ResourceInterner::new()).unwrap(),
+            ),
         },
     );
     feed.set_served(&served);
@@ -151,13 +152,13 @@ fn served_set_gives_the_queries_and_forgets_proxies_no_longer_served() {
         vec![key_of(&t)]
     );
     // Still served: the last assignment is kept.
-    let r = feed.fill(&proxy, &t, &QueryStates::new()).unwrap();
+    let r = feed.fill(&proxy, &t.cloud_map, &QueryStates::new());
     assert_eq!(counts(&r), (1, 0));
 
     feed.set_served(&Served::default());
     assert!(feed.queries().is_empty());
     // Gone and back: starts from the translation's empty assignment.
-    let r = feed.fill(&proxy, &t, &QueryStates::new()).unwrap();
+    let r = feed.fill(&proxy, &t.cloud_map, &QueryStates::new());
     assert_eq!(counts(&r), (0, 0));
 }
 

@@ -77,7 +77,11 @@ pub fn render(control: &ControlState, name: Option<&str>) -> Result<String, (u16
             ),
         ));
     };
-    let json = meshplane_translate::render::to_json(&proxy.translation.resources)
+    let json = proxy
+        .translation
+        .resources()
+        .map_err(|e| e.to_string())
+        .and_then(|r| meshplane_translate::render::to_json(&r).map_err(|e| e.to_string()))
         .map_err(|e| (500, page("Proxy configuration", "", &esc(&e.to_string()))))?;
     let mut b = String::new();
     let _ = write!(

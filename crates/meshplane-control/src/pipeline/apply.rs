@@ -14,11 +14,11 @@ use std::time::Instant;
 
 use meshplane_spec::{ArnContext, Diagnostic, MeshModel, Origins, ResourceId};
 use meshplane_translate::inputs::{inputs, MeshChanges};
-use meshplane_translate::Translation;
 use meshplane_xds::{ProxyKey, SetOutcome, Snapshot};
 
-use super::{proxies, snapshot, tls_order, Pipeline};
+use super::{proxies, tls_order, Pipeline};
 use crate::served::{Served, ServedProxy};
+use crate::served_translation::ServedTranslation;
 use crate::state::ReloadChanges;
 
 impl Pipeline {
@@ -89,28 +89,29 @@ impl Pipeline {
                 }
                 let translation = proxies::translate(graph, kind, node_name, &translate);
                 found.extend(translation.diagnostics.iter().cloned());
-                let resources = self.served_resources(&key, &translation, None);
-                let built =
-                    snapshot::build(self.cache.interner(), &resources).map_err(|e| e.to_string());
-                drop(resources);
-                let last = old.is_some_and(|o| {
-                    tls_order::publish_last(&o.translation.resources, &translation.resources)
-                });
+                let built = ServedTranslation::encode(translation, self.cache.interner())
+                    .and_then(|t| Ok((self.served_snapshot(&key, &t, None)?, t)))
+                    .map_err(|e| e.to_string());
+                let last = match (&built, old) {
+                    (Ok((_, new)), Some(old)) => {
+                        tls_order::publish_last_served(&old.translation, new)
+                    }
+                    _ => false,
+                };
                 let pending = Pending {
                     key,
                     id,
-                    translation,
                     old: old.cloned(),
                 };
                 match built {
-                    Ok(s) if last => deferred.push((pending, s)),
+                    Ok((s, t)) if last => deferred.push((pending, s, t)),
                     built => {
-                        let published = built.and_then(|s| {
+                        let published = built.and_then(|(s, t)| {
                             let outcome = self.cache.set(pending.key.clone(), s.clone());
                             if matches!(outcome, Ok(SetOutcome::Updated)) {
                                 first.insert(pending.key.clone(), s);
                             }
-                            outcome.map_err(|e| e.to_string())
+                            outcome.map(|o| (o, t)).map_err(|e| e.to_string())
                         });
                         record(
                             pending,
@@ -126,10 +127,11 @@ impl Pipeline {
         }
         if !deferred.is_empty() {
             self.wait_for_first(&first, deferred.len());
-            for (pending, s) in deferred {
+            for (pending, s, t) in deferred {
                 let published = self
                     .cache
                     .set(pending.key.clone(), s)
+                    .map(|o| (o, t))
                     .map_err(|e| e.to_string());
                 record(
                     pending,
@@ -168,7 +170,6 @@ impl Pipeline {
 struct Pending {
     key: ProxyKey,
     id: ResourceId,
-    translation: Translation,
     /// What the proxy was served before this reload.
     old: Option<ServedProxy>,
 }
@@ -177,20 +178,15 @@ struct Pending {
 /// translation, or the old one when the snapshot could not be published.
 fn record(
     pending: Pending,
-    published: Result<SetOutcome, String>,
+    published: Result<(SetOutcome, ServedTranslation), String>,
     proxies: &mut BTreeMap<ProxyKey, ServedProxy>,
     changes: &mut ReloadChanges,
     found: &mut Vec<Diagnostic>,
     arn: &ArnContext,
 ) {
-    let Pending {
-        key,
-        id,
-        translation,
-        old,
-    } = pending;
+    let Pending { key, id, old } = pending;
     match published {
-        Ok(outcome) => {
+        Ok((outcome, translation)) => {
             match outcome {
                 SetOutcome::Created => changes.created.push(key.to_string()),
                 SetOutcome::Updated => changes.updated.push(key.to_string()),

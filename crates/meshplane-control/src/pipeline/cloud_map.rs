@@ -6,10 +6,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use meshplane_cloudmap::{QueryKey, QueryStates};
-use meshplane_translate::{ProxyResources, Translation};
-use meshplane_xds::{ProxyKey, SetOutcome};
+use meshplane_xds::cache::ResourceError;
+use meshplane_xds::{ProxyKey, ResourceType, SetOutcome, Snapshot};
 
-use super::{snapshot, Pipeline};
+use super::Pipeline;
+use crate::served_translation::ServedTranslation;
 
 impl Pipeline {
     /// What a proxy is served, on every path (reload and Cloud Map
@@ -17,30 +18,43 @@ impl Pipeline {
     /// `states` (the last published states when `None`; never waits for
     /// Cloud Map) and the held secrets its translation requests, and only
     /// those.
-    pub(crate) fn served_resources<'a>(
+    pub(crate) fn served_snapshot(
         &self,
         key: &ProxyKey,
-        translation: &'a Translation,
+        translation: &ServedTranslation,
         states: Option<&QueryStates>,
-    ) -> std::borrow::Cow<'a, ProxyResources> {
-        let filled = self.state.cloud_map().and_then(|feed| match states {
-            Some(states) => feed.fill(key, translation, states),
-            None => feed.fill(key, translation, &feed.states()),
-        });
-        let mut resources = match filled {
-            Some(r) => std::borrow::Cow::Owned(r),
-            None => std::borrow::Cow::Borrowed(&translation.resources),
+    ) -> Result<Snapshot, ResourceError> {
+        let interner = self.cache.interner();
+        let filled = match self.state.cloud_map() {
+            Some(feed) if !translation.cloud_map.is_empty() => match states {
+                Some(states) => feed.fill(key, &translation.cloud_map, states),
+                None => feed.fill(key, &translation.cloud_map, &feed.states()),
+            },
+            _ => Vec::new(),
         };
+        let mut b = Snapshot::builder(interner);
+        translation.add_to(&mut b, |name| {
+            filled.iter().any(|cla| cla.cluster_name == name)
+        })?;
+        for cla in &filled {
+            b.add_message(ResourceType::Endpoint, &cla.cluster_name, cla)?;
+        }
         if !translation.secrets_needed.is_empty() {
-            let secrets = self
+            let mut secrets = self
                 .held_certificates()
                 .secrets(&translation.secrets_needed);
-            let r = resources.to_mut();
-            r.secrets.extend(secrets);
-            r.secrets.sort_by(|a, b| a.name.cmp(&b.name));
-            r.secrets.dedup_by(|a, b| a.name == b.name);
+            secrets.sort_by(|a, b| a.name.cmp(&b.name));
+            secrets.dedup_by(|a, b| a.name == b.name);
+            let translated = |name: &str| {
+                translation
+                    .encoded()
+                    .any(|(t, r)| t == ResourceType::Secret && &**r.name() == name)
+            };
+            for s in secrets.iter().filter(|s| !translated(&s.name)) {
+                b.add_message(ResourceType::Secret, &s.name, s)?;
+            }
         }
-        resources
+        Ok(b.build())
     }
 
     /// After an applied reload: ask Cloud Map for the queries now served.
@@ -76,8 +90,8 @@ impl Pipeline {
             {
                 continue;
             }
-            let resources = self.served_resources(key, t, Some(states));
-            let published = snapshot::build(self.cache.interner(), &resources)
+            let published = self
+                .served_snapshot(key, t, Some(states))
                 .map_err(|e| e.to_string())
                 .and_then(|s| self.cache.set(key.clone(), s).map_err(|e| e.to_string()));
             match published {

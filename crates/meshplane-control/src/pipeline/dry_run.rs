@@ -13,6 +13,7 @@ use meshplane_xds::ProxyKey;
 use super::{proxies, Pipeline};
 use crate::reload_diff;
 use crate::served::{Served, ServedProxy};
+use crate::served_translation::ServedTranslation;
 
 /// The name the request body's findings carry.
 pub const BODY: &str = "request body";
@@ -35,6 +36,15 @@ impl Pipeline {
             for (kind, name) in proxies::of(graph) {
                 let id = graph.id(kind, name);
                 let translation = proxies::translate(graph, kind, name, &translate);
+                let translation = ServedTranslation::encode(translation, self.cache.interner())
+                    .map_err(|e| {
+                        vec![Diagnostic::error(
+                            "serve.snapshot",
+                            "",
+                            format!("the Envoy resources of this node cannot be served ({e})"),
+                        )
+                        .with_resource(id.arn(arn))]
+                    })?;
                 proxies.insert(
                     ProxyKey::new(id.arn(arn)),
                     ServedProxy {

@@ -19,6 +19,8 @@ use envoy_types::pb::envoy::config::core::v3::TransportSocket;
 use meshplane_translate::ProxyResources;
 use meshplane_xds::{ProxyKey, ProxyRegistry, ResourceType, Snapshot, StreamInfo};
 
+use crate::served_translation::ServedTranslation;
+
 /// The name of Envoy's TLS transport socket.
 const TLS: &str = "envoy.transport_sockets.tls";
 
@@ -27,6 +29,22 @@ pub const ACK_WAIT: Duration = Duration::from_secs(5);
 
 /// How often the wait looks at the streams.
 const POLL: Duration = Duration::from_millis(5);
+
+/// [`publish_last`] for served translations: their listeners and clusters
+/// are decoded only when they differ.
+pub fn publish_last_served(old: &ServedTranslation, new: &ServedTranslation) -> bool {
+    const TYPES: [ResourceType; 2] = [ResourceType::Listener, ResourceType::Cluster];
+    if !old.differ_in(new, &TYPES) {
+        return false;
+    }
+    match (old.resources_of(&TYPES), new.resources_of(&TYPES)) {
+        (Ok(old), Ok(new)) => publish_last(&old, &new),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "TLS switch order not checked");
+            false
+        }
+    }
+}
 
 /// Whether `new` must be published after the other proxies of its reload.
 pub fn publish_last(old: &ProxyResources, new: &ProxyResources) -> bool {

@@ -162,7 +162,8 @@ async fn real_envoy_follows_spec_edits_and_survives_invalid_ones() {
     let route_names: Vec<String> = served.proxies
         [&meshplane_xds::ProxyKey::new(node_arn("serviceA"))]
         .translation
-        .resources
+        .resources()
+        .unwrap()
         .routes
         .iter()
         .map(|r| r.name.clone())
