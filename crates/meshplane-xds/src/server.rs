@@ -15,6 +15,7 @@ mod delta;
 pub mod fuzzing;
 mod open;
 mod request_type;
+mod responses;
 mod schedule;
 mod services;
 mod session;

@@ -4,18 +4,18 @@
 use envoy_types::pb::envoy::service::discovery::v3::{
     DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse,
 };
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::delta::DeltaStream;
+use super::responses::Responses;
 use super::session::serve;
 use super::sotw::SotwStream;
 use super::xds_server::XdsServer;
 use crate::events::Variant;
 use crate::ResourceType;
 
-pub(super) type SotwOut = ReceiverStream<Result<DiscoveryResponse, Status>>;
-pub(super) type DeltaOut = ReceiverStream<Result<DeltaDiscoveryResponse, Status>>;
+pub(super) type SotwOut = Responses<DiscoveryResponse>;
+pub(super) type DeltaOut = Responses<DeltaDiscoveryResponse>;
 
 impl XdsServer {
     pub(super) async fn sotw(

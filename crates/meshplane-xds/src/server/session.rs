@@ -7,10 +7,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use envoy_types::pb::envoy::config::core::v3::Node;
 use envoy_types::pb::envoy::service::discovery::v3::{DeltaDiscoveryRequest, DiscoveryRequest};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Status, Streaming};
 
+use super::responses::{self, Responses};
 use super::stream_loop::{run, EndReason, Protocol};
 use super::stream_state::StreamCtx;
 use super::xds_server::XdsServer;
@@ -45,7 +44,7 @@ pub(crate) async fn serve<Req, P>(
     request: Request<Streaming<Req>>,
     variant: Variant,
     make: impl FnOnce(StreamCtx, Snapshot) -> P,
-) -> Result<ReceiverStream<Result<P::Response, Status>>, Status>
+) -> Result<Responses<P::Response>, Status>
 where
     Req: FirstRequest,
     P: Protocol<Request = Req>,
@@ -127,7 +126,7 @@ where
     });
     let ctx = StreamCtx::new(id, key.clone(), inner.events.clone(), registry);
     let mut protocol = make(ctx, snapshot);
-    let (tx, rx) = mpsc::channel(inner.config.response_buffer.max(1));
+    let (tx, rx) = responses::channel(inner.config.response_buffer);
     let max_age = inner
         .config
         .max_stream_age
@@ -139,7 +138,7 @@ where
         let end = match protocol.on_request(first) {
             Ok(()) => run(protocol, inbound, watch, closing, tx, max_age, not_found).await,
             Err(status) => {
-                let _ = tx.send(Err(status.clone())).await;
+                let _ = tx.send(Box::new(Err(status.clone()))).await;
                 EndReason::Protocol(status)
             }
         };
@@ -153,7 +152,7 @@ where
             reason: end.describe(),
         });
     });
-    Ok(ReceiverStream::new(rx))
+    Ok(rx)
 }
 
 /// `age` minus a random part of up to `jitter` of it.

@@ -8,10 +8,11 @@
 
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tonic::{Status, Streaming};
 
+use super::responses;
 use crate::cache::{Snapshot, SnapshotWatch};
 
 /// A protocol variant's per-stream state machine.
@@ -60,7 +61,7 @@ pub(crate) async fn run<P: Protocol>(
     mut inbound: Streaming<P::Request>,
     mut watch: SnapshotWatch,
     mut closing: watch::Receiver<bool>,
-    tx: mpsc::Sender<Result<P::Response, Status>>,
+    tx: responses::Sender<P::Response>,
     max_age: Option<Duration>,
     not_found_message: String,
 ) -> EndReason {
@@ -80,7 +81,7 @@ pub(crate) async fn run<P: Protocol>(
                 },
             };
             match p.next_response() {
-                Some(r) => permit.send(Ok(r)),
+                Some(r) => permit.send(Box::new(Ok(r))),
                 None => break,
             }
         }
@@ -97,7 +98,7 @@ pub(crate) async fn run<P: Protocol>(
                     Some(snapshot) => p.on_snapshot(snapshot),
                     None => {
                         let status = Status::not_found(not_found_message);
-                        let _ = tokio::time::timeout(Duration::from_secs(5), tx.send(Err(status))).await;
+                        let _ = tokio::time::timeout(Duration::from_secs(5), tx.send(Box::new(Err(status)))).await;
                         return EndReason::KeyRemoved;
                     }
                 }
@@ -128,14 +129,17 @@ pub(crate) async fn run<P: Protocol>(
 async fn handle<P: Protocol>(
     p: &mut P,
     msg: Result<Option<P::Request>, Status>,
-    tx: &mpsc::Sender<Result<P::Response, Status>>,
+    tx: &responses::Sender<P::Response>,
 ) -> Option<EndReason> {
     match msg {
         Ok(Some(req)) => match p.on_request(req) {
             Ok(()) => None,
             Err(status) => {
-                let _ = tokio::time::timeout(Duration::from_secs(5), tx.send(Err(status.clone())))
-                    .await;
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(5),
+                    tx.send(Box::new(Err(status.clone()))),
+                )
+                .await;
                 Some(EndReason::Protocol(status))
             }
         },
