@@ -12,8 +12,10 @@ use tokio::sync::Semaphore;
 use crate::mesh_gen::GeneratedMesh;
 use crate::probe::{self, metric_total, parse_metrics};
 use crate::proxy::{self, Fleet, ProxySpec, Variant};
-use crate::report::{ChangeFigures, Report, Samples, StuckFigures, SyncFigures};
+use crate::report::{ChangeFigures, Report, Samples, SyncFigures};
+use crate::restart::{self, RestartError, ServerControl, StopSignal};
 use crate::spec_edit::{rewrite_weights, EditError};
+use crate::stuck;
 
 /// The server under load.
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +57,28 @@ pub struct Change {
 /// What to change, change after change.
 pub trait ChangeSource {
     fn apply(&mut self, k: usize) -> Result<Change, EditError>;
+
+    /// When the last applied change took effect, if later than the call
+    /// (an API call's answer): the fan-out is timed from then.
+    fn applied_at(&self) -> Option<Instant> {
+        None
+    }
+
+    /// What a change is, for the report ("file write", "UpdateRoute 200").
+    fn describe(&self) -> &'static str {
+        "file write"
+    }
+}
+
+/// What a run does beyond the sync and the changes.
+#[derive(Default)]
+pub struct Scenarios<'a> {
+    /// How long the `stuck` proxies stay stuck; changes keep coming
+    /// meanwhile (at least `changes` of them, at most one a second).
+    pub stuck_for: Duration,
+    /// After everything else, restart the server under the synced proxies
+    /// (the reconnect storm).
+    pub restart: Option<(StopSignal, &'a mut dyn ServerControl)>,
 }
 
 impl ChangeSource for GeneratedMesh {
@@ -95,6 +119,8 @@ pub enum RunError {
         #[source]
         source: EditError,
     },
+    #[error(transparent)]
+    Restart(#[from] RestartError),
 }
 
 fn variants(n: usize, delta_fraction: f64) -> Vec<Variant> {
@@ -110,7 +136,7 @@ fn variants(n: usize, delta_fraction: f64) -> Vec<Variant> {
         .collect()
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -118,7 +144,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-async fn metrics(admin: SocketAddr) -> BTreeMap<String, f64> {
+pub(crate) async fn metrics(admin: SocketAddr) -> BTreeMap<String, f64> {
     match probe::http_get(admin, "/metrics").await {
         Ok((200, body)) => parse_metrics(&body),
         _ => BTreeMap::new(),
@@ -179,15 +205,16 @@ fn updates(fleet: &Fleet) -> Vec<u64> {
         .collect()
 }
 
-/// Apply change `k` and wait until it reached every affected proxy.
-async fn measure_change(
+/// Apply change `k` and wait until it reached every affected proxy; the
+/// figures and the sorted latencies of the proxies reached.
+pub(crate) async fn measure_change(
     fleet: &Fleet,
     source: &mut dyn ChangeSource,
     k: usize,
     config: &RunConfig,
     target: &Target,
     by_node: &BTreeMap<&str, Vec<usize>>,
-) -> Result<ChangeFigures, RunError> {
+) -> Result<(ChangeFigures, Vec<Duration>), RunError> {
     let before_metrics = metrics(target.admin).await;
     let before = updates(fleet);
     let t0 = Instant::now();
@@ -195,6 +222,8 @@ async fn measure_change(
     let change = source
         .apply(k)
         .map_err(|source| RunError::Change { k, source })?;
+    // ACKs that came before the API's answer count as 0.
+    let t0 = source.applied_at().filter(|at| *at > t0).unwrap_or(t0);
     let expected: Option<BTreeSet<usize>> = change.expected_nodes.as_ref().map(|nodes| {
         nodes
             .iter()
@@ -273,7 +302,7 @@ async fn measure_change(
         ),
         None => (0, 0),
     };
-    Ok(ChangeFigures {
+    let figures = ChangeFigures {
         label: change.label,
         expected: expected.as_ref().map(BTreeSet::len),
         reached: reached.len(),
@@ -289,63 +318,8 @@ async fn measure_change(
         server_build: (build_count > 0.0).then(|| Duration::from_secs_f64(build_sum.max(0.0))),
         server_reloaded_after: (reload_at > wall0_s)
             .then(|| Duration::from_secs_f64(reload_at - wall0_s)),
-    })
-}
-
-/// The proxies to get stuck: the first ones of the node after the first
-/// (node 0 is the one the wide change leaves alone).
-fn choose_stuck(by_node: &BTreeMap<&str, Vec<usize>>, config: &RunConfig) -> Vec<usize> {
-    if config.stuck == 0 {
-        return Vec::new();
-    }
-    let node = config
-        .node_arns
-        .get(1)
-        .or(config.node_arns.first())
-        .map(String::as_str)
-        .unwrap_or_default();
-    by_node
-        .get(node)
-        .map(|v| v.iter().copied().take(config.stuck).collect())
-        .unwrap_or_default()
-}
-
-/// Let the stuck proxies read again and wait until each got the updates it
-/// missed.
-async fn resume_stuck(
-    fleet: &Fleet,
-    stuck: &[usize],
-    target: &Target,
-    timeout: Duration,
-) -> Option<StuckFigures> {
-    if stuck.is_empty() {
-        return None;
-    }
-    let rss_stuck = probe::proc_sample(target.pid).rss_kib;
-    let before: Vec<u64> = stuck
-        .iter()
-        .map(|i| fleet.stats[*i].updates.load(Ordering::Acquire))
-        .collect();
-    let t0 = Instant::now();
-    for i in stuck {
-        fleet.stats[*i].stuck.store(false, Ordering::Relaxed);
-    }
-    let caught_up = |fleet: &Fleet| {
-        stuck
-            .iter()
-            .zip(&before)
-            .filter(|(i, b)| fleet.stats[**i].updates.load(Ordering::Acquire) > **b)
-            .count()
     };
-    while caught_up(fleet) < stuck.len() && t0.elapsed() < timeout {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    Some(StuckFigures {
-        stuck: stuck.len(),
-        caught_up: caught_up(fleet),
-        after: t0.elapsed(),
-        server_rss_kib_while_stuck: rss_stuck,
-    })
+    Ok((figures, latencies))
 }
 
 /// Run the whole measurement against a started server.
@@ -365,6 +339,18 @@ pub async fn run_spread(
     target: &Target,
     more_xds: &[SocketAddr],
     source: &mut dyn ChangeSource,
+) -> Result<Report, RunError> {
+    run_scenarios(config, target, more_xds, source, Scenarios::default()).await
+}
+
+/// [`run_spread`] with the stuck period and the reconnect storm of
+/// `scenarios`.
+pub async fn run_scenarios(
+    config: &RunConfig,
+    target: &Target,
+    more_xds: &[SocketAddr],
+    source: &mut dyn ChangeSource,
+    scenarios: Scenarios<'_>,
 ) -> Result<Report, RunError> {
     if config.node_arns.is_empty() {
         return Err(RunError::NoNodes);
@@ -419,20 +405,42 @@ pub async fn run_spread(
         sync_wall.as_secs_f64()
     );
     tokio::time::sleep(config.settle).await;
-    let stuck = choose_stuck(&by_node, config);
-    for i in &stuck {
-        fleet.stats[*i].stuck.store(true, Ordering::Relaxed);
-    }
     let mut changes = Vec::new();
+    let mut baseline: Vec<Duration> = Vec::new();
     if sync.synced > 0 {
         for k in 0..config.changes {
-            changes.push(measure_change(&fleet, source, k, config, target, &by_node).await?);
+            let (c, l) = measure_change(&fleet, source, k, config, target, &by_node).await?;
+            changes.push(c);
+            baseline.extend(l);
         }
     }
-    let stuck = resume_stuck(&fleet, &stuck, target, config.change_timeout).await;
+    baseline.sort();
+    let stuck_ids = stuck::choose(&by_node, config);
+    let (stuck, stuck_changes) = if stuck_ids.is_empty() || sync.synced == 0 {
+        (None, Vec::new())
+    } else {
+        let period = stuck::Period {
+            stuck: &stuck_ids,
+            first_change: config.changes,
+            hold: scenarios.stuck_for,
+            without: (!baseline.is_empty())
+                .then(|| (percentile(&baseline, 50.0), percentile(&baseline, 99.0))),
+        };
+        let (f, c) = stuck::run(&fleet, source, config, target, &by_node, period).await?;
+        (Some(f), c)
+    };
     let end = samples(target);
     let m = metrics(target.admin).await;
+    let nacks = metric_total(&m, "meshplane_xds_nacks_total");
+    let failed_at_end = fleet.failed();
     let errors = fleet.errors.lock().map(|e| e.clone()).unwrap_or_default();
+    let storm = match scenarios.restart {
+        Some((signal, control)) => {
+            let mut moved = *target;
+            Some(restart::storm(&fleet, control, signal, &mut moved, config.sync_timeout).await?)
+        }
+        None => None,
+    };
     Ok(Report {
         proxies: config.proxies,
         delta: kinds.iter().filter(|k| **k == Variant::Delta).count(),
@@ -443,10 +451,13 @@ pub async fn run_spread(
         idle,
         synced: synced_samples,
         end,
-        nacks: metric_total(&m, "meshplane_xds_nacks_total"),
+        nacks,
         stuck,
-        failed_at_end: fleet.failed(),
+        stuck_changes,
+        failed_at_end,
         errors,
+        storm,
+        changes_via: source.describe(),
     })
 }
 
