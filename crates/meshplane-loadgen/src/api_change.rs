@@ -228,6 +228,10 @@ impl ChangeSource for ApiRoutes {
     fn applied_at(&self) -> Option<Instant> {
         self.answered
     }
+
+    fn describe(&self) -> &'static str {
+        "UpdateRoute 200"
+    }
 }
 
 #[cfg(test)]

@@ -63,8 +63,8 @@ struct Cli {
     /// they must catch up after.
     #[arg(long, default_value_t = 0)]
     stuck: usize,
-    /// Seconds the --stuck proxies stay stuck (at least --changes changes
-    /// are made meanwhile, at most one a second).
+    /// Seconds the --stuck proxies stay stuck (at least --changes changes,
+    /// and two, are made meanwhile, at most one a second).
     #[arg(long, default_value_t = 60)]
     stuck_for: u64,
     /// After the changes (and the stuck period), restart the server under

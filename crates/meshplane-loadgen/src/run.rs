@@ -74,7 +74,7 @@ pub trait ChangeSource {
 #[derive(Default)]
 pub struct Scenarios<'a> {
     /// How long the `stuck` proxies stay stuck; changes keep coming
-    /// meanwhile (at least `changes` of them, at most one a second).
+    /// meanwhile (at least `changes` of them and two, at most one a second).
     pub stuck_for: Duration,
     /// After everything else, restart the server under the synced proxies
     /// (the reconnect storm).

@@ -41,7 +41,8 @@ pub(crate) struct Period<'a> {
     pub stuck: &'a [usize],
     /// The number of the first change made during the period.
     pub first_change: usize,
-    /// How long the proxies stay stuck (at least `changes` changes long).
+    /// How long the proxies stay stuck (at least `changes` changes long,
+    /// and two).
     pub hold: Duration,
     /// Fan-out p50 / p99 of the changes before the period.
     pub without: Option<(Duration, Duration)>,
@@ -68,7 +69,9 @@ pub(crate) async fn run(
     let mut latencies = Vec::new();
     let mut rss_peak = rss_before;
     let mut k = period.first_change;
-    while changes.len() < config.changes.max(1) || t0.elapsed() < period.hold {
+    // Two changes at least: one of them is a shared one, which the stuck
+    // proxies miss.
+    while changes.len() < config.changes.max(2) || t0.elapsed() < period.hold {
         let started = Instant::now();
         let (c, l) = measure_change(fleet, source, k, config, target, by_node).await?;
         changes.push(c);

@@ -147,6 +147,8 @@ pub(super) async fn run(
         fleet.wait_while_stuck(idx).await;
         inbound.message().await?
     } {
+        // A response that arrived as the proxy got stuck waits too.
+        fleet.wait_while_stuck(idx).await;
         held.record_versions(&resp);
         let Held {
             clusters,

@@ -121,6 +121,8 @@ pub(super) async fn run(
         fleet.wait_while_stuck(idx).await;
         inbound.message().await?
     } {
+        // A response that arrived as the proxy got stuck waits too.
+        fleet.wait_while_stuck(idx).await;
         let Held {
             cds_version,
             lds_version,
