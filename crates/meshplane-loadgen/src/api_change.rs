@@ -14,8 +14,8 @@ use aws_sigv4::sign::v4;
 use meshplane_spec::ArnContext;
 use serde_json::Value;
 
+use crate::change::{Change, ChangeSource};
 use crate::mesh_gen::GeneratedMesh;
-use crate::run::{Change, ChangeSource};
 use crate::spec_edit::EditError;
 
 /// The access key the requests are signed with. A server on loopback

@@ -20,6 +20,8 @@
 //!   route files whose weights can be rewritten.
 //! - [`proxy`]: the simulated Envoys.
 //! - [`probe`]: `/proc` readings and the server's `/metrics`.
+//! - [`setup`]: the server under load and the settings; [`change`]: one
+//!   change and its fan-out; [`stats`]: percentiles.
 //! - [`run`]: the measurement itself; [`report`]: the printed figures;
 //!   [`summary`]: all of them in one table.
 //! - [`restart`]: the reconnect storm (the server restarted under the
@@ -30,13 +32,16 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod api_change;
+pub mod change;
 pub mod mesh_gen;
 pub mod probe;
 pub mod proxy;
 pub mod report;
 pub mod restart;
 pub mod run;
+pub mod setup;
 pub mod spec_edit;
+pub mod stats;
 mod stuck;
 pub mod summary;
 

@@ -13,7 +13,7 @@ use meshplane_loadgen::api_change::{AccessKey, ApiRoutes};
 use meshplane_loadgen::mesh_gen::GeneratedMesh;
 use meshplane_loadgen::restart::{ServerControl, StopSignal};
 use meshplane_loadgen::run::{ChangeSource, RouteFiles, RunConfig, Scenarios, Target};
-use meshplane_loadgen::{probe, spec_edit};
+use meshplane_loadgen::{probe, spec_edit, summary};
 use meshplane_spec::ArnContext;
 
 /// Where the changes come from.
@@ -400,6 +400,8 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
     let report =
         meshplane_loadgen::run_scenarios(&config, &target, &[], source.as_mut(), scenarios).await?;
     println!("{report}");
+    // Last, every figure in one table.
+    print!("{}", summary::table(&summary::rows(&report)));
     let clean = report.clean();
     if !clean || cli.keep_temp {
         eprintln!("kept: {}", tmp.keep().display());

@@ -261,7 +261,6 @@ impl fmt::Display for Report {
                 writeln!(f, "  storm: {e}")?;
             }
         }
-        writeln!(f)?;
-        write!(f, "{}", crate::summary::table(&crate::summary::rows(self)))
+        Ok(())
     }
 }

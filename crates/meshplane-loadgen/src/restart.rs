@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::probe::{self, ProcSample};
 use crate::proxy::{EndCounts, Fleet, StreamEnd, Variant};
-use crate::run::{percentile, Target};
+use crate::setup::Target;
+use crate::stats::percentile;
 
 /// How the server is stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,10 +13,12 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use crate::change::{measure_change, ChangeError, ChangeSource};
 use crate::probe;
 use crate::proxy::Fleet;
 use crate::report::{ChangeFigures, StuckFigures};
-use crate::run::{measure_change, percentile, ChangeSource, RunConfig, RunError, Target};
+use crate::setup::{RunConfig, Target};
+use crate::stats::percentile;
 
 /// The proxies to get stuck: the first ones of the node after the first
 /// (node 0 is the one the wide change leaves alone).
@@ -58,7 +60,7 @@ pub(crate) async fn run(
     target: &Target,
     by_node: &BTreeMap<&str, Vec<usize>>,
     period: Period<'_>,
-) -> Result<(StuckFigures, Vec<ChangeFigures>), RunError> {
+) -> Result<(StuckFigures, Vec<ChangeFigures>), ChangeError> {
     let rss = || probe::proc_sample(target.pid).rss_kib;
     let rss_before = rss();
     for i in period.stuck {
