@@ -132,9 +132,9 @@ pub struct Fleet {
     /// Reopen broken streams (after Envoy's backoff) instead of failing.
     pub reconnect: AtomicBool,
     ends: [AtomicU64; 4],
-    /// The first few stream ends of each kind but `Connection` and `Closed`
-    /// while reconnecting, for the report.
-    pub end_samples: Mutex<Vec<String>>,
+    /// Stream ends while reconnecting by kind and status (the first 20
+    /// different ones), for the report.
+    pub end_samples: Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 #[derive(Debug, Clone)]
@@ -153,7 +153,7 @@ impl Fleet {
             errors: Mutex::new(Vec::new()),
             reconnect: AtomicBool::new(false),
             ends: Default::default(),
-            end_samples: Mutex::new(Vec::new()),
+            end_samples: Mutex::new(Default::default()),
         })
     }
 
@@ -166,18 +166,17 @@ impl Fleet {
         out
     }
 
-    fn ended(&self, idx: usize, result: &Result<(), tonic::Status>) {
+    fn ended(&self, result: &Result<(), tonic::Status>) {
         let kind = StreamEnd::of(result);
         self.ends[kind.index()].fetch_add(1, Ordering::Relaxed);
-        if matches!(kind, StreamEnd::Resource | StreamEnd::Other) {
-            if let (Ok(mut e), Err(status)) = (self.end_samples.lock(), result) {
-                if e.len() < 5 {
-                    e.push(format!(
-                        "proxy {idx}: {kind:?}: {}: {}",
-                        status.code(),
-                        status.message()
-                    ));
-                }
+        let why = match result {
+            Ok(()) => "the server ended the stream".to_owned(),
+            Err(status) => format!("{}: {}", status.code(), status.message()),
+        };
+        if let Ok(mut e) = self.end_samples.lock() {
+            let key = format!("{}: {why}", kind.name());
+            if e.len() < 20 || e.contains_key(&key) {
+                *e.entry(key).or_default() += 1;
             }
         }
     }
@@ -306,7 +305,7 @@ pub async fn run(fleet: Arc<Fleet>, idx: usize, channel: Channel) {
             }
             return;
         }
-        fleet.ended(idx, &result);
+        fleet.ended(&result);
         if fleet.stats[idx].streams.load(Ordering::Relaxed) > streams {
             attempt = 0;
         }

@@ -79,7 +79,7 @@ pub struct StormFigures {
     pub server_after: ProcSample,
     /// The old server just before the signal.
     pub server_before: ProcSample,
-    /// First stream ends for resource or other reasons.
+    /// The stream ends by kind and status, counted ("N x kind: status").
     pub samples: Vec<String>,
 }
 
@@ -198,7 +198,7 @@ pub async fn storm(
         samples: fleet
             .end_samples
             .lock()
-            .map(|e| e.clone())
+            .map(|e| e.iter().map(|(why, n)| format!("{n} x {why}")).collect())
             .unwrap_or_default(),
     })
 }
