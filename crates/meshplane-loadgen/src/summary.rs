@@ -53,6 +53,16 @@ fn change(c: &ChangeFigures) -> String {
     )
 }
 
+/// The median and the largest of the changes' p99s ("-" for none).
+fn p99_spread(changes: &[ChangeFigures]) -> String {
+    let mut p99: Vec<Duration> = changes.iter().map(|c| c.p99).collect();
+    p99.sort();
+    match (p99.get(p99.len() / 2), p99.last()) {
+        (Some(m), Some(x)) => format!("{} / {}", ms(*m), ms(*x)),
+        _ => "-".to_owned(),
+    }
+}
+
 /// The rows of `report`, scenario by scenario.
 pub fn rows(r: &Report) -> Vec<Row> {
     let mut out = Vec::new();
@@ -138,6 +148,15 @@ pub fn rows(r: &Report) -> Vec<Row> {
             s.without
                 .map(|(a, b)| pair(a, b))
                 .unwrap_or_else(|| "- (no changes before)".to_owned()),
+        ));
+        out.push(row(
+            stuck,
+            "per-change p99, median / max: before / while stuck",
+            format!(
+                "{} / {}",
+                p99_spread(&r.changes),
+                p99_spread(&r.stuck_changes)
+            ),
         ));
         let odd: usize = r
             .stuck_changes
