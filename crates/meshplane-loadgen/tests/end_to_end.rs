@@ -141,7 +141,6 @@ async fn stuck_proxies_hold_back_nobody_and_catch_up() {
     assert_eq!(report.changes[0].expected, Some(57));
     let stuck = report.stuck.as_ref().unwrap();
     assert!(stuck.changes >= 3 && stuck.changes == report.stuck_changes.len());
-    assert!(stuck.held >= Duration::from_secs(2), "{:?}", stuck.held);
     // Change 3 (odd: narrow), change 4 the shared route again.
     assert_eq!(report.stuck_changes[1].expected, Some(55));
     for c in report.changes.iter().chain(&report.stuck_changes) {
