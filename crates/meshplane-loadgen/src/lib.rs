@@ -20,15 +20,32 @@
 //!   route files whose weights can be rewritten.
 //! - [`proxy`]: the simulated Envoys.
 //! - [`probe`]: `/proc` readings and the server's `/metrics`.
-//! - [`run`]: the measurement itself; [`report`]: the printed table.
+//! - [`setup`]: the server under load and the settings; [`change`]: one
+//!   change and its fan-out; [`stats`]: percentiles.
+//! - [`run`]: the measurement itself; [`report`]: the printed figures;
+//!   [`summary`]: all of them in one table.
+//! - [`restart`]: the reconnect storm (the server restarted under the
+//!   synced proxies); `stuck`: the stuck period.
+//! - [`api_change`]: changes made through the App Mesh API (`UpdateRoute`,
+//!   SigV4-signed) instead of file writes.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod api_change;
+pub mod change;
 pub mod mesh_gen;
 pub mod probe;
 pub mod proxy;
 pub mod report;
+pub mod restart;
 pub mod run;
+pub mod setup;
 pub mod spec_edit;
+pub mod stats;
+mod stuck;
+pub mod summary;
 
-pub use run::{run, run_spread, Change, ChangeSource, RouteFiles, RunConfig, RunError, Target};
+pub use run::{
+    run, run_scenarios, run_spread, Change, ChangeSource, RouteFiles, RunConfig, RunError,
+    Scenarios, Target,
+};

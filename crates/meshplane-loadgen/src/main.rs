@@ -1,17 +1,30 @@
 //! `meshplane-loadgen`: N simulated Envoys against `meshplane serve`.
 //! See the library documentation (`src/lib.rs`) and `README.md`.
 
+use std::ffi::OsString;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
+use meshplane_loadgen::api_change::{AccessKey, ApiRoutes};
 use meshplane_loadgen::mesh_gen::GeneratedMesh;
-use meshplane_loadgen::run::{ChangeSource, RouteFiles, RunConfig, Target};
-use meshplane_loadgen::{probe, spec_edit};
+use meshplane_loadgen::restart::{ServerControl, StopSignal};
+use meshplane_loadgen::run::{ChangeSource, RouteFiles, RunConfig, Scenarios, Target};
+use meshplane_loadgen::{probe, spec_edit, summary};
 use meshplane_spec::ArnContext;
+
+/// Where the changes come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ChangesVia {
+    /// Route files rewritten in the served spec directory.
+    Files,
+    /// `UpdateRoute` calls to the server's App Mesh API (the generated mesh
+    /// is imported into a SQLite store that the server serves).
+    Api,
+}
 
 /// Simulate N Envoy proxies over ADS against `meshplane serve` and print
 /// sync time, change fan-out latency and server RSS/CPU.
@@ -45,10 +58,24 @@ struct Cli {
     /// Route changes to time.
     #[arg(long, default_value_t = 6)]
     changes: usize,
-    /// Proxies that stop reading their stream (stuck Envoys) from the sync
-    /// until the last change reached the others; they must catch up after.
+    /// Proxies that stop reading their stream (stuck Envoys) for
+    /// --stuck-for seconds after the changes, while changes keep coming;
+    /// they must catch up after.
     #[arg(long, default_value_t = 0)]
     stuck: usize,
+    /// Seconds the --stuck proxies stay stuck (at least --changes changes,
+    /// and two, are made meanwhile, at most one a second).
+    #[arg(long, default_value_t = 60)]
+    stuck_for: u64,
+    /// After the changes (and the stuck period), restart the server under
+    /// the synced proxies with SIGTERM or SIGKILL, same ports and config,
+    /// and time the reconnect storm.
+    #[arg(long, value_name = "term|kill", conflicts_with = "xds")]
+    restart: Option<StopSignal>,
+    /// Make the changes by rewriting route files or through the App Mesh
+    /// API (UpdateRoute, SigV4-signed; generated mesh only).
+    #[arg(long, value_enum, default_value_t = ChangesVia::Files)]
+    changes_via: ChangesVia,
     /// HTTP/2 connections at most (default: one per proxy, as far as the
     /// open-files limit allows).
     #[arg(long)]
@@ -81,7 +108,12 @@ fn default_server_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("meshplane"))
 }
 
+/// The started server: its command line (fixed ports, so that a restart
+/// serves the same addresses) and process.
 struct Server {
+    bin: PathBuf,
+    args: Vec<OsString>,
+    log: PathBuf,
     child: Child,
 }
 
@@ -92,34 +124,95 @@ impl Drop for Server {
     }
 }
 
+fn spawn(bin: &Path, args: &[OsString], log: &Path, append: bool) -> anyhow::Result<Child> {
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(append)
+        .write(true)
+        .truncate(!append)
+        .open(log)
+        .with_context(|| format!("creating {}", log.display()))?;
+    Command::new(bin)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .with_context(|| format!("starting {} (build it with `cargo build --release -p meshplane`, or give --server-bin)", bin.display()))
+}
+
+impl ServerControl for Server {
+    fn signal(&mut self, signal: StopSignal) -> std::io::Result<()> {
+        match signal {
+            StopSignal::Kill => self.child.kill(),
+            StopSignal::Term => {
+                let status = Command::new("kill")
+                    .arg("-TERM")
+                    .arg(self.child.id().to_string())
+                    .status()?;
+                if status.success() {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::other(format!(
+                        "kill -TERM {}: {status}",
+                        self.child.id()
+                    )))
+                }
+            }
+        }
+    }
+
+    fn exited(&mut self) -> std::io::Result<bool> {
+        Ok(self.child.try_wait()?.is_some())
+    }
+
+    fn start(&mut self) -> std::io::Result<u32> {
+        self.child = spawn(&self.bin, &self.args, &self.log, true)
+            .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+        Ok(self.child.id())
+    }
+}
+
+/// What the server serves: spec files, or a store with the App Mesh API.
+enum Serves<'a> {
+    Files(&'a Path),
+    Store { url: String, api: SocketAddr },
+}
+
 async fn start_server(
     bin: &Path,
-    dir: &Path,
+    serves: Serves<'_>,
     quota: usize,
     log: &Path,
     filter: &str,
 ) -> anyhow::Result<(Server, Target)> {
     let xds = free_port()?;
     let admin = free_port()?;
-    let log_file =
-        std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-    let child = Command::new(bin)
-        .arg("serve")
-        .arg("--config")
-        .arg(dir)
-        .arg("--xds-listen")
-        .arg(xds.to_string())
-        .arg("--admin-listen")
-        .arg(admin.to_string())
-        .arg("--proxy-quota")
-        .arg(quota.to_string())
-        .arg("--log")
-        .arg(filter)
-        .stdout(Stdio::null())
-        .stderr(log_file)
-        .spawn()
-        .with_context(|| format!("starting {} (build it with `cargo build --release -p meshplane`, or give --server-bin)", bin.display()))?;
-    let mut server = Server { child };
+    let mut args: Vec<OsString> = vec!["serve".into()];
+    match serves {
+        Serves::Files(dir) => args.extend(["--config".into(), dir.as_os_str().to_owned()]),
+        Serves::Store { url, api } => args.extend([
+            "--store".into(),
+            url.into(),
+            "--api-listen".into(),
+            api.to_string().into(),
+        ]),
+    }
+    for (flag, value) in [
+        ("--xds-listen", xds.to_string()),
+        ("--admin-listen", admin.to_string()),
+        ("--proxy-quota", quota.to_string()),
+        ("--log", filter.to_owned()),
+    ] {
+        args.push(flag.into());
+        args.push(value.into());
+    }
+    let child = spawn(bin, &args, log, false)?;
+    let mut server = Server {
+        bin: bin.to_path_buf(),
+        args,
+        log: log.to_path_buf(),
+        child,
+    };
     let t = Instant::now();
     loop {
         if let Some(status) = server.child.try_wait()? {
@@ -147,6 +240,30 @@ async fn start_server(
     );
     let pid = server.child.id();
     Ok((server, Target { xds, admin, pid }))
+}
+
+/// `meshplane import DIR --store URL`: the generated mesh into the store.
+fn import(bin: &Path, dir: &Path, store: &str) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let out = Command::new(bin)
+        .arg("import")
+        .arg(dir)
+        .args(["--store", store])
+        .output()
+        .with_context(|| format!("running {} import", bin.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} import {} --store {store}: {}",
+            bin.display(),
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    eprintln!(
+        "imported the mesh into {store} ({:.2} s)",
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
@@ -180,6 +297,10 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
     let tmp = tempfile::Builder::new()
         .prefix("meshplane-loadgen")
         .tempdir()?;
+    if cli.changes_via == ChangesVia::Api && (cli.config.is_some() || cli.xds.is_some()) {
+        bail!("--changes-via api needs the generated mesh (--mesh) and a server the loadgen starts (no --config, no --xds)");
+    }
+    let mut generated = None;
     let (dir, nodes, mut source): (PathBuf, Vec<String>, Box<dyn ChangeSource>) = match &cli.config
     {
         Some(config) => {
@@ -213,6 +334,7 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
                 d.display(),
                 t.elapsed().as_secs_f64()
             );
+            generated = Some(mesh.clone());
             (d, mesh.node_arns(), Box::new(mesh))
         }
     };
@@ -227,13 +349,28 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
         );
     }
     let quota = cli.proxies.div_ceil(nodes.len()) + 1;
-    let (_server, target) = match (cli.xds, cli.admin, cli.server_pid) {
+    let (mut server, target) = match (cli.xds, cli.admin, cli.server_pid) {
         (Some(xds), Some(admin), Some(pid)) => (None, Target { xds, admin, pid }),
         _ => {
             let bin = cli.server_bin.clone().unwrap_or_else(default_server_bin);
+            let serves = match cli.changes_via {
+                ChangesVia::Files => Serves::Files(&dir),
+                ChangesVia::Api => {
+                    let url = format!("sqlite:{}", tmp.path().join("meshplane.db").display());
+                    import(&bin, &dir, &url)?;
+                    let api = free_port()?;
+                    // The file writes become UpdateRoute calls; the files
+                    // only keep the routes' current text.
+                    let mesh = generated
+                        .clone()
+                        .context("--changes-via api: no generated mesh")?;
+                    source = Box::new(ApiRoutes::new(mesh, api, arn.clone(), AccessKey::default()));
+                    Serves::Store { url, api }
+                }
+            };
             let (s, t) = start_server(
                 &bin,
-                &dir,
+                serves,
                 quota,
                 &tmp.path().join("server.log"),
                 &cli.server_log,
@@ -253,8 +390,18 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
         settle: Duration::from_secs(cli.settle),
         stuck: cli.stuck,
     };
-    let report = meshplane_loadgen::run(&config, &target, source.as_mut()).await?;
+    let scenarios = Scenarios {
+        stuck_for: Duration::from_secs(cli.stuck_for),
+        restart: match (cli.restart, server.as_mut()) {
+            (Some(signal), Some(s)) => Some((signal, s as &mut dyn ServerControl)),
+            _ => None,
+        },
+    };
+    let report =
+        meshplane_loadgen::run_scenarios(&config, &target, &[], source.as_mut(), scenarios).await?;
     println!("{report}");
+    // Last, every figure in one table.
+    print!("{}", summary::table(&summary::rows(&report)));
     let clean = report.clean();
     if !clean || cli.keep_temp {
         eprintln!("kept: {}", tmp.keep().display());

@@ -182,15 +182,20 @@ impl GeneratedMesh {
             .collect()
     }
 
+    /// The service whose route change `k` rewrites.
+    pub fn changed_service(&self, k: usize) -> usize {
+        if k.is_multiple_of(2) {
+            0
+        } else {
+            1 + (k * 7919) % (self.nodes - 1)
+        }
+    }
+
     /// Change number `k` (from 0): even ones rewrite the shared service's
     /// route (every node but node 0 affected), odd ones a route used by a
     /// few nodes.
     pub fn change(&self, k: usize) -> Result<(String, BTreeSet<String>), EditError> {
-        let service = if k.is_multiple_of(2) {
-            0
-        } else {
-            1 + (k * 7919) % (self.nodes - 1)
-        };
+        let service = self.changed_service(k);
         rewrite_weights(&self.route_file(service), k + 1)?;
         let label = if service == 0 {
             format!("{} (shared)", route_name(service))

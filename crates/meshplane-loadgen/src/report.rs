@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::probe::ProcSample;
+use crate::restart::StormFigures;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Samples {
@@ -67,18 +68,38 @@ pub struct Report {
     pub errors: Vec<String>,
     /// The stuck proxies, when some were asked for.
     pub stuck: Option<StuckFigures>,
+    /// The changes made while they were stuck (they are left out).
+    pub stuck_changes: Vec<ChangeFigures>,
+    /// The reconnect storm, when asked for.
+    pub storm: Option<StormFigures>,
+    /// What a change was ("file write", "UpdateRoute 200").
+    pub changes_via: &'static str,
 }
 
-/// Proxies that stopped reading during the changes, and their catching up.
+/// Proxies that stopped reading for a while, changes meanwhile, and their
+/// catching up.
 #[derive(Debug, Clone)]
 pub struct StuckFigures {
     pub stuck: usize,
+    /// How long they were stuck.
+    pub held: Duration,
+    /// Changes made meanwhile.
+    pub changes: usize,
+    /// The other proxies' fan-out during the period, over all its changes.
+    pub others_p50: Duration,
+    pub others_p99: Duration,
+    /// The same over the changes before the period (nobody stuck).
+    pub without: Option<(Duration, Duration)>,
     /// Those that got the missed updates once they read again.
     pub caught_up: usize,
     /// From resuming until the last of them got its update.
     pub after: Duration,
-    /// Server RSS after the last change, the stuck proxies still stuck.
+    /// Server RSS when they got stuck, its highest after a change of the
+    /// period, at the end of the period, and once they caught up.
+    pub server_rss_kib_before: u64,
+    pub server_rss_kib_peak: u64,
     pub server_rss_kib_while_stuck: u64,
+    pub server_rss_kib_after: u64,
 }
 
 impl Report {
@@ -92,15 +113,17 @@ impl Report {
             && self
                 .changes
                 .iter()
+                .chain(&self.stuck_changes)
                 .all(|c| c.missing == 0 && c.unexpected == 0 && c.reached > 0)
+            && self.storm.as_ref().is_none_or(StormFigures::clean)
     }
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn mib(kib: u64) -> String {
+pub(crate) fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
@@ -139,7 +162,7 @@ impl fmt::Display for Report {
             self.sync.connected_gauge
         )?;
         writeln!(f)?;
-        writeln!(f, "fan-out: route weights rewritten -> affected proxy ACKed the update (debounce + reload included)")?;
+        writeln!(f, "fan-out: route weights changed ({}) -> affected proxy ACKed the update (reload included)", self.changes_via)?;
         writeln!(
             f,
             "  {:<22} {:>8} {:>8} {:>5} {:>10} {:>10} {:>10} {:>8} {:>12} {:>12} {:>10}",
@@ -155,7 +178,7 @@ impl fmt::Display for Report {
             "srv reloaded",
             "push-ack"
         )?;
-        for c in &self.changes {
+        for c in self.changes.iter().chain(&self.stuck_changes) {
             let opt = |d: Option<Duration>| d.map(ms).unwrap_or_else(|| "-".to_owned());
             writeln!(
                 f,
@@ -180,9 +203,14 @@ impl fmt::Display for Report {
         if let Some(s) = &self.stuck {
             writeln!(
                 f,
-                "stuck proxies: {} stopped reading from the sync to the last change (left out above); server RSS then {} MiB; after resuming {} of them caught up in {}",
+                "stuck proxies: {} stopped reading for {:.1} s, during the last {} changes above (left out of them); server RSS {} before, {} at most, {} at the end, {} after; after resuming {} of them caught up in {}",
                 s.stuck,
-                s.server_rss_kib_while_stuck / 1024,
+                s.held.as_secs_f64(),
+                s.changes,
+                mib(s.server_rss_kib_before),
+                mib(s.server_rss_kib_peak),
+                mib(s.server_rss_kib_while_stuck),
+                mib(s.server_rss_kib_after),
                 s.caught_up,
                 ms(s.after)
             )?;
@@ -227,6 +255,11 @@ impl fmt::Display for Report {
         )?;
         for e in &self.errors {
             writeln!(f, "  {e}")?;
+        }
+        if let Some(s) = &self.storm {
+            for e in &s.samples {
+                writeln!(f, "  storm: {e}")?;
+            }
         }
         Ok(())
     }

@@ -1,100 +1,43 @@
 //! One measurement: connect the proxies, wait for the initial sync, apply
 //! the changes one after the other and time their fan-out.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-use crate::mesh_gen::GeneratedMesh;
-use crate::probe::{self, metric_total, parse_metrics};
+use crate::change::{measure_change, metrics, ChangeError};
+pub use crate::change::{Change, ChangeSource, RouteFiles};
+use crate::probe::{self, metric_total};
 use crate::proxy::{self, Fleet, ProxySpec, Variant};
-use crate::report::{ChangeFigures, Report, Samples, StuckFigures, SyncFigures};
-use crate::spec_edit::{rewrite_weights, EditError};
+use crate::report::{Report, Samples, SyncFigures};
+use crate::restart::{self, RestartError, ServerControl, StopSignal};
+pub use crate::setup::{RunConfig, Target};
+use crate::stats::percentile;
+use crate::stuck;
 
-/// The server under load.
-#[derive(Debug, Clone, Copy)]
-pub struct Target {
-    pub xds: SocketAddr,
-    pub admin: SocketAddr,
-    /// Its process, for RSS and CPU time.
-    pub pid: u32,
-}
-
-#[derive(Debug, Clone)]
-pub struct RunConfig {
-    pub proxies: usize,
-    /// Share of proxies speaking delta ADS (interleaved with SotW ones).
-    pub delta_fraction: f64,
-    /// Proxy `i` presents `node_arns[i % len]`.
-    pub node_arns: Vec<String>,
-    /// HTTP/2 connections at most; proxies share them round-robin beyond.
-    pub max_connections: usize,
-    pub changes: usize,
-    pub sync_timeout: Duration,
-    pub change_timeout: Duration,
-    /// Pause between the sync and the first change.
-    pub settle: Duration,
-    /// Proxies that stop reading their stream from the sync until the last
-    /// change reached the others (stuck Envoys); chosen among the proxies
-    /// of one node that every wide change affects.
-    pub stuck: usize,
-}
-
-/// One applied change: what it was and which nodes it should reach (when
-/// known; otherwise the affected proxies are those that got an update).
-#[derive(Debug, Clone)]
-pub struct Change {
-    pub label: String,
-    pub expected_nodes: Option<BTreeSet<String>>,
-}
-
-/// What to change, change after change.
-pub trait ChangeSource {
-    fn apply(&mut self, k: usize) -> Result<Change, EditError>;
-}
-
-impl ChangeSource for GeneratedMesh {
-    fn apply(&mut self, k: usize) -> Result<Change, EditError> {
-        let (label, expected) = self.change(k)?;
-        Ok(Change {
-            label,
-            expected_nodes: Some(expected),
-        })
-    }
-}
-
-/// Route files of an existing spec directory, rewritten in turn.
-#[derive(Debug, Clone)]
-pub struct RouteFiles(pub Vec<std::path::PathBuf>);
-
-impl ChangeSource for RouteFiles {
-    fn apply(&mut self, k: usize) -> Result<Change, EditError> {
-        let path = &self.0[k % self.0.len()];
-        rewrite_weights(path, k + 1)?;
-        Ok(Change {
-            label: path
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            expected_nodes: None,
-        })
-    }
+/// What a run does beyond the sync and the changes.
+#[derive(Default)]
+pub struct Scenarios<'a> {
+    /// How long the `stuck` proxies stay stuck; changes keep coming
+    /// meanwhile (at least `changes` of them and two, at most one a second).
+    pub stuck_for: Duration,
+    /// After everything else, restart the server under the synced proxies
+    /// (the reconnect storm).
+    pub restart: Option<(StopSignal, &'a mut dyn ServerControl)>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("no node ARNs to connect as")]
     NoNodes,
-    #[error("change {k}: {source}")]
-    Change {
-        k: usize,
-        #[source]
-        source: EditError,
-    },
+    #[error(transparent)]
+    Change(#[from] ChangeError),
+    #[error(transparent)]
+    Restart(#[from] RestartError),
 }
 
 fn variants(n: usize, delta_fraction: f64) -> Vec<Variant> {
@@ -108,21 +51,6 @@ fn variants(n: usize, delta_fraction: f64) -> Vec<Variant> {
             }
         })
         .collect()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-async fn metrics(admin: SocketAddr) -> BTreeMap<String, f64> {
-    match probe::http_get(admin, "/metrics").await {
-        Ok((200, body)) => parse_metrics(&body),
-        _ => BTreeMap::new(),
-    }
 }
 
 fn samples(target: &Target) -> Samples {
@@ -171,183 +99,6 @@ async fn wait_synced(fleet: &Fleet, timeout: Duration) {
     }
 }
 
-fn updates(fleet: &Fleet) -> Vec<u64> {
-    fleet
-        .stats
-        .iter()
-        .map(|s| s.updates.load(Ordering::Acquire))
-        .collect()
-}
-
-/// Apply change `k` and wait until it reached every affected proxy.
-async fn measure_change(
-    fleet: &Fleet,
-    source: &mut dyn ChangeSource,
-    k: usize,
-    config: &RunConfig,
-    target: &Target,
-    by_node: &BTreeMap<&str, Vec<usize>>,
-) -> Result<ChangeFigures, RunError> {
-    let before_metrics = metrics(target.admin).await;
-    let before = updates(fleet);
-    let t0 = Instant::now();
-    let wall0 = SystemTime::now();
-    let change = source
-        .apply(k)
-        .map_err(|source| RunError::Change { k, source })?;
-    let expected: Option<BTreeSet<usize>> = change.expected_nodes.as_ref().map(|nodes| {
-        nodes
-            .iter()
-            .flat_map(|n| by_node.get(n.as_str()).into_iter().flatten().copied())
-            .filter(|i| !fleet.stats[*i].stuck.load(Ordering::Relaxed))
-            .collect()
-    });
-    let updated = |fleet: &Fleet| -> BTreeSet<usize> {
-        updates(fleet)
-            .iter()
-            .zip(&before)
-            .enumerate()
-            .filter(|(_, (now, then))| now > then)
-            .map(|(i, _)| i)
-            .collect()
-    };
-    let deadline = t0 + config.change_timeout;
-    let mut last_count = 0;
-    let mut last_growth = Instant::now();
-    loop {
-        tokio::time::sleep(Duration::from_millis(2)).await;
-        let now = updated(fleet);
-        let done = match &expected {
-            Some(exp) => exp
-                .iter()
-                .all(|i| now.contains(i) || fleet.stats[*i].failed.load(Ordering::Relaxed)),
-            None => {
-                if now.len() != last_count {
-                    last_count = now.len();
-                    last_growth = Instant::now();
-                }
-                last_count > 0 && last_growth.elapsed() > Duration::from_secs(2)
-            }
-        };
-        if done || Instant::now() > deadline {
-            break;
-        }
-    }
-    // Updates that should not have happened come in too: wait a moment.
-    let all_reached = t0.elapsed();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut reached = updated(fleet);
-    // A stuck proxy may take in the one response it was reading when it
-    // stopped: neither expected nor odd.
-    reached.retain(|i| !fleet.stats[*i].stuck.load(Ordering::Relaxed));
-    let t0_ns = fleet.ns_of(t0);
-    let mut latencies: Vec<Duration> = reached
-        .iter()
-        .map(|i| {
-            let at = fleet.stats[*i].last_update_ns.load(Ordering::Relaxed);
-            Duration::from_nanos(at.saturating_sub(t0_ns))
-        })
-        .collect();
-    latencies.sort();
-    let after_metrics = metrics(target.admin).await;
-    let build_sum = metric_total(&after_metrics, "meshplane_snapshot_build_seconds_sum")
-        - metric_total(&before_metrics, "meshplane_snapshot_build_seconds_sum");
-    let build_count = metric_total(&after_metrics, "meshplane_snapshot_build_seconds_count")
-        - metric_total(&before_metrics, "meshplane_snapshot_build_seconds_count");
-    let delta =
-        |name: &str| metric_total(&after_metrics, name) - metric_total(&before_metrics, name);
-    let ack_sum = delta("meshplane_xds_push_ack_seconds_sum");
-    let ack_count = delta("meshplane_xds_push_ack_seconds_count");
-    let reload_at = metric_total(
-        &after_metrics,
-        "meshplane_last_reload_success_timestamp_seconds",
-    );
-    let wall0_s = wall0
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64();
-    let (unexpected, missing) = match &expected {
-        Some(exp) => (
-            reached.difference(exp).count(),
-            exp.difference(&reached).count(),
-        ),
-        None => (0, 0),
-    };
-    Ok(ChangeFigures {
-        label: change.label,
-        expected: expected.as_ref().map(BTreeSet::len),
-        reached: reached.len(),
-        unexpected,
-        missing,
-        p50: percentile(&latencies, 50.0),
-        p99: percentile(&latencies, 99.0),
-        max: latencies.last().copied().unwrap_or_default(),
-        all_reached,
-        server_reloads: build_count.max(0.0) as u64,
-        server_push_ack_mean: (ack_count > 0.0)
-            .then(|| Duration::from_secs_f64((ack_sum / ack_count).max(0.0))),
-        server_build: (build_count > 0.0).then(|| Duration::from_secs_f64(build_sum.max(0.0))),
-        server_reloaded_after: (reload_at > wall0_s)
-            .then(|| Duration::from_secs_f64(reload_at - wall0_s)),
-    })
-}
-
-/// The proxies to get stuck: the first ones of the node after the first
-/// (node 0 is the one the wide change leaves alone).
-fn choose_stuck(by_node: &BTreeMap<&str, Vec<usize>>, config: &RunConfig) -> Vec<usize> {
-    if config.stuck == 0 {
-        return Vec::new();
-    }
-    let node = config
-        .node_arns
-        .get(1)
-        .or(config.node_arns.first())
-        .map(String::as_str)
-        .unwrap_or_default();
-    by_node
-        .get(node)
-        .map(|v| v.iter().copied().take(config.stuck).collect())
-        .unwrap_or_default()
-}
-
-/// Let the stuck proxies read again and wait until each got the updates it
-/// missed.
-async fn resume_stuck(
-    fleet: &Fleet,
-    stuck: &[usize],
-    target: &Target,
-    timeout: Duration,
-) -> Option<StuckFigures> {
-    if stuck.is_empty() {
-        return None;
-    }
-    let rss_stuck = probe::proc_sample(target.pid).rss_kib;
-    let before: Vec<u64> = stuck
-        .iter()
-        .map(|i| fleet.stats[*i].updates.load(Ordering::Acquire))
-        .collect();
-    let t0 = Instant::now();
-    for i in stuck {
-        fleet.stats[*i].stuck.store(false, Ordering::Relaxed);
-    }
-    let caught_up = |fleet: &Fleet| {
-        stuck
-            .iter()
-            .zip(&before)
-            .filter(|(i, b)| fleet.stats[**i].updates.load(Ordering::Acquire) > **b)
-            .count()
-    };
-    while caught_up(fleet) < stuck.len() && t0.elapsed() < timeout {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    Some(StuckFigures {
-        stuck: stuck.len(),
-        caught_up: caught_up(fleet),
-        after: t0.elapsed(),
-        server_rss_kib_while_stuck: rss_stuck,
-    })
-}
-
 /// Run the whole measurement against a started server.
 pub async fn run(
     config: &RunConfig,
@@ -365,6 +116,18 @@ pub async fn run_spread(
     target: &Target,
     more_xds: &[SocketAddr],
     source: &mut dyn ChangeSource,
+) -> Result<Report, RunError> {
+    run_scenarios(config, target, more_xds, source, Scenarios::default()).await
+}
+
+/// [`run_spread`] with the stuck period and the reconnect storm of
+/// `scenarios`.
+pub async fn run_scenarios(
+    config: &RunConfig,
+    target: &Target,
+    more_xds: &[SocketAddr],
+    source: &mut dyn ChangeSource,
+    scenarios: Scenarios<'_>,
 ) -> Result<Report, RunError> {
     if config.node_arns.is_empty() {
         return Err(RunError::NoNodes);
@@ -419,20 +182,42 @@ pub async fn run_spread(
         sync_wall.as_secs_f64()
     );
     tokio::time::sleep(config.settle).await;
-    let stuck = choose_stuck(&by_node, config);
-    for i in &stuck {
-        fleet.stats[*i].stuck.store(true, Ordering::Relaxed);
-    }
     let mut changes = Vec::new();
+    let mut baseline: Vec<Duration> = Vec::new();
     if sync.synced > 0 {
         for k in 0..config.changes {
-            changes.push(measure_change(&fleet, source, k, config, target, &by_node).await?);
+            let (c, l) = measure_change(&fleet, source, k, config, target, &by_node).await?;
+            changes.push(c);
+            baseline.extend(l);
         }
     }
-    let stuck = resume_stuck(&fleet, &stuck, target, config.change_timeout).await;
+    baseline.sort();
+    let stuck_ids = stuck::choose(&by_node, config);
+    let (stuck, stuck_changes) = if stuck_ids.is_empty() || sync.synced == 0 {
+        (None, Vec::new())
+    } else {
+        let period = stuck::Period {
+            stuck: &stuck_ids,
+            first_change: config.changes,
+            hold: scenarios.stuck_for,
+            without: (!baseline.is_empty())
+                .then(|| (percentile(&baseline, 50.0), percentile(&baseline, 99.0))),
+        };
+        let (f, c) = stuck::run(&fleet, source, config, target, &by_node, period).await?;
+        (Some(f), c)
+    };
     let end = samples(target);
     let m = metrics(target.admin).await;
+    let nacks = metric_total(&m, "meshplane_xds_nacks_total");
+    let failed_at_end = fleet.failed();
     let errors = fleet.errors.lock().map(|e| e.clone()).unwrap_or_default();
+    let storm = match scenarios.restart {
+        Some((signal, control)) => {
+            let mut moved = *target;
+            Some(restart::storm(&fleet, control, signal, &mut moved, config.sync_timeout).await?)
+        }
+        None => None,
+    };
     Ok(Report {
         proxies: config.proxies,
         delta: kinds.iter().filter(|k| **k == Variant::Delta).count(),
@@ -443,10 +228,13 @@ pub async fn run_spread(
         idle,
         synced: synced_samples,
         end,
-        nacks: metric_total(&m, "meshplane_xds_nacks_total"),
+        nacks,
         stuck,
-        failed_at_end: fleet.failed(),
+        stuck_changes,
+        failed_at_end,
         errors,
+        storm,
+        changes_via: source.describe(),
     })
 }
 
@@ -462,13 +250,5 @@ mod tests {
         assert_eq!(v[1], Variant::Delta);
         assert!(variants(4, 0.0).iter().all(|k| *k == Variant::Sotw));
         assert!(variants(4, 1.0).iter().all(|k| *k == Variant::Delta));
-    }
-
-    #[test]
-    fn percentiles_by_nearest_rank() {
-        let d: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&d, 50.0), Duration::from_millis(50));
-        assert_eq!(percentile(&d, 99.0), Duration::from_millis(99));
-        assert_eq!(percentile(&d[..1], 99.0), Duration::from_millis(1));
     }
 }

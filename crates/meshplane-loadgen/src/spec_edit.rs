@@ -33,6 +33,12 @@ pub enum EditError {
     NoWeights { path: PathBuf },
     #[error("{dir}: the specs have errors:\n{messages}")]
     Invalid { dir: PathBuf, messages: String },
+    #[error("{call} (the route of {file}): {message}")]
+    Api {
+        call: String,
+        file: PathBuf,
+        message: String,
+    },
     #[error("{dir}: no virtual nodes")]
     NoNodes { dir: PathBuf },
 }

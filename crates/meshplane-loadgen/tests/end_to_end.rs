@@ -11,7 +11,7 @@ use std::time::Duration;
 use meshplane_control::{PipelineSettings, QuotaConfig, ServeConfig};
 use meshplane_load::LoadOptions;
 use meshplane_loadgen::mesh_gen::GeneratedMesh;
-use meshplane_loadgen::run::{RouteFiles, RunConfig, Target};
+use meshplane_loadgen::run::{RouteFiles, RunConfig, Scenarios, Target};
 use meshplane_loadgen::spec_edit;
 use meshplane_spec::ArnContext;
 use meshplane_translate::TranslateOptions;
@@ -109,9 +109,10 @@ async fn generated_mesh_50_proxies_sync_and_receive_exactly_their_changes() {
     assert!(report.clean());
 }
 
-/// Two proxies stop reading while the shared route changes twice: the
-/// others get both changes (the stuck ones are left out of the expected
-/// set, and nobody else is odd), and once they read again they catch up.
+/// Three changes with nobody stuck, then two proxies stop reading for two
+/// seconds while changes keep coming: the others get every change (the
+/// stuck ones are left out of the expected set, and nobody else is odd),
+/// and once they read again they catch up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stuck_proxies_hold_back_nobody_and_catch_up() {
     let tmp = tempfile::tempdir().unwrap();
@@ -126,18 +127,28 @@ async fn stuck_proxies_hold_back_nobody_and_catch_up() {
         stuck: 2,
         ..config(60, mesh.node_arns(), 3)
     };
-    let report = meshplane_loadgen::run(&config, &target, &mut mesh)
+    let scenarios = Scenarios {
+        stuck_for: Duration::from_secs(2),
+        restart: None,
+    };
+    let report = meshplane_loadgen::run_scenarios(&config, &target, &[], &mut mesh, scenarios)
         .await
         .unwrap();
     println!("{report}");
-    // 60 proxies over 20 nodes: 3 on node 0, which the wide change skips,
-    // and 2 of the 57 others stuck.
-    assert_eq!(report.changes[0].expected, Some(55));
-    for c in &report.changes {
+    // 60 proxies over 20 nodes: 3 on node 0, which the wide change skips;
+    // while stuck, 2 of the 57 others are left out.
+    assert_eq!(report.changes.len(), 3);
+    assert_eq!(report.changes[0].expected, Some(57));
+    let stuck = report.stuck.as_ref().unwrap();
+    assert!(stuck.changes >= 3 && stuck.changes == report.stuck_changes.len());
+    // Change 3 (odd: narrow), change 4 the shared route again.
+    assert_eq!(report.stuck_changes[1].expected, Some(55));
+    for c in report.changes.iter().chain(&report.stuck_changes) {
         assert_eq!((c.missing, c.unexpected), (0, 0), "{}", c.label);
     }
-    let stuck = report.stuck.as_ref().unwrap();
     assert_eq!((stuck.stuck, stuck.caught_up), (2, 2));
+    assert!(stuck.without.is_some());
+    assert!(stuck.server_rss_kib_before > 0 && stuck.server_rss_kib_after > 0);
     assert!(report.clean(), "{:?}", report.errors);
 }
 
@@ -170,4 +181,146 @@ async fn example_mesh_proxies_sync_and_a_route_change_reaches_its_client() {
     assert_eq!(report.changes[0].reached, 3);
     assert_eq!(report.nacks, 0.0);
     assert_eq!(report.failed_at_end, 0);
+}
+
+/// The `meshplane` binary the workspace built beside this test
+/// (`target/<profile>/meshplane`).
+fn meshplane_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .map(|d| d.join("meshplane"))
+        .unwrap();
+    assert!(
+        bin.is_file(),
+        "{} is missing: run `cargo build -p meshplane --bin meshplane` (scripts/test.sh builds it)",
+        bin.display()
+    );
+    bin
+}
+
+/// The loadgen program against the real `meshplane serve` it starts:
+/// returns its standard output (the run must be clean: exit status 0).
+fn loadgen(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meshplane-loadgen"))
+        .args(args)
+        .arg("--server-bin")
+        .arg(meshplane_bin())
+        .arg("--server-log")
+        .arg("info")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "meshplane-loadgen {args:?}: {}",
+        out.status
+    );
+    stdout
+}
+
+fn summary_row<'a>(stdout: &'a str, scenario: &str, figure: &str) -> &'a str {
+    let prefix = format!("| {scenario} | {figure} | ");
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .and_then(|v| v.strip_suffix(" |"))
+        .unwrap_or_else(|| panic!("no summary row '{scenario} | {figure}' in:\n{stdout}"))
+}
+
+/// Changes through the App Mesh API (the mesh imported into a SQLite
+/// store, UpdateRoute signed with SigV4), a proxy stuck for 3 s, then the
+/// server restarted with SIGTERM under the synced proxies: every proxy
+/// resyncs and no stream fails for resource reasons; the summary table has
+/// every scenario.
+#[test]
+fn api_changes_stuck_proxy_and_sigterm_restart_through_the_program() {
+    let stdout = loadgen(&[
+        "--mesh",
+        "generated:12:3",
+        "--proxies",
+        "48",
+        "--changes",
+        "2",
+        "--changes-via",
+        "api",
+        "--stuck",
+        "1",
+        "--stuck-for",
+        "3",
+        "--restart",
+        "term",
+        "--sync-timeout",
+        "60",
+    ]);
+    // 48 proxies over 12 nodes: the shared route reaches the 44 not on node 0.
+    let wide = summary_row(
+        &stdout,
+        "changes (UpdateRoute 200 -> ACK)",
+        "route-00000 (shared) via API",
+    );
+    assert!(wide.starts_with("44 of 44 proxies, odd 0"), "{wide}");
+    assert_eq!(
+        summary_row(
+            &stdout,
+            "stuck proxies",
+            "odd proxies over the period's changes"
+        ),
+        "0"
+    );
+    assert_eq!(
+        summary_row(&stdout, "stuck proxies", "caught up after resuming")
+            .split(' ')
+            .take(3)
+            .collect::<Vec<_>>(),
+        ["1", "of", "1"]
+    );
+    assert_eq!(
+        summary_row(
+            &stdout,
+            "reconnect storm",
+            "check: all resynced, no resource failure"
+        ),
+        "ok"
+    );
+    assert!(
+        summary_row(&stdout, "reconnect storm", "stream ends after it was ready")
+            .starts_with("resource 0,")
+    );
+    assert_eq!(summary_row(&stdout, "run", "clean"), "yes");
+}
+
+/// The server killed (SIGKILL) under proxies that reconnect with backoff:
+/// all resync on the restarted server, which serves the same files.
+#[test]
+fn sigkill_restart_every_proxy_resyncs() {
+    let stdout = loadgen(&[
+        "--mesh",
+        "generated:10:3",
+        "--proxies",
+        "40",
+        "--changes",
+        "0",
+        "--restart",
+        "kill",
+        "--sync-timeout",
+        "60",
+    ]);
+    let storm = summary_row(
+        &stdout,
+        "reconnect storm",
+        "check: all resynced, no resource failure",
+    );
+    assert_eq!(storm, "ok");
+    // Every stream broke with the connection (none was closed gracefully).
+    let down = summary_row(
+        &stdout,
+        "reconnect storm",
+        "stream ends until the server was ready",
+    );
+    assert!(down.starts_with("resource 0, connection "), "{down}");
+    assert_eq!(summary_row(&stdout, "run", "clean"), "yes");
 }
