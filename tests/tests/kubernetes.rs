@@ -65,26 +65,6 @@ fn versions(k: &Cluster) -> anyhow::Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
-/// JSON patch of the router's two weights, as Flagger moves a canary.
-fn set_weights(k: &Cluster, b: u32, bv2: u32) -> anyhow::Result<()> {
-    let patch = format!(
-        r#"[{{"op":"replace","path":"/spec/routes/0/http2Route/action/weightedTargets/0/weight","value":{b}}},
-            {{"op":"replace","path":"/spec/routes/0/http2Route/action/weightedTargets/1/weight","value":{bv2}}}]"#
-    );
-    k.kubectl(&[
-        "patch",
-        "-n",
-        NS,
-        "virtualrouter",
-        "service-b",
-        "--type",
-        "json",
-        "-p",
-        &patch,
-    ])?;
-    Ok(())
-}
-
 /// A second replica, in the root namespace (it serves no proxy here; it
 /// follows the cluster and writes status like the first).
 struct Replica(Child);
@@ -213,7 +193,7 @@ fn kubernetes_objects_served_live_with_status_written_back() -> anyhow::Result<(
     )?;
     std::thread::sleep(Duration::from_millis(1000));
     let changed_at = now_ms();
-    set_weights(&k, 0, 100)?;
+    k.set_weights(NS, 0, 100)?;
     std::thread::sleep(Duration::from_millis(3000));
     let (outcomes, summary) = watch.stop()?;
     let last_b = outcomes
@@ -281,7 +261,7 @@ fn kubernetes_objects_served_live_with_status_written_back() -> anyhow::Result<(
         Duration::from_secs(30),
         || Ok(k.kubectl(&["get", "virtualrouters", "-n", NS]).ok()),
     )?;
-    set_weights(&k, 100, 0)?;
+    k.set_weights(NS, 100, 0)?;
     wait_for(
         "the split back on serviceB after the restart",
         Duration::from_secs(45),

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use meshplane_xds::XdsServer;
 
+use super::kubernetes::KubeStatusFn;
 use crate::pipeline::ModelSource;
 use crate::pipeline::Pipeline;
 use crate::state::ControlState;
@@ -17,4 +18,6 @@ pub struct AdminState {
     pub pipeline: Option<Arc<Pipeline>>,
     /// The API's store, when there is one (`/debug/store`).
     pub source: Option<ModelSource>,
+    /// The Kubernetes source's status, when it runs (`/debug/kubernetes`).
+    pub kubernetes: Option<KubeStatusFn>,
 }
