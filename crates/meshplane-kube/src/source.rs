@@ -235,6 +235,10 @@ impl Held_ {
                 self.objects.remove(&key);
                 self.sent.remove(&key);
             }
+            Update::Resumed(scope) => {
+                tracing::info!(kind = scope.kind().kind, namespace = ?scope.namespace, "Kubernetes watch resumed");
+                self.failing.remove(&scope);
+            }
             Update::Failed(scope, error) => {
                 tracing::warn!(kind = scope.kind().kind, namespace = ?scope.namespace, %error, "Kubernetes watch failed; retrying with backoff");
                 self.failing.insert(scope);
@@ -255,7 +259,8 @@ fn watch_event(update: &Update, shared: &Shared) {
         | Update::ListDone(s)
         | Update::Applied(s, _)
         | Update::Deleted(s, _)
-        | Update::Failed(s, _) => s,
+        | Update::Failed(s, _)
+        | Update::Resumed(s) => s,
     };
     let now = SystemTime::now();
     let mut status = lock(&shared.status);
@@ -284,6 +289,11 @@ fn watch_event(update: &Update, shared: &Shared) {
             w.synced = true;
         }
         Update::Applied(..) | Update::Deleted(..) => w.synced = w.listed,
+        Update::Resumed(_) => {
+            w.synced = w.listed;
+            // Not an event of the cluster.
+            return;
+        }
         Update::Listed(..) => {}
     }
     w.last_event = Some(now);
