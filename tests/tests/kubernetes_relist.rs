@@ -13,6 +13,11 @@
 //! deliver, must reach serviceA's real Envoy. The proxies the edit does not
 //! concern get nothing new.
 //!
+//! First, meshplane's connections to the API server are aborted (`ss -K`
+//! in its network namespace) while the API server keeps running: the
+//! watches fail, resume from their versions (still in the watch cache: no
+//! relist) and must count as synced again, the quiet kinds included.
+//!
 //! Its own test binary: the API server restarts would disturb a test
 //! running beside it (cargo runs test binaries one after another).
 
@@ -125,6 +130,44 @@ fn an_expired_watch_lists_again_and_serves_the_edit_it_missed() -> anyhow::Resul
         metric(&t, &relists_metric)? == 0.0,
         "{relists_metric} before"
     );
+
+    // Connections aborted, the API server up: the watches resume.
+    let port = format!("dport = :{}", k.addr.port());
+    let mut kill = vec!["-t", "-K", "dst", "127.0.0.1"];
+    kill.extend(port.split(' '));
+    t.switch.exec("ss", &kill)?;
+    wait_for(
+        "the watches failed and synced again",
+        Duration::from_secs(30),
+        || {
+            let d = t.control_json("/debug/kubernetes")?;
+            Ok((d["up"] == true && d["errors"].as_u64() >= Some(1)).then_some(()))
+        },
+    )?;
+    // A failure seen late would show now.
+    std::thread::sleep(Duration::from_secs(3));
+    let resumed = t.control_json("/debug/kubernetes")?;
+    for w in resumed["watches"].as_array().into_iter().flatten() {
+        println!(
+            "kubernetes relist: after the aborted connections: {} watch: synced {}, {} relists, {} errors",
+            w["kind"], w["synced"], w["relists"], w["errors"]
+        );
+        ensure!(
+            w["synced"] == true && w["relists"] == 0,
+            "a watch after the aborted connections: {w}"
+        );
+    }
+    let aborted = resumed["watches"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|w| w["errors"].as_u64() >= Some(1))
+        .count();
+    ensure!(
+        aborted >= 1,
+        "no watch saw its connection aborted: {resumed}"
+    );
+
     let untouched = ["serviceB", "serviceBv2"];
     let before = pushes(&t, &untouched)?;
 

@@ -198,7 +198,6 @@ struct Held_ {
     objects: Objects,
     listing: HashMap<Scope, Objects>,
     listed: BTreeSet<Scope>,
-    failing: BTreeSet<Scope>,
     last_good: BTreeMap<Key, String>,
     resolved: Option<BTreeMap<Key, String>>,
     verdicts: BTreeMap<Key, Verdict>,
@@ -222,13 +221,11 @@ impl Held_ {
                 let listed = self.listing.remove(&scope).unwrap_or_default();
                 self.objects.retain(|k, _| !scope.contains(k));
                 self.objects.extend(listed);
-                self.failing.remove(&scope);
                 self.listed.insert(scope);
             }
             Update::Applied(scope, object) => {
                 let key = Key::of(scope.kind(), &object);
                 self.objects.insert(key, Held::new(scope.kind(), object));
-                self.failing.remove(&scope);
             }
             Update::Deleted(scope, object) => {
                 let key = Key::of(scope.kind(), &object);
@@ -237,11 +234,9 @@ impl Held_ {
             }
             Update::Resumed(scope) => {
                 tracing::info!(kind = scope.kind().kind, namespace = ?scope.namespace, "Kubernetes watch resumed");
-                self.failing.remove(&scope);
             }
             Update::Failed(scope, error) => {
                 tracing::warn!(kind = scope.kind().kind, namespace = ?scope.namespace, %error, "Kubernetes watch failed; retrying with backoff");
-                self.failing.insert(scope);
                 let mut status = lock(&shared.status);
                 status.errors += 1;
                 status.last_error = Some(error);
@@ -282,6 +277,7 @@ fn watch_event(update: &Update, shared: &Shared) {
             w.errors += 1;
             w.synced = false;
             w.last_error = Some((now, error.clone()));
+            status.up = false;
             return;
         }
         Update::ListDone(_) => {
@@ -292,11 +288,13 @@ fn watch_event(update: &Update, shared: &Shared) {
         Update::Resumed(_) => {
             w.synced = w.listed;
             // Not an event of the cluster.
+            status.up = status.watches.iter().all(|w| w.synced);
             return;
         }
         Update::Listed(..) => {}
     }
     w.last_event = Some(now);
+    status.up = status.watches.iter().all(|w| w.synced);
 }
 
 impl Follow {
@@ -320,7 +318,6 @@ impl Follow {
             }
             {
                 let mut status = lock(&self.shared.status);
-                status.up = held.listed.len() == self.scopes.len() && held.failing.is_empty();
                 status.objects = held.objects.len();
                 for (scope, w) in self.scopes.iter().zip(status.watches.iter_mut()) {
                     w.objects = held.objects.keys().filter(|k| scope.contains(k)).count();
