@@ -321,6 +321,9 @@ fn kubernetes_objects_served_live_with_status_written_back() -> anyhow::Result<(
 
     // A second replica: fixing the invalid object; both write status, and
     // once settled nobody writes again (no flapping).
+    let writes_before = t.control_json("/debug/kubernetes")?["status_writes"]
+        .as_u64()
+        .unwrap_or_default();
     let _replica = second_replica(&t, &k)?;
     std::thread::sleep(Duration::from_millis(1500));
     k.kubectl(&[
@@ -349,11 +352,16 @@ fn kubernetes_objects_served_live_with_status_written_back() -> anyhow::Result<(
         "objects still being written with two replicas:\n{settled:?}\n{later:?}"
     );
     let d = t.control_json("/debug/kubernetes")?;
+    // Printed, not bounded: the second replica starts while service-bv2 is
+    // invalid and has no good version of it, so until the fix it leaves out
+    // what depends on it and the two replicas rewrite those conditions.
+    let writes = d["status_writes"].as_u64().unwrap_or_default() - writes_before;
     println!(
-        "kubernetes: first replica: {} status writes, {} conflicts",
-        d["status_writes"], d["status_conflicts"]
+        "kubernetes: first replica, beside the second: {writes} status writes; {} conflicts in all",
+        d["status_conflicts"]
     );
     ensure!(d["rejected"] == 0, "service-bv2 still rejected: {d}");
+
     k.delete_mesh(NS, "apps")?;
     println!(
         "kubernetes: wall time {:.1} s",
