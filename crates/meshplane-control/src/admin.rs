@@ -11,8 +11,7 @@ mod kubernetes;
 mod shared;
 mod store;
 
-pub use kubernetes::KubeStatusFn;
-pub use shared::AdminState;
+pub use shared::{AdminState, KubeStatusFn};
 
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};

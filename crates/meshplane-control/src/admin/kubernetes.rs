@@ -5,7 +5,6 @@
 //! meshplane-kube keeps the counts; this file only renders its snapshot.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,16 +15,6 @@ use serde_json::{json, Value};
 
 use super::shared::AdminState;
 use crate::clock::unix_seconds;
-
-/// Reads the Kubernetes source's status (`meshplane_kube::KubeSource::status`).
-#[derive(Clone)]
-pub struct KubeStatusFn(pub Arc<dyn Fn() -> KubeStatus + Send + Sync>);
-
-impl std::fmt::Debug for KubeStatusFn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KubeStatusFn")
-    }
-}
 
 fn status(s: &AdminState) -> Option<KubeStatus> {
     s.kubernetes.as_ref().map(|f| (f.0)())

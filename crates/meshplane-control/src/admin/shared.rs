@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use meshplane_kube::KubeStatus;
 use meshplane_xds::XdsServer;
 
-use super::kubernetes::KubeStatusFn;
 use crate::pipeline::ModelSource;
 use crate::pipeline::Pipeline;
 use crate::state::ControlState;
@@ -20,4 +20,14 @@ pub struct AdminState {
     pub source: Option<ModelSource>,
     /// The Kubernetes source's status, when it runs (`/debug/kubernetes`).
     pub kubernetes: Option<KubeStatusFn>,
+}
+
+/// Reads the Kubernetes source's status (`meshplane_kube::KubeSource::status`).
+#[derive(Clone)]
+pub struct KubeStatusFn(pub Arc<dyn Fn() -> KubeStatus + Send + Sync>);
+
+impl std::fmt::Debug for KubeStatusFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KubeStatusFn")
+    }
 }
