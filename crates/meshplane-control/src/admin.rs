@@ -1,5 +1,6 @@
 //! The admin HTTP server: health, readiness, Prometheus metrics and debug
-//! views of proxies, rendered configuration and the last reload.
+//! views of proxies, rendered configuration, the last reload, Cloud Map,
+//! the store and the Kubernetes source (`/debug/kubernetes`).
 //!
 //! Its JSON endpoints have no authentication: `/debug/config` shows any
 //! proxy's full configuration. Keep it on loopback or behind a network
