@@ -1,5 +1,6 @@
 //! The admin HTTP server: health, readiness, Prometheus metrics and debug
-//! views of proxies, rendered configuration and the last reload.
+//! views of proxies, rendered configuration, the last reload, Cloud Map,
+//! the store and the Kubernetes source (`/debug/kubernetes`).
 //!
 //! Its JSON endpoints have no authentication: `/debug/config` shows any
 //! proxy's full configuration. Keep it on loopback or behind a network
@@ -7,10 +8,11 @@
 //! beyond loopback.
 
 mod debug;
+mod kubernetes;
 mod shared;
 mod store;
 
-pub use shared::AdminState;
+pub use shared::{AdminState, KubeStatusFn};
 
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
@@ -30,7 +32,14 @@ pub fn router(state: AdminState) -> Router {
         .route("/debug/cloudmap", get(cloud_map))
         .route("/debug/diff", post(diff))
         .route("/debug/store", get(store::debug))
+        .route("/debug/kubernetes", get(kubernetes::debug))
         .with_state(state)
+}
+
+/// Why the Kubernetes source is not synced, if it is not (the console's
+/// Problems page shows it).
+pub(crate) fn kubernetes_not_synced(s: &AdminState) -> Option<String> {
+    kubernetes::not_synced(s)
 }
 
 /// `/debug/proxies`' JSON (the console builds on it).
@@ -74,6 +83,7 @@ async fn metrics(State(s): State<AdminState>) -> Response {
         text.push_str(&crate::cloud_map::admin::render_metrics(feed));
     }
     text.push_str(&store::render_metrics(&s));
+    text.push_str(&kubernetes::render_metrics(&s));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

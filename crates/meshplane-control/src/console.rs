@@ -144,6 +144,7 @@ async fn problems(State(s): State<ConsoleState>) -> Response {
         translation,
         proxies: &snapshot,
         history: &history,
+        kubernetes: crate::admin::kubernetes_not_synced(&s.admin),
     });
     html(StatusCode::OK, page)
 }

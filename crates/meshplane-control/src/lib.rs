@@ -50,6 +50,7 @@ pub mod tls;
 pub mod trigger;
 pub mod watch;
 
+pub use admin::KubeStatusFn;
 pub use authorizer::AppMeshAuthorizer;
 pub use cloud_map::{CloudMapFeed, CloudMapSettings};
 pub use pipeline::{ModelSource, Pipeline, SourceStatus};

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::admin::{self, AdminState};
+use crate::admin::{self, AdminState, KubeStatusFn};
 use crate::authorizer::AppMeshAuthorizer;
 use crate::cloud_map::{CloudMapFeed, CloudMapSettings};
 use crate::console::{self, ConsoleAuth};
@@ -49,6 +49,8 @@ pub struct ServeConfig {
     /// Meshes of further sources (a Kubernetes cluster's App Mesh objects),
     /// served beside the files' and the store's.
     pub more_sources: Vec<ModelSource>,
+    /// The Kubernetes source's status, for `/debug/kubernetes` and `/metrics`.
+    pub kubernetes: Option<KubeStatusFn>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -269,6 +271,7 @@ pub async fn start_with_cloud_map(
         server: server.clone(),
         pipeline: Some(pipeline.clone()),
         source: config.source.clone(),
+        kubernetes: config.kubernetes.clone(),
     };
     // The web console reads the admin state; it is served beside /debug.
     let admin_router = admin::router(admin_state.clone()).merge(console::router(

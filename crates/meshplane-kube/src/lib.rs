@@ -24,4 +24,4 @@ mod watch;
 
 pub use client::{connect, ConnectError};
 pub use kinds::{Kind, KINDS};
-pub use source::{start, KubeSettings, KubeSource, KubeStatus};
+pub use source::{start, KubeSettings, KubeSource, KubeStatus, WatchStatus};

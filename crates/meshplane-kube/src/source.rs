@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use kube::api::{Patch, PatchParams};
 use kube::Client;
@@ -40,7 +40,8 @@ pub struct KubeSettings {
     pub load: LoadOptions,
 }
 
-/// How the source follows the cluster.
+/// How the source follows the cluster (a snapshot: the admin server
+/// renders it).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KubeStatus {
     /// Every watch has listed and its last call succeeded.
@@ -51,8 +52,51 @@ pub struct KubeStatus {
     pub resolutions: u64,
     pub status_writes: u64,
     pub status_conflicts: u64,
+    /// Status writes that failed (other than conflicts, which are retried).
+    pub status_errors: u64,
+    /// Watch failures plus failed status writes.
     pub errors: u64,
     pub last_error: Option<String>,
+    /// One per watch, in kind order.
+    pub watches: Vec<WatchStatus>,
+}
+
+/// How one watch (a kind, in one namespace or in all) follows the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchStatus {
+    pub kind: &'static str,
+    /// `None`: all namespaces (and meshes, which have none).
+    pub namespace: Option<String>,
+    /// The first list is complete.
+    pub listed: bool,
+    /// Listed, and no error since the last list or event.
+    pub synced: bool,
+    /// Objects held from this watch.
+    pub objects: usize,
+    /// Lists after the first: kube's watcher lists again when the resource
+    /// version it watches from has expired (410 Gone).
+    pub relists: u64,
+    pub errors: u64,
+    /// When the last event (list, change, deletion) arrived.
+    pub last_event: Option<SystemTime>,
+    /// The last error and when it happened.
+    pub last_error: Option<(SystemTime, String)>,
+}
+
+impl WatchStatus {
+    fn new(scope: &Scope) -> WatchStatus {
+        WatchStatus {
+            kind: scope.kind().kind,
+            namespace: scope.namespace.clone(),
+            listed: false,
+            synced: false,
+            objects: 0,
+            relists: 0,
+            errors: 0,
+            last_event: None,
+            last_error: None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -107,7 +151,12 @@ pub async fn start(
         model: Mutex::new(MeshModel::default()),
         status: Mutex::new(KubeStatus::default()),
     });
-    let scopes = Scope::all(&settings.namespaces);
+    // In the order of `Follow::scopes` (a set), which the watches' status
+    // follows; a namespace named twice is watched once.
+    let mut scopes = Scope::all(&settings.namespaces);
+    scopes.sort();
+    scopes.dedup();
+    lock(&shared.status).watches = scopes.iter().map(WatchStatus::new).collect();
     let (tx, rx) = mpsc::unbounded_channel();
     for scope in &scopes {
         watch::spawn(client.clone(), scope.clone(), tx.clone());
@@ -149,7 +198,6 @@ struct Held_ {
     objects: Objects,
     listing: HashMap<Scope, Objects>,
     listed: BTreeSet<Scope>,
-    failing: BTreeSet<Scope>,
     last_good: BTreeMap<Key, String>,
     resolved: Option<BTreeMap<Key, String>>,
     verdicts: BTreeMap<Key, Verdict>,
@@ -159,6 +207,7 @@ struct Held_ {
 
 impl Held_ {
     fn apply(&mut self, update: Update, shared: &Shared) {
+        watch_event(&update, shared);
         match update {
             Update::Relist(scope) => {
                 self.listing.insert(scope, Objects::new());
@@ -172,28 +221,80 @@ impl Held_ {
                 let listed = self.listing.remove(&scope).unwrap_or_default();
                 self.objects.retain(|k, _| !scope.contains(k));
                 self.objects.extend(listed);
-                self.failing.remove(&scope);
                 self.listed.insert(scope);
             }
             Update::Applied(scope, object) => {
                 let key = Key::of(scope.kind(), &object);
                 self.objects.insert(key, Held::new(scope.kind(), object));
-                self.failing.remove(&scope);
             }
             Update::Deleted(scope, object) => {
                 let key = Key::of(scope.kind(), &object);
                 self.objects.remove(&key);
                 self.sent.remove(&key);
             }
+            Update::Resumed(scope) => {
+                tracing::info!(kind = scope.kind().kind, namespace = ?scope.namespace, "Kubernetes watch resumed");
+            }
             Update::Failed(scope, error) => {
                 tracing::warn!(kind = scope.kind().kind, namespace = ?scope.namespace, %error, "Kubernetes watch failed; retrying with backoff");
-                self.failing.insert(scope);
                 let mut status = lock(&shared.status);
                 status.errors += 1;
                 status.last_error = Some(error);
             }
         }
     }
+}
+
+/// Counts an event in its watch's status: relists (an `Init` after the
+/// first list), errors, the time of the last event.
+fn watch_event(update: &Update, shared: &Shared) {
+    let scope = match update {
+        Update::Relist(s)
+        | Update::Listed(s, _)
+        | Update::ListDone(s)
+        | Update::Applied(s, _)
+        | Update::Deleted(s, _)
+        | Update::Failed(s, _)
+        | Update::Resumed(s) => s,
+    };
+    let now = SystemTime::now();
+    let mut status = lock(&shared.status);
+    let Some(w) = status
+        .watches
+        .iter_mut()
+        .find(|w| w.kind == scope.kind().kind && w.namespace == scope.namespace)
+    else {
+        return;
+    };
+    match update {
+        Update::Relist(_) => {
+            if w.listed {
+                w.relists += 1;
+                tracing::info!(kind = w.kind, namespace = ?w.namespace, relists = w.relists, "Kubernetes watch listing again");
+            }
+        }
+        Update::Failed(_, error) => {
+            w.errors += 1;
+            w.synced = false;
+            w.last_error = Some((now, error.clone()));
+            status.up = false;
+            return;
+        }
+        Update::ListDone(_) => {
+            w.listed = true;
+            w.synced = true;
+        }
+        Update::Applied(..) | Update::Deleted(..) => w.synced = w.listed,
+        Update::Resumed(_) => {
+            w.synced = w.listed;
+            // Not an event of the cluster.
+            status.up = status.watches.iter().all(|w| w.synced);
+            return;
+        }
+        Update::Listed(..) => {}
+    }
+    w.last_event = Some(now);
+    status.up = status.watches.iter().all(|w| w.synced);
 }
 
 impl Follow {
@@ -217,8 +318,10 @@ impl Follow {
             }
             {
                 let mut status = lock(&self.shared.status);
-                status.up = held.listed.len() == self.scopes.len() && held.failing.is_empty();
                 status.objects = held.objects.len();
+                for (scope, w) in self.scopes.iter().zip(status.watches.iter_mut()) {
+                    w.objects = held.objects.keys().filter(|k| scope.contains(k)).count();
+                }
             }
             if held.listed.len() < self.scopes.len() {
                 continue;
@@ -377,6 +480,7 @@ async fn write_statuses(
                     tracing::warn!(object = %write.key, error = %e, "status not written");
                     let mut status = lock(&shared.status);
                     status.errors += 1;
+                    status.status_errors += 1;
                     status.last_error = Some(format!("status of {}: {e}", write.key));
                     break;
                 }

@@ -15,6 +15,20 @@ use crate::resolve::Verdict;
 
 const REASON_SERVED: &str = "Served";
 const REASON_INVALID: &str = "InvalidSpec";
+const KEPT_LAST_GOOD: &str = "the last good version is still served";
+const KEPT_NOTHING: &str = "this object is not served";
+
+/// A False condition's message without what it says is served instead.
+/// That part depends on the replica's history (one started while the object
+/// was invalid never served it), so a message differing only there is left
+/// as another replica wrote it: rewriting it would make two replicas
+/// overwrite each other without end.
+fn findings_of(message: &str) -> &str {
+    [KEPT_LAST_GOOD, KEPT_NOTHING]
+        .iter()
+        .find_map(|kept| message.strip_suffix(format!(" ({kept})").as_str()))
+        .unwrap_or(message)
+}
 
 /// The condition meshplane wants: (status, reason, message).
 fn wanted_condition(verdict: &Verdict) -> (&'static str, &'static str, String) {
@@ -22,9 +36,9 @@ fn wanted_condition(verdict: &Verdict) -> (&'static str, &'static str, String) {
         ("True", REASON_SERVED, "served by meshplane".to_owned())
     } else {
         let kept = if verdict.last_good_served {
-            "the last good version is still served"
+            KEPT_LAST_GOOD
         } else {
-            "this object is not served"
+            KEPT_NOTHING
         };
         let findings = if verdict.findings.is_empty() {
             "it did not load".to_owned()
@@ -84,7 +98,11 @@ pub fn patch(
         .find(|c| c.get("type").and_then(Value::as_str) == Some(condition_type));
     let same = |c: &Value, key: &str, want: &str| c.get(key).and_then(Value::as_str) == Some(want);
     let unchanged = ours.is_some_and(|c| {
-        same(c, "status", want_status) && same(c, "reason", reason) && same(c, "message", &message)
+        same(c, "status", want_status)
+            && same(c, "reason", reason)
+            && c.get("message")
+                .and_then(Value::as_str)
+                .is_some_and(|m| findings_of(m) == findings_of(&message))
     });
     if !unchanged {
         let since = match ours {
@@ -172,6 +190,48 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn replicas_that_serve_different_fallbacks_do_not_rewrite_each_other() {
+        let finding = "error[spec.range]: spec.listeners[0].portMapping.port: must be 1-65535";
+        let failed = |last_good_served| Verdict {
+            findings: vec![finding.to_owned()],
+            last_good_served,
+            arn: accepted().arn,
+            ..Verdict::default()
+        };
+        // One replica served a good version before the bad edit...
+        let first = patch(node(), &failed(true), Some(4), Some("20"), None, "T1").unwrap();
+        // ...the other started after it and never did: it leaves the message.
+        assert_eq!(
+            patch(
+                node(),
+                &failed(false),
+                Some(4),
+                Some("21"),
+                Some(&first["status"]),
+                "T2"
+            ),
+            None
+        );
+        // Other findings are written.
+        let other = Verdict {
+            findings: vec!["error[spec.required]: spec.listeners: missing".to_owned()],
+            ..failed(false)
+        };
+        let p = patch(
+            node(),
+            &other,
+            Some(5),
+            Some("22"),
+            Some(&first["status"]),
+            "T3",
+        )
+        .unwrap();
+        let message = p["status"]["conditions"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with("error[spec.required]"), "{message}");
+        assert_eq!(p["status"]["conditions"][0]["lastTransitionTime"], "T1");
     }
 
     #[test]

@@ -1,12 +1,23 @@
 //! One list+watch per kind (and per namespace when the namespaces are
 //! limited). kube's watcher lists, then watches from the list's resource
 //! version with bookmarks, and relists when the version expired (410 Gone);
-//! errors back off exponentially. Every event goes to the source's loop.
+//! errors back off exponentially (kube's default backoff, applied here).
+//! Every event goes to the source's loop.
+//!
+//! kube's watcher says nothing when a watch resumes after an error without
+//! relisting (its version had not expired). A refused watch call fails at
+//! once, so a call still open `RESUMED_AFTER` after the backoff, while a
+//! one-object list of the same scope succeeds (the API server answers; a
+//! hanging connection is not taken for an open watch), counts as resumed
+//! (`Update::Resumed`); otherwise a quiet kind would look failing until its
+//! next change.
+
+use std::time::Duration;
 
 use futures_util::StreamExt;
-use kube::api::{Api, DynamicObject};
-use kube::runtime::watcher::{self, Event};
-use kube::runtime::WatchStreamExt;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::runtime::utils::Backoff;
+use kube::runtime::watcher::{self, DefaultBackoff, Event};
 use kube::Client;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -75,15 +86,46 @@ pub enum Update {
     Deleted(Scope, DynamicObject),
     /// The API server could not be reached or refused; retried with backoff.
     Failed(Scope, String),
+    /// After a failure, the watch is open again (without a relist).
+    Resumed(Scope),
 }
+
+/// How long a watch call must stay open after a failure to count as resumed.
+const RESUMED_AFTER: Duration = Duration::from_secs(1);
+/// How long that list may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn spawn(client: Client, scope: Scope, tx: mpsc::UnboundedSender<Update>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let api = scope.api(client);
-        let mut events = watcher::watcher(api, watcher::Config::default())
-            .default_backoff()
-            .boxed();
-        while let Some(event) = events.next().await {
+        let mut events = watcher::watcher(api.clone(), watcher::Config::default()).boxed();
+        let mut backoff = DefaultBackoff::default();
+        let mut failed = false;
+        loop {
+            let event = if failed {
+                match tokio::time::timeout(RESUMED_AFTER, events.next()).await {
+                    Ok(event) => event,
+                    Err(_) => {
+                        if answers(&api).await {
+                            failed = false;
+                            backoff.reset();
+                            if tx.send(Update::Resumed(scope.clone())).is_err() {
+                                return;
+                            }
+                        }
+                        continue;
+                    }
+                }
+            } else {
+                events.next().await
+            };
+            let Some(event) = event else {
+                return;
+            };
+            failed = event.is_err();
+            if !failed {
+                backoff.reset();
+            }
             let update = match event {
                 Ok(Event::Init) => Update::Relist(scope.clone()),
                 Ok(Event::InitApply(o)) => Update::Listed(scope.clone(), o),
@@ -95,6 +137,18 @@ pub fn spawn(client: Client, scope: Scope, tx: mpsc::UnboundedSender<Update>) ->
             if tx.send(update).is_err() {
                 return;
             }
+            if failed {
+                if let Some(delay) = backoff.next() {
+                    tokio::time::sleep(delay).await;
+                }
+            }
         }
     })
+}
+
+/// Whether the API server lists (one object of) the scope.
+async fn answers(api: &Api<DynamicObject>) -> bool {
+    let params = ListParams::default().limit(1);
+    let list = api.list_metadata(&params);
+    matches!(tokio::time::timeout(PROBE_TIMEOUT, list).await, Ok(Ok(_)))
 }

@@ -49,6 +49,7 @@ async fn serve(dir: PathBuf, quota: usize) -> meshplane_control::Running {
         },
         reload_on_sighup: false,
         more_sources: Vec::new(),
+        kubernetes: None,
         source: None,
     })
     .await

@@ -59,6 +59,38 @@ impl Topology {
         }
     }
 
+    /// Sends `signal` (`STOP`, `CONT`) to meshplane: stopped, it keeps its
+    /// sockets open and reads nothing from them.
+    pub fn signal_control(&self, signal: &str) -> anyhow::Result<()> {
+        let pid = self
+            .control
+            .as_ref()
+            .context("meshplane is not running")?
+            .id();
+        let out = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .output()
+            .context("running kill")?;
+        if !out.status.success() {
+            bail!(
+                "kill -{signal} {pid}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(())
+    }
+
+    /// GET `path` on meshplane's admin server, which must answer 200 with
+    /// JSON (`/debug/kubernetes`).
+    pub fn control_json(&self, path: &str) -> anyhow::Result<serde_json::Value> {
+        let (status, body) = self.control_get(path)?;
+        if status != 200 {
+            bail!("{path} answered {status}: {body}");
+        }
+        serde_json::from_str(&body).with_context(|| format!("{path} is not JSON: {body}"))
+    }
+
     /// GET `path` on meshplane's admin server: (status, body).
     pub fn control_get(&self, path: &str) -> anyhow::Result<(u16, String)> {
         let url = format!("http://{SWITCH_IP}:{CONTROL_ADMIN_PORT}{path}");

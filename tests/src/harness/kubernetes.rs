@@ -110,6 +110,27 @@ impl Cluster {
         serde_json::from_str(&out).context("kubectl get -o json printed no JSON")
     }
 
+    /// A JSON patch of the two weights of VirtualRouter `service-b` (the
+    /// getting-started objects) in `namespace`, as Flagger moves a canary.
+    pub fn set_weights(&self, namespace: &str, b: u32, bv2: u32) -> anyhow::Result<()> {
+        let patch = format!(
+            r#"[{{"op":"replace","path":"/spec/routes/0/http2Route/action/weightedTargets/0/weight","value":{b}}},
+                {{"op":"replace","path":"/spec/routes/0/http2Route/action/weightedTargets/1/weight","value":{bv2}}}]"#
+        );
+        self.kubectl(&[
+            "patch",
+            "-n",
+            namespace,
+            "virtualrouter",
+            "service-b",
+            "--type",
+            "json",
+            "-p",
+            &patch,
+        ])?;
+        Ok(())
+    }
+
     /// Stops (`stop`) or starts (`start`, waits for /healthz) the API server.
     pub fn api_server(&self, what: &str) -> anyhow::Result<()> {
         let out = Command::new(&self.ctl).arg(what).output()?;

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use meshplane_kube::KubeStatus;
 use meshplane_xds::XdsServer;
 
 use crate::pipeline::ModelSource;
@@ -17,4 +18,16 @@ pub struct AdminState {
     pub pipeline: Option<Arc<Pipeline>>,
     /// The API's store, when there is one (`/debug/store`).
     pub source: Option<ModelSource>,
+    /// The Kubernetes source's status, when it runs (`/debug/kubernetes`).
+    pub kubernetes: Option<KubeStatusFn>,
+}
+
+/// Reads the Kubernetes source's status (`meshplane_kube::KubeSource::status`).
+#[derive(Clone)]
+pub struct KubeStatusFn(pub Arc<dyn Fn() -> KubeStatus + Send + Sync>);
+
+impl std::fmt::Debug for KubeStatusFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KubeStatusFn")
+    }
 }

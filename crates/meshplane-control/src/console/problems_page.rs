@@ -17,6 +17,8 @@ pub struct Problems<'a> {
     /// [`super::proxies_state::snapshot`].
     pub proxies: &'a Value,
     pub history: &'a [std::sync::Arc<ReloadReport>],
+    /// Why the Kubernetes source is not synced, when it runs and is not.
+    pub kubernetes: Option<String>,
 }
 
 pub fn render(p: &Problems<'_>) -> String {
@@ -32,6 +34,13 @@ pub fn render(p: &Problems<'_>) -> String {
             b,
             r#"<p class="bad">The last reload was refused; meshplane keeps serving the previous spec set. {}</p>"#,
             esc(err)
+        );
+    }
+    if let Some(why) = &p.kubernetes {
+        let _ = write!(
+            b,
+            r#"<p class="bad">The cluster's App Mesh objects may be behind (the proxies keep what they have). {}</p>"#,
+            esc(why)
         );
     }
     if diags.is_empty() {

@@ -233,6 +233,7 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         reload_on_sighup: true,
         source: Some(source),
         more_sources: Vec::new(),
+        kubernetes: None,
     };
     if let Some(url) = &args.cloud_map_endpoint {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -252,9 +253,9 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store_poll = args.store_poll;
     runtime.block_on(async move {
         if let Some(settings) = kubernetes {
-            config
-                .more_sources
-                .push(serve_kube::start(settings, late.clone()).await?);
+            let (source, status) = serve_kube::start(settings, late.clone()).await?;
+            config.more_sources.push(source);
+            config.kubernetes = Some(status);
         }
         // xDS first: its refusals (no authentication beyond loopback, bad
         // TLS files) are reported before the API port is even bound.

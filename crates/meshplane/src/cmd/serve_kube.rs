@@ -5,12 +5,16 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use meshplane_control::ModelSource;
+use meshplane_control::{KubeStatusFn, ModelSource};
 use meshplane_kube::KubeSettings;
 
 use super::serve_api::Late;
 
-pub async fn start(settings: KubeSettings, late: Arc<Late>) -> anyhow::Result<ModelSource> {
+/// The source, and its status for the admin server.
+pub async fn start(
+    settings: KubeSettings,
+    late: Arc<Late>,
+) -> anyhow::Result<(ModelSource, KubeStatusFn)> {
     let on_change = Arc::new(move || {
         if let Some(t) = late.trigger.get() {
             t.reload();
@@ -21,9 +25,10 @@ pub async fn start(settings: KubeSettings, late: Arc<Late>) -> anyhow::Result<Mo
         .context("--kubernetes")?;
     tracing::info!(source = %source.location(), "following the App Mesh objects of the Kubernetes cluster");
     let reader = source.clone();
-    Ok(ModelSource {
+    let model = ModelSource {
         location: source.location(),
         model: Arc::new(move || reader.model()),
         status: None,
-    })
+    };
+    Ok((model, KubeStatusFn(Arc::new(move || source.status()))))
 }
