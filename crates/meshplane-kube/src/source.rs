@@ -342,7 +342,15 @@ impl Follow {
         if held.resolved.as_ref() == Some(&current) {
             return;
         }
-        let last_good = held.last_good.clone();
+        // The last good versions: what this replica served, else what any
+        // replica recorded as served in the object's status (one started
+        // while an object is invalid then serves what the others serve).
+        let mut last_good = held.last_good.clone();
+        for (key, object) in &held.objects {
+            if let (false, Some(text)) = (last_good.contains_key(key), &object.served_text) {
+                last_good.insert(key.clone(), text.clone());
+            }
+        }
         let load = self.load.clone();
         let input = current.clone();
         let started = std::time::Instant::now();
@@ -394,9 +402,14 @@ impl Follow {
             if held.sent.get(key) == Some(&(verdict.clone(), rv.clone())) {
                 continue;
             }
+            let served_spec = verdict
+                .accepted
+                .then(|| object.object.data.get("spec").cloned())
+                .flatten();
             let wanted = status::patch(
                 key.kind(),
                 verdict,
+                served_spec.as_ref(),
                 object.generation(),
                 rv.as_deref(),
                 object.status(),
@@ -407,6 +420,7 @@ impl Follow {
                 let _ = self.writes.send(Write {
                     key: key.clone(),
                     verdict: verdict.clone(),
+                    served_spec,
                     generation: object.generation(),
                     patch: wanted,
                 });
@@ -419,6 +433,8 @@ impl Follow {
 struct Write {
     key: Key,
     verdict: Verdict,
+    /// The spec served, when it is the object's current one.
+    served_spec: Option<Value>,
     generation: Option<i64>,
     patch: Option<Value>,
 }
@@ -469,6 +485,7 @@ async fn write_statuses(
                     patch = status::patch(
                         write.key.kind(),
                         &write.verdict,
+                        write.served_spec.as_ref(),
                         generation,
                         fresh.metadata.resource_version.as_deref(),
                         fresh.data.get("status"),

@@ -11,6 +11,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::kinds::Kind;
+use crate::objects::SERVED_SPEC;
 use crate::resolve::Verdict;
 
 const REASON_SERVED: &str = "Served";
@@ -50,10 +51,13 @@ fn wanted_condition(verdict: &Verdict) -> (&'static str, &'static str, String) {
 }
 
 /// The merge patch that brings `status` to what meshplane wants, or `None`
-/// when it is already there.
+/// when it is already there. `served_spec` is the object's spec when that
+/// is what is served: it is recorded as `meshplaneServedSpec` (the last good
+/// version for replicas that never served the object).
 pub fn patch(
     kind: &Kind,
     verdict: &Verdict,
+    served_spec: Option<&Value>,
     generation: Option<i64>,
     resource_version: Option<&str>,
     status: Option<&Value>,
@@ -85,6 +89,15 @@ pub fn patch(
         }
         if !routes.is_empty() {
             out.insert("routeARNs".to_owned(), Value::Object(routes));
+        }
+    }
+    if let Some(spec) = served_spec {
+        let recorded = status
+            .get(SERVED_SPEC)
+            .and_then(Value::as_str)
+            .and_then(|text| serde_json::from_str::<Value>(text).ok());
+        if recorded.as_ref() != Some(spec) {
+            out.insert(SERVED_SPEC.to_owned(), json!(spec.to_string()));
         }
     }
     let (want_status, reason, message) = wanted_condition(verdict);
@@ -162,7 +175,7 @@ mod tests {
 
     #[test]
     fn first_write_sets_the_arn_condition_and_generation() {
-        let p = patch(node(), &accepted(), Some(3), Some("17"), None, "T1").unwrap();
+        let p = patch(node(), &accepted(), None, Some(3), Some("17"), None, "T1").unwrap();
         assert_eq!(p["metadata"]["resourceVersion"], "17");
         assert_eq!(
             p["status"]["virtualNodeARN"],
@@ -177,12 +190,13 @@ mod tests {
 
     #[test]
     fn a_status_already_written_is_not_written_again() {
-        let p = patch(node(), &accepted(), Some(3), Some("17"), None, "T1").unwrap();
+        let p = patch(node(), &accepted(), None, Some(3), Some("17"), None, "T1").unwrap();
         // Another replica computes the same status later.
         assert_eq!(
             patch(
                 node(),
                 &accepted(),
+                None,
                 Some(3),
                 Some("18"),
                 Some(&p["status"]),
@@ -202,12 +216,13 @@ mod tests {
             ..Verdict::default()
         };
         // One replica served a good version before the bad edit...
-        let first = patch(node(), &failed(true), Some(4), Some("20"), None, "T1").unwrap();
+        let first = patch(node(), &failed(true), None, Some(4), Some("20"), None, "T1").unwrap();
         // ...the other started after it and never did: it leaves the message.
         assert_eq!(
             patch(
                 node(),
                 &failed(false),
+                None,
                 Some(4),
                 Some("21"),
                 Some(&first["status"]),
@@ -223,6 +238,7 @@ mod tests {
         let p = patch(
             node(),
             &other,
+            None,
             Some(5),
             Some("22"),
             Some(&first["status"]),
@@ -247,7 +263,7 @@ mod tests {
             arn: accepted().arn,
             ..Verdict::default()
         };
-        let p = patch(node(), &failed, Some(4), None, Some(&status), "T3").unwrap();
+        let p = patch(node(), &failed, None, Some(4), None, Some(&status), "T3").unwrap();
         let list = p["status"]["conditions"].as_array().unwrap();
         assert_eq!(list.len(), 2);
         assert_eq!(list[0]["type"], "SomeoneElse");
@@ -262,5 +278,43 @@ mod tests {
             message.contains("last good version is still served"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn the_served_spec_is_recorded_once_and_only_when_served() {
+        let spec = json!({"listeners": [{"portMapping": {"port": 8080, "protocol": "http"}}]});
+        let p = patch(node(), &accepted(), Some(&spec), Some(3), None, None, "T1").unwrap();
+        let recorded = p["status"][SERVED_SPEC].as_str().unwrap();
+        assert_eq!(serde_json::from_str::<Value>(recorded).unwrap(), spec);
+        // The same spec with its keys in another order is already there.
+        let mut status = p["status"].clone();
+        status[SERVED_SPEC] =
+            json!(r#"{"listeners":[{"portMapping":{"protocol":"http","port":8080}}]}"#);
+        assert_eq!(
+            patch(
+                node(),
+                &accepted(),
+                Some(&spec),
+                Some(3),
+                None,
+                Some(&status),
+                "T2"
+            ),
+            None
+        );
+        // An invalid version is not recorded: the served one stays.
+        let failed = Verdict {
+            findings: vec![
+                "error[spec.range]: spec.listeners[0].portMapping.port: must be 1-65535".to_owned(),
+            ],
+            last_good_served: true,
+            ..accepted()
+        };
+        let failed = Verdict {
+            accepted: false,
+            ..failed
+        };
+        let p = patch(node(), &failed, None, Some(4), None, Some(&status), "T3").unwrap();
+        assert!(p["status"].get(SERVED_SPEC).is_none(), "{p}");
     }
 }
