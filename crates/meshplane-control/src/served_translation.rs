@@ -49,39 +49,41 @@ impl ServedTranslation {
                 + r.endpoints.len()
                 + r.secrets.len(),
         );
-        let mut add = |ty: ResourceType, handle: Result<Resource, ResourceError>| {
-            handle.map(|h| resources.push((ty, h)))
-        };
-        for l in &r.listeners {
-            add(
-                ResourceType::Listener,
-                interner.intern_message(ResourceType::Listener, &l.name, l),
-            )?;
-        }
-        for rc in &r.routes {
-            add(
-                ResourceType::Route,
-                interner.intern_message(ResourceType::Route, &rc.name, rc),
-            )?;
-        }
-        for c in &r.clusters {
-            add(
-                ResourceType::Cluster,
-                interner.intern_message(ResourceType::Cluster, &c.name, c),
-            )?;
-        }
-        for e in &r.endpoints {
-            add(
-                ResourceType::Endpoint,
-                interner.intern_message(ResourceType::Endpoint, &e.cluster_name, e),
-            )?;
-        }
-        for s in &r.secrets {
-            add(
-                ResourceType::Secret,
-                interner.intern_message(ResourceType::Secret, &s.name, s),
-            )?;
-        }
+        intern_all(
+            interner,
+            ResourceType::Listener,
+            &r.listeners,
+            |l| &l.name,
+            &mut resources,
+        )?;
+        intern_all(
+            interner,
+            ResourceType::Route,
+            &r.routes,
+            |rc| &rc.name,
+            &mut resources,
+        )?;
+        intern_all(
+            interner,
+            ResourceType::Cluster,
+            &r.clusters,
+            |c| &c.name,
+            &mut resources,
+        )?;
+        intern_all(
+            interner,
+            ResourceType::Endpoint,
+            &r.endpoints,
+            |e| &e.cluster_name,
+            &mut resources,
+        )?;
+        intern_all(
+            interner,
+            ResourceType::Secret,
+            &r.secrets,
+            |s| &s.name,
+            &mut resources,
+        )?;
         Ok(ServedTranslation {
             resources: resources.into_boxed_slice(),
             diagnostics: t.diagnostics,
@@ -179,6 +181,20 @@ impl ServedTranslation {
         }
         Ok(())
     }
+}
+
+/// Encode and intern `items` (of type `ty`, named by `name`) onto `out`.
+fn intern_all<M: prost::Message + prost::Name>(
+    interner: &ResourceInterner,
+    ty: ResourceType,
+    items: &[M],
+    name: fn(&M) -> &String,
+    out: &mut Vec<(ResourceType, Resource)>,
+) -> Result<(), ResourceError> {
+    for item in items {
+        out.push((ty, interner.intern_message(ty, name(item), item)?));
+    }
+    Ok(())
 }
 
 /// A served resource that does not decode (it was encoded from the same
