@@ -53,8 +53,10 @@
 //! room, so a stuck proxy holds at most `response_buffer` built responses and
 //! never delays the cache or other streams. A change costs a stream nothing
 //! for types whose version did not change, and a walk over the handles of
-//! the changed types. ADS streams use codec buffers that start at 1 KiB
-//! instead of tonic's 8 KiB. `cargo bench -p meshplane-xds --bench fanout`
+//! the changed types. An ADS stream's request buffer starts at 1 KiB
+//! (tonic's: 8 KiB) and its responses are framed in buffers of their own
+//! size, freed once written (tonic's encoder keeps the largest response's
+//! size per stream). `cargo bench -p meshplane-xds --bench fanout`
 //! prints the figures (memory per stream, sync and change propagation).
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]

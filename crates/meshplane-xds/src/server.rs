@@ -5,14 +5,16 @@
 //! listed before it): `request_type`, `stream_state`, `stream_loop`,
 //! `schedule`, `xds_server` (the shared handle and its settings),
 //! `sotw` and `delta` (the two protocols), `session` (admission),
-//! `open` (a stream of either protocol), `ads_service` (ADS with small
-//! codec buffers), `services` (the per-type services and the routes).
+//! `open` (a stream of either protocol), `grpc_frames` (a response body
+//! that frames each response in a buffer of its own size), `ads_service`
+//! (ADS with small per-stream buffers), `services` (the per-type services and the routes).
 //! `fuzzing` (feature `fuzzing`) drives one stream without gRPC.
 
 mod ads_service;
 mod delta;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+mod grpc_frames;
 mod open;
 mod request_type;
 mod responses;

@@ -1,22 +1,22 @@
-//! The ADS service, routed by hand so that its codec uses small buffers:
-//! the generated service gives every stream two 8 KiB codec buffers, which
-//! dominate per-stream memory with thousands of idle streams. Buffers still
-//! grow for a large response; they only start small.
+//! The ADS service, routed by hand so that a stream costs as little memory
+//! as possible with thousands of idle streams: requests are decoded with a
+//! buffer that starts at 1 KiB (tonic's default: 8 KiB), and responses are
+//! framed by [`GrpcFrames`] into buffers of their own size instead of
+//! tonic's per-stream encoder buffer, which keeps the size of the largest
+//! response ever sent.
 
 use std::convert::Infallible;
-use std::marker::PhantomData;
 use std::task::{Context, Poll};
 
-use envoy_types::pb::envoy::service::discovery::v3::{
-    DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse,
-};
-use tonic::codec::{BufferSettings, Codec};
+use envoy_types::pb::envoy::service::discovery::v3::{DeltaDiscoveryRequest, DiscoveryRequest};
+use tonic::codec::BufferSettings;
 use tonic::codegen::{http, Body, BoxFuture, Service, StdError};
-use tonic::server::{Grpc, NamedService, StreamingService};
+use tonic::server::NamedService;
 use tonic::{Request, Response, Status, Streaming};
-use tonic_prost::{ProstDecoder, ProstEncoder};
+use tonic_prost::ProstDecoder;
 
-use super::open::{DeltaOut, SotwOut};
+use super::grpc_frames::GrpcFrames;
+use super::responses::Responses;
 use super::xds_server::XdsServer;
 
 const SOTW_PATH: &str =
@@ -24,36 +24,52 @@ const SOTW_PATH: &str =
 const DELTA_PATH: &str =
     "/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources";
 
-/// Initial codec buffer per direction and stream (tonic's default: 8 KiB).
+/// Initial request buffer per stream (tonic's default: 8 KiB).
 const BUFFER: usize = 1024;
-/// Bytes encoded before the encoder yields (tonic's default).
+/// Bytes decoded before the decoder yields (tonic's default).
 const YIELD_THRESHOLD: usize = 32 * 1024;
+/// The largest request accepted (tonic's default).
+const MAX_REQUEST: usize = 4 * 1024 * 1024;
 
-/// Prost encoding with small initial buffers.
-struct SmallBufferCodec<T, U>(PhantomData<fn() -> (T, U)>);
-
-impl<T, U> Default for SmallBufferCodec<T, U> {
-    fn default() -> Self {
-        SmallBufferCodec(PhantomData)
+/// The request stream of `req`, decoded as `T`; compressed requests are
+/// refused (no compression is offered, as with tonic's defaults).
+fn requests<T, B>(req: http::Request<B>) -> Result<Request<Streaming<T>>, Status>
+where
+    T: prost::Message + Default + Send + 'static,
+    B: Body + Send + 'static,
+    B::Error: Into<StdError> + Send + 'static,
+{
+    if let Some(encoding) = req.headers().get("grpc-encoding") {
+        if encoding != "identity" {
+            return Err(Status::unimplemented(format!(
+                "requests compressed with `{}` are not supported; send them uncompressed",
+                String::from_utf8_lossy(encoding.as_bytes())
+            )));
+        }
     }
+    let req = req.map(|body| {
+        let decoder = ProstDecoder::<T>::new(BufferSettings::new(BUFFER, YIELD_THRESHOLD));
+        Streaming::new_request(decoder, body, None, Some(MAX_REQUEST))
+    });
+    Ok(Request::from_http(req))
 }
 
-impl<T, U> Codec for SmallBufferCodec<T, U>
+/// The HTTP response for an opened stream, or for the status refusing it.
+fn respond<M>(opened: Result<Response<Responses<M>>, Status>) -> http::Response<tonic::body::Body>
 where
-    T: prost::Message + Send + 'static,
-    U: prost::Message + Default + Send + 'static,
+    M: prost::Message + Send + 'static,
 {
-    type Encode = T;
-    type Decode = U;
-    type Encoder = ProstEncoder<T>;
-    type Decoder = ProstDecoder<U>;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        ProstEncoder::new(BufferSettings::new(BUFFER, YIELD_THRESHOLD))
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        ProstDecoder::new(BufferSettings::new(BUFFER, YIELD_THRESHOLD))
+    match opened {
+        Ok(response) => {
+            let body = tonic::body::Body::new(GrpcFrames::new(response.into_inner()));
+            let mut http = http::Response::new(body);
+            http.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/grpc"),
+            );
+            http
+        }
+        Err(status) => status.into_http(),
     }
 }
 
@@ -63,31 +79,6 @@ pub(super) struct AdsService(pub(super) XdsServer);
 
 impl NamedService for AdsService {
     const NAME: &'static str = "envoy.service.discovery.v3.AggregatedDiscoveryService";
-}
-
-struct Sotw(XdsServer);
-struct Delta(XdsServer);
-
-impl StreamingService<DiscoveryRequest> for Sotw {
-    type Response = DiscoveryResponse;
-    type ResponseStream = SotwOut;
-    type Future = BoxFuture<Response<SotwOut>, Status>;
-
-    fn call(&mut self, request: Request<Streaming<DiscoveryRequest>>) -> Self::Future {
-        let server = self.0.clone();
-        Box::pin(async move { server.sotw(request, None).await })
-    }
-}
-
-impl StreamingService<DeltaDiscoveryRequest> for Delta {
-    type Response = DeltaDiscoveryResponse;
-    type ResponseStream = DeltaOut;
-    type Future = BoxFuture<Response<DeltaOut>, Status>;
-
-    fn call(&mut self, request: Request<Streaming<DeltaDiscoveryRequest>>) -> Self::Future {
-        let server = self.0.clone();
-        Box::pin(async move { server.delta(request, None).await })
-    }
 }
 
 impl<B> Service<http::Request<B>> for AdsService
@@ -107,16 +98,18 @@ where
         let server = self.0.clone();
         match req.uri().path() {
             SOTW_PATH => Box::pin(async move {
-                let mut grpc =
-                    Grpc::new(SmallBufferCodec::<DiscoveryResponse, DiscoveryRequest>::default());
-                Ok(grpc.streaming(Sotw(server), req).await)
+                let opened = match requests::<DiscoveryRequest, _>(req) {
+                    Ok(request) => server.sotw(request, None).await,
+                    Err(status) => Err(status),
+                };
+                Ok(respond(opened))
             }),
             DELTA_PATH => Box::pin(async move {
-                let mut grpc = Grpc::new(SmallBufferCodec::<
-                    DeltaDiscoveryResponse,
-                    DeltaDiscoveryRequest,
-                >::default());
-                Ok(grpc.streaming(Delta(server), req).await)
+                let opened = match requests::<DeltaDiscoveryRequest, _>(req) {
+                    Ok(request) => server.delta(request, None).await,
+                    Err(status) => Err(status),
+                };
+                Ok(respond(opened))
             }),
             other => {
                 let status = Status::unimplemented(format!("no method {other}"));

@@ -10,12 +10,12 @@ use envoy_types::pb::envoy::service::discovery::v3::{DeltaDiscoveryRequest, Disc
 use tonic::{Request, Status, Streaming};
 
 use super::responses::{self, Responses};
-use super::stream_loop::{run, EndReason, Protocol};
+use super::stream_loop::{run, EndReason, Protocol, StreamParts};
 use super::stream_state::StreamCtx;
 use super::xds_server::XdsServer;
-use crate::auth::PeerInfo;
+use crate::auth::{PeerInfo, QuotaPlace};
 use crate::cache::{ProxyKey, Snapshot};
-use crate::events::{Variant, XdsEvent};
+use crate::events::{EventSink, StreamId, Variant, XdsEvent};
 use crate::registry::StreamInfo;
 
 /// How long a new stream may wait before its first request.
@@ -124,35 +124,67 @@ where
         variant,
         at: connected_at,
     });
+    let not_found_message = unknown(&key).message().to_owned();
     let ctx = StreamCtx::new(id, key.clone(), inner.events.clone(), registry);
     let mut protocol = make(ctx, snapshot);
     let (tx, rx) = responses::channel(inner.config.response_buffer);
+    let ended = Ended {
+        stream: id,
+        key,
+        node_id: node.id,
+        events: inner.events.clone(),
+        started: Instant::now(),
+        place,
+    };
+    if let Err(status) = protocol.on_request(first) {
+        // The channel is new and has room: the status is queued at once.
+        let _ = tx.try_send(Box::new(Err(status.clone())));
+        ended.report(EndReason::Protocol(status));
+        return Ok(rx);
+    }
     let max_age = inner
         .config
         .max_stream_age
         .map(|a| jittered(a, inner.config.max_stream_age_jitter));
-    let events = inner.events.clone();
-    let not_found = unknown(&key).message().to_owned();
-    let started = Instant::now();
+    let parts = Box::new(StreamParts {
+        not_found_message,
+        protocol,
+        inbound,
+        watch,
+        closing,
+        tx,
+        max_age,
+    });
     tokio::spawn(async move {
-        let end = match protocol.on_request(first) {
-            Ok(()) => run(protocol, inbound, watch, closing, tx, max_age, not_found).await,
-            Err(status) => {
-                let _ = tx.send(Box::new(Err(status.clone()))).await;
-                EndReason::Protocol(status)
-            }
-        };
-        drop(place);
-        tracing::debug!(key = %key, stream = id, reason = end.describe(), "xDS stream ended");
-        events.emit(XdsEvent::Disconnected {
-            stream: id,
-            key,
-            node_id: node.id,
-            connected_for: started.elapsed(),
-            reason: end.describe(),
-        });
+        let end = run(parts).await;
+        ended.report(end);
     });
     Ok(rx)
+}
+
+/// What is reported when a stream ends; holding it holds the stream's
+/// place in its proxy's quota.
+struct Ended {
+    stream: StreamId,
+    key: ProxyKey,
+    node_id: String,
+    events: EventSink,
+    started: Instant,
+    place: QuotaPlace,
+}
+
+impl Ended {
+    fn report(self, end: EndReason) {
+        drop(self.place);
+        tracing::debug!(key = %self.key, stream = self.stream, reason = end.describe(), "xDS stream ended");
+        self.events.emit(XdsEvent::Disconnected {
+            stream: self.stream,
+            key: self.key,
+            node_id: self.node_id,
+            connected_for: self.started.elapsed(),
+            reason: end.describe(),
+        });
+    }
 }
 
 /// `age` minus a random part of up to `jitter` of it.
