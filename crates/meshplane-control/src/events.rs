@@ -1,5 +1,8 @@
-//! Consumes the xDS server's events: metrics, NACK logs mapped back to the
-//! App Mesh specs, and the last NACK of each stream for `/debug/proxies`.
+//! Consumes the xDS server's notable events (connections, refusals, NACKs;
+//! not the per-response ones, which a change to every proxy would make
+//! tens of thousands of): metrics, NACK logs mapped back to the App Mesh
+//! specs, and the last NACK of each stream for `/debug/proxies`. Whether a
+//! NACK still stands (the proxy has not ACKed since) is the registry's.
 
 use std::sync::Arc;
 
@@ -13,7 +16,7 @@ use crate::state::ControlState;
 
 /// Handle events until the server is dropped.
 pub fn spawn_consumer(server: &XdsServer, state: Arc<ControlState>) -> tokio::task::JoinHandle<()> {
-    let mut rx = server.subscribe_events();
+    let mut rx = server.subscribe_notable_events();
     let registry = server.registry().clone();
     tokio::spawn(async move {
         loop {
@@ -59,14 +62,7 @@ fn handle(state: &ControlState, registry: &meshplane_xds::ProxyRegistry, event: 
             state.metrics.refused(code);
             tracing::warn!(node_id, ?code, message, "proxy refused");
         }
-        XdsEvent::Ack {
-            stream,
-            resource_type,
-            ..
-        } => {
-            state.nacks.clear(stream, resource_type);
-        }
-        XdsEvent::Sent { .. } => {}
+        XdsEvent::Ack { .. } | XdsEvent::Sent { .. } => {}
         XdsEvent::Nack {
             stream,
             key,

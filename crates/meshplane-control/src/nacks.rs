@@ -48,7 +48,9 @@ impl From<&meshplane_spec::Diagnostic> for TracedField {
     }
 }
 
-/// The last NACK per stream and type, cleared by the next ACK.
+/// The last NACK per stream and type. It stands while the registry says
+/// the stream's type is NACKed (its `last_nack`, cleared by the next ACK);
+/// readers check that, and a stream's entries go when it disconnects.
 #[derive(Debug, Default)]
 pub struct NackStore {
     last: Mutex<BTreeMap<(StreamId, ResourceType), NackDetail>>,
@@ -63,11 +65,7 @@ impl NackStore {
         lock(&self.last).insert((stream, t), d);
     }
 
-    pub(crate) fn clear(&self, stream: StreamId, t: ResourceType) {
-        lock(&self.last).remove(&(stream, t));
-    }
-
-    /// Every outstanding NACK.
+    /// Every NACK recorded (some may have been ACKed since).
     pub fn all(&self) -> Vec<((StreamId, ResourceType), NackDetail)> {
         lock(&self.last)
             .iter()

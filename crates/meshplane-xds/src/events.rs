@@ -79,26 +79,55 @@ pub enum XdsEvent {
     },
 }
 
-/// Fan-out of events. Sending never waits: a receiver that falls behind
-/// loses the oldest events (`RecvError::Lagged`).
+impl XdsEvent {
+    /// `Sent` and `Ack`: one per response, tens of thousands per change.
+    pub fn is_per_response(&self) -> bool {
+        matches!(self, XdsEvent::Sent { .. } | XdsEvent::Ack { .. })
+    }
+}
+
+/// Fan-out of events on two channels: every event, and every event but the
+/// per-response ones. Sending never waits: a receiver that falls behind
+/// loses the oldest events (`RecvError::Lagged`); one that only wants
+/// connections and NACKs subscribes to the second, which a change fanned
+/// out to every proxy does not flood.
 #[derive(Debug, Clone)]
 pub(crate) struct EventSink {
-    tx: broadcast::Sender<XdsEvent>,
+    all: broadcast::Sender<XdsEvent>,
+    notable: broadcast::Sender<XdsEvent>,
 }
 
 impl EventSink {
     pub(crate) fn new(capacity: usize) -> Self {
         EventSink {
-            tx: broadcast::Sender::new(capacity.max(1)),
+            all: broadcast::Sender::new(capacity.max(1)),
+            notable: broadcast::Sender::new(capacity.max(1)),
         }
     }
 
+    /// Send an event that is not per-response.
     pub(crate) fn emit(&self, event: XdsEvent) {
+        debug_assert!(!event.is_per_response());
         // No receiver is not an error: events are optional.
-        let _ = self.tx.send(event);
+        if self.notable.receiver_count() > 0 {
+            let _ = self.notable.send(event.clone());
+        }
+        let _ = self.all.send(event);
+    }
+
+    /// Send a per-response event, built only when someone subscribed to
+    /// every event.
+    pub(crate) fn emit_per_response(&self, event: impl FnOnce() -> XdsEvent) {
+        if self.all.receiver_count() > 0 {
+            let _ = self.all.send(event());
+        }
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<XdsEvent> {
-        self.tx.subscribe()
+        self.all.subscribe()
+    }
+
+    pub(crate) fn subscribe_notable(&self) -> broadcast::Receiver<XdsEvent> {
+        self.notable.subscribe()
     }
 }

@@ -17,7 +17,11 @@ pub fn proxies(s: &AdminState) -> Value {
     for st in &streams {
         let mut types = Map::new();
         for (t, status) in &st.types {
-            let nack = s.control.nacks.get(st.stream, *t);
+            // A NACK stands until the stream's next ACK (the registry's).
+            let nack = status
+                .last_nack
+                .as_ref()
+                .and_then(|_| s.control.nacks.get(st.stream, *t));
             types.insert(
                 t.short_name().to_owned(),
                 json!({
@@ -61,6 +65,9 @@ pub fn reload(s: &AdminState, report: &ReloadReport) -> Value {
             continue;
         };
         let status = st.types.get(&t);
+        if status.is_none_or(|x| x.last_nack.is_none()) {
+            continue; // ACKed since
+        }
         nacked.push(json!({
             "identity": st.key.as_str(),
             "node_id": st.node_id,

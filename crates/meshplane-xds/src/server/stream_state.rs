@@ -185,13 +185,14 @@ impl StreamCtx {
             s.last_sent_nonce = Some(nonce.to_string());
             s.responses_sent += 1;
         });
-        self.events.emit(XdsEvent::Sent {
+        let resources = track.last_names.len();
+        self.events.emit_per_response(|| XdsEvent::Sent {
             stream: self.id,
             key: self.key.clone(),
             resource_type: t,
             version: version.to_string(),
             nonce: nonce.to_string(),
-            resources: track.last_names.len(),
+            resources,
         });
         nonce
     }
@@ -218,7 +219,8 @@ impl StreamCtx {
                 track.rejected.remove(n);
             }
         }
-        let nonce = track.last_nonce.as_deref().unwrap_or_default().to_owned();
+        let nonce = track.last_nonce.clone();
+        let nonce = move || nonce.as_deref().unwrap_or_default().to_owned();
         let version_info = match (version_info, error_detail) {
             (Some(v), _) => v.to_owned(),
             (None, Some(_)) => track.last_acked.clone().unwrap_or_default(),
@@ -233,6 +235,7 @@ impl StreamCtx {
                 self.registry.counters().nack(t);
                 self.registry
                     .update(t, |s| s.last_nack = Some(err.message.clone()));
+                let nonce = nonce();
                 tracing::warn!(key = %self.key, stream = self.id, %t, nonce, message = %err.message, "proxy rejected configuration");
                 self.events.emit(XdsEvent::Nack {
                     stream: self.id,
@@ -251,12 +254,12 @@ impl StreamCtx {
                     s.last_acked_version = Some(version_info.to_owned());
                     s.last_nack = None;
                 });
-                self.events.emit(XdsEvent::Ack {
+                self.events.emit_per_response(|| XdsEvent::Ack {
                     stream: self.id,
                     key: self.key.clone(),
                     resource_type: t,
                     version: version_info.to_owned(),
-                    nonce,
+                    nonce: nonce(),
                     latency,
                 });
             }

@@ -111,9 +111,18 @@ impl XdsServer {
         &self.inner.registry
     }
 
-    /// Events from now on (connections, ACKs, NACKs, refusals).
+    /// Events from now on (connections, responses sent, ACKs, NACKs,
+    /// refusals).
     pub fn subscribe_events(&self) -> broadcast::Receiver<XdsEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// Events from now on except the per-response ones (`Sent`, `Ack`):
+    /// connections, NACKs and refusals, which a change fanned out to every
+    /// proxy does not push out of the channel. The exact counts of
+    /// responses, ACKs and NACKs are in the registry's counters.
+    pub fn subscribe_notable_events(&self) -> broadcast::Receiver<XdsEvent> {
+        self.inner.events.subscribe_notable()
     }
 
     /// End every open stream with status OK and refuse new ones with
