@@ -76,6 +76,7 @@ command -v ip >/dev/null || missing+=(iproute2)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v chromium >/dev/null || missing+=(chromium)           # the web console's browser tests
 command -v chromedriver >/dev/null || missing+=(chromium-driver)  # ... driven over WebDriver
+command -v make >/dev/null || missing+=(make)         # jemalloc, the server's allocator, builds with make
 command -v c++ >/dev/null || missing+=(g++)           # libFuzzer (scripts/fuzz.sh) is C++   # the TLS e2e tests check served certificates with s_client
 # RE2 (headers and static library): meshplane-re2 links it to check regexes
 # the way Envoy compiles them.
