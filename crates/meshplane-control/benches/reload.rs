@@ -98,6 +98,11 @@ fn main() {
             "{what:<28} {s:>7.3} s  created {:>5}  updated {:>5}  unchanged {:>5}  skipped {:>5}",
             r.changes.created.len(), r.changes.updated.len(), r.changes.unchanged, r.changes.skipped
         );
+            let ph = &r.phases;
+            println!(
+                "{:<28} load {:.3} s  validate {:.3} s  translate+publish {:.3} s  diff {:.3} s",
+                "", ph.load_seconds, ph.validate_seconds, ph.build_seconds, ph.diff_seconds
+            );
         };
     println!(
         "reload of {n} virtual nodes x {BACKENDS} backends ({} files)",
@@ -108,7 +113,19 @@ fn main() {
     // The loading part alone, with a cache that has seen every file.
     let paths = [dir.path().to_owned()];
     let mut files = meshplane_load::LoadCache::new();
-    let _ = meshplane_load::load_paths_cached(&paths, &LoadOptions::default(), &mut files);
+    let l = meshplane_load::load_paths_cached(&paths, &LoadOptions::default(), &mut files).0;
+    let t = Instant::now();
+    let m = l.model.clone();
+    println!("TMP model clone {:.3}", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let o = l.origins.clone();
+    println!("TMP origins clone {:.3}", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let _ = m == l.model;
+    println!("TMP model eq {:.3}", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    drop((m, o));
+    println!("TMP drop {:.3}", t.elapsed().as_secs_f64());
     let t = Instant::now();
     let (_, stats) = meshplane_load::load_paths_cached(&paths, &LoadOptions::default(), &mut files);
     println!(

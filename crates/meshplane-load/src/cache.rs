@@ -9,7 +9,11 @@
 //! read that recorded them (a write in the same clock tick as the read
 //! cannot hide), the file is not even opened; otherwise it is read and its
 //! content hash decides. The result of a cached load is exactly that of
-//! [`crate::load_paths`] on the same files.
+//! [`crate::load_paths`] on the same files. The model it assembled is kept
+//! too, and patched by a load that only changed some resources' specs
+//! (`assembled.rs`).
+
+mod assembled;
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -57,6 +61,9 @@ pub struct CacheStats {
     pub same_content: usize,
     /// Files parsed.
     pub parsed: usize,
+    /// Whether the model of the previous load was patched with the changed
+    /// files' resources (otherwise it was assembled from every file).
+    pub patched: bool,
 }
 
 /// Per-file results of earlier loads with the same [`LoadOptions`].
@@ -65,6 +72,8 @@ pub struct LoadCache {
     /// The options the entries were made with (another set clears them).
     options: Option<String>,
     files: HashMap<PathBuf, CachedFile>,
+    /// The model of the last load, when the next one may patch it.
+    assembled: Option<assembled::Assembled>,
 }
 
 impl LoadCache {
@@ -112,17 +121,32 @@ pub fn load_paths_cached(
     let options = format!("{opts:?}");
     if cache.options.as_ref() != Some(&options) {
         cache.files.clear();
+        cache.assembled = None;
         cache.options = Some(options);
     }
     let mut stats = CacheStats::default();
-    let mut session = Session::new(opts);
     let (files, errors) = walk::spec_files(paths);
+    let parts: Vec<assembled::PartResult> = files
+        .iter()
+        .map(|file| part_of(file, opts, cache, &mut stats))
+        .collect();
+    // Every file read is in the cache; anything more is a file gone.
+    if cache.files.len() != parts.iter().filter(|p| p.is_ok()).count() {
+        let seen: std::collections::HashSet<&Path> = files.iter().map(PathBuf::as_path).collect();
+        cache.files.retain(|p, _| seen.contains(p.as_path()));
+    }
+    if errors.is_empty() {
+        if let Some(loaded) = assembled::patch(&mut cache.assembled, &files, &parts) {
+            stats.patched = true;
+            return (loaded, stats);
+        }
+    }
+    let walk_errors = !errors.is_empty();
+    let mut session = Session::new(opts);
     session.diagnostics.extend(errors);
     let mut decoded = Vec::new();
-    let mut seen = std::collections::HashSet::with_capacity(files.len());
-    for file in &files {
-        seen.insert(file.as_path());
-        match part_of(file, opts, cache, &mut stats) {
+    for part in &parts {
+        match part {
             Ok(part) => {
                 session.diagnostics.extend(part.diagnostics.iter().cloned());
                 decoded.extend(part.decoded.iter().cloned());
@@ -130,11 +154,11 @@ pub fn load_paths_cached(
                 session.cfn.extend(part.cfn.iter().cloned());
                 session.skipped.extend(part.skipped.iter().cloned());
             }
-            Err(e) => session.diagnostics.push(*e),
+            Err(e) => session.diagnostics.push((**e).clone()),
         }
     }
-    cache.files.retain(|p, _| seen.contains(p.as_path()));
     let mut loaded = session.finish_with(decoded);
+    cache.assembled = assembled::record(&files, &parts, walk_errors, &loaded);
     loaded.files = files;
     (loaded, stats)
 }

@@ -31,15 +31,61 @@ pub enum Input {
     GatewayRoutesOf(String),
 }
 
+/// One lookup, borrowed from the mesh: an [`Input`] without its copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lookup<'a> {
+    Resource(ResourceKind, &'a str),
+    RoutesOf(&'a str),
+    GatewayRoutesOf(&'a str),
+}
+
+impl Lookup<'_> {
+    fn owned(self) -> Input {
+        match self {
+            Lookup::Resource(kind, name) => Input::Resource(kind, name.to_owned()),
+            Lookup::RoutesOf(router) => Input::RoutesOf(router.to_owned()),
+            Lookup::GatewayRoutesOf(gateway) => Input::GatewayRoutesOf(gateway.to_owned()),
+        }
+    }
+
+    fn is(self, input: &Input) -> bool {
+        match (self, input) {
+            (Lookup::Resource(k, n), Input::Resource(ik, iname)) => k == *ik && n == iname,
+            (Lookup::RoutesOf(r), Input::RoutesOf(ir)) => r == ir,
+            (Lookup::GatewayRoutesOf(g), Input::GatewayRoutesOf(ig)) => g == ig,
+            _ => false,
+        }
+    }
+}
+
 /// The lookups of the translation of the proxy of `kind` `name` (a virtual
 /// node or a virtual gateway) against `mesh`.
 pub fn inputs(mesh: &MeshGraph, kind: ResourceKind, name: &str) -> BTreeSet<Input> {
     let mut out = BTreeSet::new();
-    out.insert(Input::Resource(kind, name.to_owned()));
+    visit(mesh, kind, name, &mut |l| {
+        out.insert(l.owned());
+        false
+    });
+    out
+}
+
+/// Calls `f` with each lookup of [`inputs`] (some more than once) until it
+/// returns true; whether one did.
+fn visit<'a>(
+    mesh: &'a MeshGraph,
+    kind: ResourceKind,
+    name: &'a str,
+    f: &mut impl FnMut(Lookup<'a>) -> bool,
+) -> bool {
+    if f(Lookup::Resource(kind, name)) {
+        return true;
+    }
     let mut services: Vec<&str> = Vec::new();
     match kind {
         ResourceKind::VirtualGateway => {
-            out.insert(Input::GatewayRoutesOf(name.to_owned()));
+            if f(Lookup::GatewayRoutesOf(name)) {
+                return true;
+            }
             for r in mesh.gateway_routes_of(name).map(|(_, r)| r) {
                 let kinds = [&r.http_route, &r.http2_route];
                 for h in kinds.into_iter().flatten() {
@@ -60,12 +106,14 @@ pub fn inputs(mesh: &MeshGraph, kind: ResourceKind, name: &str) -> BTreeSet<Inpu
             }
         }
     }
+    let mut seen: Vec<&str> = Vec::with_capacity(services.len());
     for service in services {
-        if !out.insert(Input::Resource(
-            ResourceKind::VirtualService,
-            service.to_owned(),
-        )) {
+        if seen.contains(&service) {
             continue;
+        }
+        seen.push(service);
+        if f(Lookup::Resource(ResourceKind::VirtualService, service)) {
+            return true;
         }
         let Some(provider) = mesh
             .virtual_services
@@ -75,26 +123,30 @@ pub fn inputs(mesh: &MeshGraph, kind: ResourceKind, name: &str) -> BTreeSet<Inpu
             continue;
         };
         if let Some(n) = &provider.virtual_node {
-            out.insert(Input::Resource(
+            if f(Lookup::Resource(
                 ResourceKind::VirtualNode,
-                n.virtual_node_name.clone(),
-            ));
+                &n.virtual_node_name,
+            )) {
+                return true;
+            }
         }
         if let Some(r) = &provider.virtual_router {
             let router = &r.virtual_router_name;
-            out.insert(Input::Resource(ResourceKind::VirtualRouter, router.clone()));
-            out.insert(Input::RoutesOf(router.clone()));
+            if f(Lookup::Resource(ResourceKind::VirtualRouter, router))
+                || f(Lookup::RoutesOf(router))
+            {
+                return true;
+            }
             for (_, route) in mesh.routes_of(router) {
                 for t in all_targets(route) {
-                    out.insert(Input::Resource(
-                        ResourceKind::VirtualNode,
-                        t.virtual_node.clone(),
-                    ));
+                    if f(Lookup::Resource(ResourceKind::VirtualNode, &t.virtual_node)) {
+                        return true;
+                    }
                 }
             }
         }
     }
-    out
+    false
 }
 
 /// The targets of every route kind of a route (a valid route has one kind;
@@ -114,6 +166,10 @@ fn all_targets(r: &RouteSpec) -> impl Iterator<Item = &WeightedTarget> {
         .flat_map(|t| t.action.weighted_targets.iter());
     http.chain(grpc).chain(tcp)
 }
+
+/// Up to this many changed inputs, [`MeshChanges::affects_proxy`] compares
+/// each lookup with each of them instead of collecting the lookups.
+const FEW_CHANGES: usize = 16;
 
 /// What differs between two versions of one mesh.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -159,6 +215,21 @@ impl MeshChanges {
     /// Whether nothing differs.
     pub fn is_empty(&self) -> bool {
         !self.mesh && self.inputs.is_empty()
+    }
+
+    /// Whether the translation of the proxy of `kind` `name` in `mesh` (the
+    /// new version) may differ: [`MeshChanges::affects`] of its
+    /// [`inputs`], without making the set when few resources changed.
+    pub fn affects_proxy(&self, mesh: &MeshGraph, kind: ResourceKind, name: &str) -> bool {
+        if self.mesh {
+            return true;
+        }
+        if self.inputs.len() > FEW_CHANGES {
+            return self.affects(&inputs(mesh, kind, name));
+        }
+        visit(mesh, kind, name, &mut |l| {
+            self.inputs.iter().any(|i| l.is(i))
+        })
     }
 
     /// Whether a translation with these inputs may differ.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use meshplane_spec::{ArnContext, Diagnostic, MeshModel, Origins, ResourceId};
-use meshplane_translate::inputs::{inputs, MeshChanges};
+use meshplane_translate::inputs::MeshChanges;
 use meshplane_xds::{ProxyKey, SetOutcome, Snapshot};
 
 use super::{proxies, tls_order, Pipeline};
@@ -80,7 +80,7 @@ impl Pipeline {
                 let old = previous.as_ref().and_then(|p| p.proxies.get(&key));
                 let unaffected = mesh_changes
                     .as_ref()
-                    .is_some_and(|c| c.is_empty() || !c.affects(&inputs(graph, kind, node_name)));
+                    .is_some_and(|c| c.is_empty() || !c.affects_proxy(graph, kind, node_name));
                 if let (true, Some(old)) = (unaffected, old) {
                     found.extend(old.translation.diagnostics.iter().cloned());
                     proxies.insert(key, old.clone());
