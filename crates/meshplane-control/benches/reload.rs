@@ -113,19 +113,7 @@ fn main() {
     // The loading part alone, with a cache that has seen every file.
     let paths = [dir.path().to_owned()];
     let mut files = meshplane_load::LoadCache::new();
-    let l = meshplane_load::load_paths_cached(&paths, &LoadOptions::default(), &mut files).0;
-    let t = Instant::now();
-    let m = l.model.clone();
-    println!("TMP model clone {:.3}", t.elapsed().as_secs_f64());
-    let t = Instant::now();
-    let o = l.origins.clone();
-    println!("TMP origins clone {:.3}", t.elapsed().as_secs_f64());
-    let t = Instant::now();
-    let _ = m == l.model;
-    println!("TMP model eq {:.3}", t.elapsed().as_secs_f64());
-    let t = Instant::now();
-    drop((m, o));
-    println!("TMP drop {:.3}", t.elapsed().as_secs_f64());
+    let _ = meshplane_load::load_paths_cached(&paths, &LoadOptions::default(), &mut files);
     let t = Instant::now();
     let (_, stats) = meshplane_load::load_paths_cached(&paths, &LoadOptions::default(), &mut files);
     println!(

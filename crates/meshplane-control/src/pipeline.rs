@@ -27,6 +27,7 @@
 mod apply;
 mod cloud_map;
 mod dry_run;
+mod parallel;
 mod proxies;
 pub mod snapshot;
 pub mod source;
