@@ -3,7 +3,8 @@
 //! Prints the time of the first reload (everything translated), of a reload
 //! with no change (mesh skipped), and of a one-route change (mesh
 //! re-translated; only the proxies calling that route are woken), and of
-//! the loading part alone.
+//! the loading part alone. Under each reload, the seconds of its phases
+//! (`ReloadReport::phases`: load, validate, translate and publish, diff).
 //!
 //! `cargo bench -p meshplane-control --bench reload` (MESHPLANE_BENCH_NODES,
 //! default 1000). `cargo test` runs it at a smoke size (10 nodes by default).
