@@ -8,7 +8,8 @@
 //! modification time are those recorded, and that time is older than the
 //! read that recorded them (a write in the same clock tick as the read
 //! cannot hide), the file is not even opened; otherwise it is read and its
-//! content hash decides. The result of a cached load is exactly that of
+//! content hash decides. The files are looked at (and read and parsed) on
+//! every core, then recorded in order. The result of a cached load is exactly that of
 //! [`crate::load_paths`] on the same files. The model it assembled is kept
 //! too, and patched by a load that only changed some resources' specs
 //! (`assembled.rs`).
@@ -126,9 +127,11 @@ pub fn load_paths_cached(
     }
     let mut stats = CacheStats::default();
     let (files, errors) = walk::spec_files(paths);
+    let outcomes = crate::parallel::map(&files, |file| look(file, opts, cache));
     let parts: Vec<assembled::PartResult> = files
         .iter()
-        .map(|file| part_of(file, opts, cache, &mut stats))
+        .zip(outcomes)
+        .map(|(file, outcome)| record(file, outcome, cache, &mut stats))
         .collect();
     // Every file read is in the cache; anything more is a file gone.
     if cache.files.len() != parts.iter().filter(|p| p.is_ok()).count() {
@@ -163,60 +166,101 @@ pub fn load_paths_cached(
     (loaded, stats)
 }
 
-fn part_of(
-    file: &Path,
-    opts: &LoadOptions,
-    cache: &mut LoadCache,
-    stats: &mut CacheStats,
-) -> Result<Arc<FilePart>, Box<Diagnostic>> {
+/// What looking at one file gave, before the cache records it.
+enum Outcome {
+    /// Its size and modification time are those recorded (not opened).
+    Unchanged(Arc<FilePart>),
+    /// Read; its content is what was recorded.
+    SameContent {
+        part: Arc<FilePart>,
+        len: u64,
+        modified: Option<SystemTime>,
+        read_at: SystemTime,
+    },
+    /// Read and parsed.
+    Parsed(CachedFile),
+    Failed(Box<Diagnostic>),
+}
+
+/// Looks at one file against what `cache` recorded (the files are looked
+/// at in parallel; [`record`] then updates the cache one by one).
+fn look(file: &Path, opts: &LoadOptions, cache: &LoadCache) -> Outcome {
     let meta = std::fs::metadata(file).ok();
     let len = meta.as_ref().map(std::fs::Metadata::len);
     let modified = meta.as_ref().and_then(|m| m.modified().ok());
-    if let (Some(entry), Some(len)) = (cache.files.get(file), len) {
+    let entry = cache.files.get(file);
+    if let (Some(entry), Some(len)) = (entry, len) {
         let settled =
             modified.is_some_and(|m| entry.read_at.duration_since(m).is_ok_and(|age| age >= RACY));
         if entry.len == len && entry.modified == modified && settled {
-            stats.unchanged += 1;
-            return Ok(entry.part.clone());
+            return Outcome::Unchanged(entry.part.clone());
         }
     }
     let read_at = SystemTime::now();
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
-        Err(e) => {
-            cache.files.remove(file);
-            return Err(Box::new(walk::read_error(file, &e.to_string())));
-        }
+        Err(e) => return Outcome::Failed(Box::new(walk::read_error(file, &e.to_string()))),
     };
     let hash = content_hash(&bytes);
     let len = bytes.len() as u64;
-    if let Some(entry) = cache.files.get_mut(file) {
-        if entry.hash == hash {
-            stats.same_content += 1;
-            entry.len = len;
-            entry.modified = modified;
-            entry.read_at = read_at;
-            return Ok(entry.part.clone());
-        }
+    if let Some(entry) = entry.filter(|e| e.hash == hash) {
+        return Outcome::SameContent {
+            part: entry.part.clone(),
+            len,
+            modified,
+            read_at,
+        };
     }
     let Ok(text) = String::from_utf8(bytes) else {
-        cache.files.remove(file);
-        return Err(Box::new(walk::read_error(
+        return Outcome::Failed(Box::new(walk::read_error(
             file,
             "the file is not UTF-8 text",
         )));
     };
-    stats.parsed += 1;
-    let part = Arc::new(parse(opts, file, &text));
-    cache.files.insert(
-        file.to_owned(),
-        CachedFile {
+    Outcome::Parsed(CachedFile {
+        len,
+        modified,
+        read_at,
+        hash,
+        part: Arc::new(parse(opts, file, &text)),
+    })
+}
+
+/// Records what [`look`] found in the cache and the counts.
+fn record(
+    file: &Path,
+    outcome: Outcome,
+    cache: &mut LoadCache,
+    stats: &mut CacheStats,
+) -> Result<Arc<FilePart>, Box<Diagnostic>> {
+    match outcome {
+        Outcome::Unchanged(part) => {
+            stats.unchanged += 1;
+            Ok(part)
+        }
+        Outcome::SameContent {
+            part,
             len,
             modified,
             read_at,
-            hash,
-            part: part.clone(),
-        },
-    );
-    Ok(part)
+        } => {
+            stats.same_content += 1;
+            if let Some(entry) = cache.files.get_mut(file) {
+                entry.len = len;
+                entry.modified = modified;
+                entry.read_at = read_at;
+            }
+            Ok(part)
+        }
+        Outcome::Parsed(entry) => {
+            stats.parsed += 1;
+            let part = entry.part.clone();
+            cache.files.insert(file.to_owned(), entry);
+            Ok(part)
+        }
+        Outcome::Failed(e) => {
+            cache.files.remove(file);
+            Err(e)
+        }
+    }
 }
