@@ -14,7 +14,7 @@
 //! from unchanged ones, so the changed one is among the inputs computed in
 //! either mesh.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use meshplane_spec::identity::ResourceKind;
 use meshplane_spec::route::{RouteSpec, WeightedTarget};
@@ -45,15 +45,6 @@ impl Lookup<'_> {
             Lookup::Resource(kind, name) => Input::Resource(kind, name.to_owned()),
             Lookup::RoutesOf(router) => Input::RoutesOf(router.to_owned()),
             Lookup::GatewayRoutesOf(gateway) => Input::GatewayRoutesOf(gateway.to_owned()),
-        }
-    }
-
-    fn is(self, input: &Input) -> bool {
-        match (self, input) {
-            (Lookup::Resource(k, n), Input::Resource(ik, iname)) => k == *ik && n == iname,
-            (Lookup::RoutesOf(r), Input::RoutesOf(ir)) => r == ir,
-            (Lookup::GatewayRoutesOf(g), Input::GatewayRoutesOf(ig)) => g == ig,
-            _ => false,
         }
     }
 }
@@ -167,10 +158,6 @@ fn all_targets(r: &RouteSpec) -> impl Iterator<Item = &WeightedTarget> {
     http.chain(grpc).chain(tcp)
 }
 
-/// Up to this many changed inputs, [`MeshChanges::affects_proxy`] compares
-/// each lookup with each of them instead of collecting the lookups.
-const FEW_CHANGES: usize = 16;
-
 /// What differs between two versions of one mesh.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MeshChanges {
@@ -217,19 +204,56 @@ impl MeshChanges {
         !self.mesh && self.inputs.is_empty()
     }
 
-    /// Whether the translation of the proxy of `kind` `name` in `mesh` (the
-    /// new version) may differ: [`MeshChanges::affects`] of its
-    /// [`inputs`], without making the set when few resources changed.
-    pub fn affects_proxy(&self, mesh: &MeshGraph, kind: ResourceKind, name: &str) -> bool {
-        if self.mesh {
-            return true;
+    /// The proxies of `mesh` (the new version) these changes affect.
+    pub fn affected<'a>(&'a self, mesh: &'a MeshGraph) -> Affected<'a> {
+        let mut a = Affected {
+            changes: self,
+            nodes: HashSet::new(),
+            gateways: HashSet::new(),
+            services: HashSet::new(),
+        };
+        let mut routers = HashSet::new();
+        for i in &self.inputs {
+            match i {
+                Input::Resource(ResourceKind::VirtualNode, n) => {
+                    a.nodes.insert(n.as_str());
+                }
+                Input::Resource(ResourceKind::VirtualRouter, r) | Input::RoutesOf(r) => {
+                    routers.insert(r.as_str());
+                }
+                Input::Resource(ResourceKind::VirtualService, s) => {
+                    a.services.insert(s.as_str());
+                }
+                Input::Resource(ResourceKind::VirtualGateway, g) | Input::GatewayRoutesOf(g) => {
+                    a.gateways.insert(g.as_str());
+                }
+                Input::Resource(_, _) => {}
+            }
         }
-        if self.inputs.len() > FEW_CHANGES {
-            return self.affects(&inputs(mesh, kind, name));
+        if !a.nodes.is_empty() {
+            for ((router, _), route) in &mesh.routes {
+                if all_targets(route).any(|t| a.nodes.contains(t.virtual_node.as_str())) {
+                    routers.insert(router.as_str());
+                }
+            }
         }
-        visit(mesh, kind, name, &mut |l| {
-            self.inputs.iter().any(|i| l.is(i))
-        })
+        for (name, service) in &mesh.virtual_services {
+            let Some(p) = &service.provider else {
+                continue;
+            };
+            let by_node = p
+                .virtual_node
+                .as_ref()
+                .is_some_and(|n| a.nodes.contains(n.virtual_node_name.as_str()));
+            let by_router = p
+                .virtual_router
+                .as_ref()
+                .is_some_and(|r| routers.contains(r.virtual_router_name.as_str()));
+            if by_node || by_router {
+                a.services.insert(name.as_str());
+            }
+        }
+        a
     }
 
     /// Whether a translation with these inputs may differ.
@@ -237,6 +261,58 @@ impl MeshChanges {
         self.mesh
             || (self.inputs.len() <= inputs.len() && self.inputs.iter().any(|i| inputs.contains(i)))
             || (self.inputs.len() > inputs.len() && inputs.iter().any(|i| self.inputs.contains(i)))
+    }
+}
+
+/// The proxies a [`MeshChanges`] affects in one mesh, found from the
+/// changes back to the proxies (the same answer as
+/// [`MeshChanges::affects`] of each proxy's [`inputs`], without walking
+/// every proxy's lookups): a proxy is affected when its own resource, or a
+/// gateway's gateway routes, changed, or when it calls an affected virtual
+/// service: one that changed, or whose provider is a changed virtual node,
+/// or a virtual router that changed, whose routes changed or whose routes
+/// target a changed virtual node.
+#[derive(Debug)]
+pub struct Affected<'a> {
+    changes: &'a MeshChanges,
+    nodes: HashSet<&'a str>,
+    gateways: HashSet<&'a str>,
+    services: HashSet<&'a str>,
+}
+
+impl Affected<'_> {
+    /// Whether the translation of the proxy of `kind` `name` may differ.
+    pub fn proxy(&self, mesh: &MeshGraph, kind: ResourceKind, name: &str) -> bool {
+        if self.changes.mesh {
+            return true;
+        }
+        match kind {
+            ResourceKind::VirtualNode => {
+                self.nodes.contains(name)
+                    || mesh.virtual_nodes.get(name).is_some_and(|node| {
+                        node.backends().iter().any(|b| {
+                            b.virtual_service.as_ref().is_some_and(|vs| {
+                                self.services.contains(vs.virtual_service_name.as_str())
+                            })
+                        })
+                    })
+            }
+            ResourceKind::VirtualGateway => {
+                self.gateways.contains(name)
+                    || mesh.gateway_routes_of(name).any(|(_, r)| {
+                        let http = [&r.http_route, &r.http2_route]
+                            .into_iter()
+                            .flatten()
+                            .map(|h| &h.action.target.virtual_service.virtual_service_name);
+                        let grpc = r
+                            .grpc_route
+                            .iter()
+                            .map(|g| &g.action.target.virtual_service.virtual_service_name);
+                        http.chain(grpc).any(|s| self.services.contains(s.as_str()))
+                    })
+            }
+            _ => self.changes.affects(&inputs(mesh, kind, name)),
+        }
     }
 }
 

@@ -506,11 +506,12 @@ fn proxies(g: &MeshGraph) -> Vec<(ResourceKind, String)> {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
-    /// `affects_proxy` (lookups checked one by one) answers what `affects`
-    /// of the collected inputs answers: for the changes between two meshes,
-    /// and for every single input of either mesh's proxies changed alone.
+    /// `affected` (from the changes back to the proxies) answers what
+    /// `affects` of each proxy's inputs answers: for the changes between two
+    /// meshes, and for every single input of either mesh's proxies changed
+    /// alone.
     #[test]
-    fn affects_proxy_is_affects_of_the_inputs(old in mesh(), new in mesh()) {
+    fn affected_is_affects_of_the_inputs(old in mesh(), new in mesh()) {
         let mut all_changes = vec![MeshChanges::between(&old, &new)];
         for g in [&old, &new] {
             for (kind, name) in proxies(g) {
@@ -523,9 +524,10 @@ proptest! {
             }
         }
         for changes in &all_changes {
+            let affected = changes.affected(&new);
             for (kind, name) in proxies(&new) {
                 prop_assert_eq!(
-                    changes.affects_proxy(&new, kind, &name),
+                    affected.proxy(&new, kind, &name),
                     changes.affects(&inputs(&new, kind, &name)),
                     "{:?} {} {:?}", kind, name, changes
                 );

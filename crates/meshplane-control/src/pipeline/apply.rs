@@ -76,15 +76,16 @@ impl Pipeline {
                 Some(old) if old == graph => Some(MeshChanges::default()),
                 _ => None,
             };
+            let affected = mesh_changes.as_ref().map(|c| c.affected(graph));
             // The proxies to translate again, in order.
             let mut todo = Vec::new();
             for (kind, node_name) in proxies::of(graph) {
                 let id = graph.id(kind, node_name);
                 let key = ProxyKey::new(id.arn(arn));
                 let old = previous.as_ref().and_then(|p| p.proxies.get(&key));
-                let unaffected = mesh_changes
+                let unaffected = affected
                     .as_ref()
-                    .is_some_and(|c| c.is_empty() || !c.affects_proxy(graph, kind, node_name));
+                    .is_some_and(|a| !a.proxy(graph, kind, node_name));
                 if let (true, Some(old)) = (unaffected, old) {
                     found.extend(old.translation.diagnostics.iter().cloned());
                     proxies.insert(key, old.clone());
