@@ -3,7 +3,8 @@
 //! Prints the time of the first reload (everything translated), of a reload
 //! with no change (mesh skipped), and of a one-route change (mesh
 //! re-translated; only the proxies calling that route are woken), and of
-//! the loading part alone.
+//! the loading part alone. Under each reload, the seconds of its phases
+//! (`ReloadReport::phases`: load, validate, translate and publish, diff).
 //!
 //! `cargo bench -p meshplane-control --bench reload` (MESHPLANE_BENCH_NODES,
 //! default 1000). `cargo test` runs it at a smoke size (10 nodes by default).
@@ -98,6 +99,11 @@ fn main() {
             "{what:<28} {s:>7.3} s  created {:>5}  updated {:>5}  unchanged {:>5}  skipped {:>5}",
             r.changes.created.len(), r.changes.updated.len(), r.changes.unchanged, r.changes.skipped
         );
+            let ph = &r.phases;
+            println!(
+                "{:<28} load {:.3} s  validate {:.3} s  translate+publish {:.3} s  diff {:.3} s",
+                "", ph.load_seconds, ph.validate_seconds, ph.build_seconds, ph.diff_seconds
+            );
         };
     println!(
         "reload of {n} virtual nodes x {BACKENDS} backends ({} files)",

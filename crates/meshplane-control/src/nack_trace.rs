@@ -190,7 +190,7 @@ mod tests {
         let mut model = MeshModel::default();
         model.meshes.insert("m".into(), g);
         let mut origins = Origins::default();
-        origins.by_resource.insert(
+        origins.insert(
             id.clone(),
             Origin {
                 file: "routes.json".into(),

@@ -27,6 +27,7 @@
 mod apply;
 mod cloud_map;
 mod dry_run;
+mod parallel;
 mod proxies;
 pub mod snapshot;
 pub mod source;
@@ -48,7 +49,7 @@ use crate::certificates::CertificateStore;
 use crate::clock::unix_seconds;
 use crate::reload_diff;
 use crate::settings::PipelineSettings;
-use crate::state::{ControlState, ReloadChanges, ReloadDiff, ReloadReport};
+use crate::state::{ControlState, ReloadChanges, ReloadDiff, ReloadPhases, ReloadReport};
 
 /// Rebuilds the served snapshots from the spec files.
 #[derive(Debug)]
@@ -178,12 +179,12 @@ impl Pipeline {
         } else {
             load_paths_cached(&self.settings.paths, &self.settings.load, &mut load_cache)
         };
-        let loaded_at = Instant::now();
         let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
         let mut placed = source::Placed::files(&loaded.model);
         for source in &self.sources {
             placed.merge(&mut loaded.model, source, &mut diagnostics);
         }
+        let loaded_at = Instant::now();
         diagnostics.extend(validate_with(
             &loaded.model,
             &loaded.origins,
@@ -196,6 +197,7 @@ impl Pipeline {
         let errors = diagnostics.iter().filter(|d| d.is_error()).count();
 
         let mut published_at = None;
+        let mut build_started_at = None;
         let (applied, error, (changes, diff)) = if errors > 0 {
             let kept = if self.state.is_ready() {
                 "the last good configuration is still served"
@@ -213,6 +215,7 @@ impl Pipeline {
             (false, Some(error), (ReloadChanges::default(), None))
         } else {
             let build_started = Instant::now();
+            build_started_at = Some(build_started);
             let rotated = match store {
                 Some(store) => {
                     let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
@@ -280,6 +283,14 @@ impl Pipeline {
             changes,
             diff,
             auth_error,
+            phases: ReloadPhases {
+                load_seconds: (loaded_at - started).as_secs_f64(),
+                validate_seconds: (validated_at - loaded_at).as_secs_f64(),
+                build_seconds: build_started_at
+                    .zip(published_at)
+                    .map_or(0.0, |(b, p)| (p - b).as_secs_f64()),
+                diff_seconds: published_at.map_or(0.0, |p| (finished_at - p).as_secs_f64()),
+            },
         });
         if applied {
             self.state.metrics.reload_succeeded(finished);
@@ -293,6 +304,7 @@ impl Pipeline {
                 files_parsed = files.parsed,
                 files_read_unchanged = files.same_content,
                 files_not_opened = files.unchanged,
+                model_patched = files.patched,
                 load_seconds = (loaded_at - started).as_secs_f64(),
                 validate_seconds = (validated_at - loaded_at).as_secs_f64(),
                 publish_seconds = published_at.map(|p| (p - validated_at).as_secs_f64()),

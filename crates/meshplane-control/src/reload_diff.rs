@@ -169,11 +169,57 @@ pub fn changed_resources(a: &MeshModel, b: &MeshModel, ctx: &ArnContext) -> BTre
     out
 }
 
+/// Calls `f` with each key that is in one map only or whose values differ,
+/// in key order (one walk of both maps side by side).
 fn changed<K: Ord, V: PartialEq>(a: &BTreeMap<K, V>, b: &BTreeMap<K, V>, mut f: impl FnMut(&K)) {
-    let keys: BTreeSet<&K> = a.keys().chain(b.keys()).collect();
-    for k in keys {
-        if a.get(k) != b.get(k) {
-            f(k);
+    let (mut x, mut y) = (a.iter().peekable(), b.iter().peekable());
+    loop {
+        match (x.peek(), y.peek()) {
+            (None, None) => break,
+            (Some((k, _)), None) => {
+                f(k);
+                x.next();
+            }
+            (None, Some((k, _))) => {
+                f(k);
+                y.next();
+            }
+            (Some((ka, va)), Some((kb, vb))) => match ka.cmp(kb) {
+                std::cmp::Ordering::Less => {
+                    f(ka);
+                    x.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    f(kb);
+                    y.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    if va != vb {
+                        f(ka);
+                    }
+                    x.next();
+                    y.next();
+                }
+            },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_keys_are_those_of_one_map_only_or_with_other_values() {
+        let a = BTreeMap::from([(1, "a"), (2, "b"), (4, "d"), (6, "f")]);
+        let b = BTreeMap::from([(0, "z"), (2, "b"), (4, "x"), (5, "e")]);
+        let mut keys = Vec::new();
+        changed(&a, &b, |k| keys.push(*k));
+        assert_eq!(keys, vec![0, 1, 4, 5, 6]);
+        keys.clear();
+        changed(&a, &a, |k| keys.push(*k));
+        assert!(keys.is_empty());
+        changed(&BTreeMap::new(), &a, |k| keys.push(*k));
+        assert_eq!(keys, vec![1, 2, 4, 6]);
     }
 }

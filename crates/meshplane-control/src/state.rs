@@ -51,6 +51,21 @@ pub struct ReloadReport {
     pub diff: Option<ReloadDiff>,
     /// A problem with the auth config (the previous one stays in force).
     pub auth_error: Option<String>,
+    /// Where the reload's time went.
+    pub phases: ReloadPhases,
+}
+
+/// Seconds spent in each phase of a reload (0 for a phase not run).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ReloadPhases {
+    /// Reading, parsing and assembling the model (and the sources' meshes).
+    pub load_seconds: f64,
+    /// Validating the model.
+    pub validate_seconds: f64,
+    /// Translating, encoding and publishing the changed proxies.
+    pub build_seconds: f64,
+    /// The diff against the previous spec set (after publishing).
+    pub diff_seconds: f64,
 }
 
 /// The diff of an applied reload: its one-line summary and every proxy's changes.

@@ -8,8 +8,13 @@
 //! modification time are those recorded, and that time is older than the
 //! read that recorded them (a write in the same clock tick as the read
 //! cannot hide), the file is not even opened; otherwise it is read and its
-//! content hash decides. The result of a cached load is exactly that of
-//! [`crate::load_paths`] on the same files.
+//! content hash decides. The files are looked at (and read and parsed) on
+//! every core, then recorded in order. The result of a cached load is exactly that of
+//! [`crate::load_paths`] on the same files. The model it assembled is kept
+//! too, and patched by a load that only changed some resources' specs
+//! (`assembled.rs`).
+
+mod assembled;
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -57,6 +62,9 @@ pub struct CacheStats {
     pub same_content: usize,
     /// Files parsed.
     pub parsed: usize,
+    /// Whether the model of the previous load was patched with the changed
+    /// files' resources (otherwise it was assembled from every file).
+    pub patched: bool,
 }
 
 /// Per-file results of earlier loads with the same [`LoadOptions`].
@@ -65,6 +73,8 @@ pub struct LoadCache {
     /// The options the entries were made with (another set clears them).
     options: Option<String>,
     files: HashMap<PathBuf, CachedFile>,
+    /// The model of the last load, when the next one may patch it.
+    assembled: Option<assembled::Assembled>,
 }
 
 impl LoadCache {
@@ -112,17 +122,34 @@ pub fn load_paths_cached(
     let options = format!("{opts:?}");
     if cache.options.as_ref() != Some(&options) {
         cache.files.clear();
+        cache.assembled = None;
         cache.options = Some(options);
     }
     let mut stats = CacheStats::default();
-    let mut session = Session::new(opts);
     let (files, errors) = walk::spec_files(paths);
+    let outcomes = crate::parallel::map(&files, |file| look(file, opts, cache));
+    let parts: Vec<assembled::PartResult> = files
+        .iter()
+        .zip(outcomes)
+        .map(|(file, outcome)| record(file, outcome, cache, &mut stats))
+        .collect();
+    // Every file read is in the cache; anything more is a file gone.
+    if cache.files.len() != parts.iter().filter(|p| p.is_ok()).count() {
+        let seen: std::collections::HashSet<&Path> = files.iter().map(PathBuf::as_path).collect();
+        cache.files.retain(|p, _| seen.contains(p.as_path()));
+    }
+    if errors.is_empty() {
+        if let Some(loaded) = assembled::patch(&mut cache.assembled, &files, &parts) {
+            stats.patched = true;
+            return (loaded, stats);
+        }
+    }
+    let walk_errors = !errors.is_empty();
+    let mut session = Session::new(opts);
     session.diagnostics.extend(errors);
     let mut decoded = Vec::new();
-    let mut seen = std::collections::HashSet::with_capacity(files.len());
-    for file in &files {
-        seen.insert(file.as_path());
-        match part_of(file, opts, cache, &mut stats) {
+    for part in &parts {
+        match part {
             Ok(part) => {
                 session.diagnostics.extend(part.diagnostics.iter().cloned());
                 decoded.extend(part.decoded.iter().cloned());
@@ -130,69 +157,110 @@ pub fn load_paths_cached(
                 session.cfn.extend(part.cfn.iter().cloned());
                 session.skipped.extend(part.skipped.iter().cloned());
             }
-            Err(e) => session.diagnostics.push(*e),
+            Err(e) => session.diagnostics.push((**e).clone()),
         }
     }
-    cache.files.retain(|p, _| seen.contains(p.as_path()));
     let mut loaded = session.finish_with(decoded);
+    cache.assembled = assembled::record(&files, &parts, walk_errors, &loaded);
     loaded.files = files;
     (loaded, stats)
 }
 
-fn part_of(
-    file: &Path,
-    opts: &LoadOptions,
-    cache: &mut LoadCache,
-    stats: &mut CacheStats,
-) -> Result<Arc<FilePart>, Box<Diagnostic>> {
+/// What looking at one file gave, before the cache records it.
+enum Outcome {
+    /// Its size and modification time are those recorded (not opened).
+    Unchanged(Arc<FilePart>),
+    /// Read; its content is what was recorded.
+    SameContent {
+        part: Arc<FilePart>,
+        len: u64,
+        modified: Option<SystemTime>,
+        read_at: SystemTime,
+    },
+    /// Read and parsed.
+    Parsed(CachedFile),
+    Failed(Box<Diagnostic>),
+}
+
+/// Looks at one file against what `cache` recorded (the files are looked
+/// at in parallel; [`record`] then updates the cache one by one).
+fn look(file: &Path, opts: &LoadOptions, cache: &LoadCache) -> Outcome {
     let meta = std::fs::metadata(file).ok();
     let len = meta.as_ref().map(std::fs::Metadata::len);
     let modified = meta.as_ref().and_then(|m| m.modified().ok());
-    if let (Some(entry), Some(len)) = (cache.files.get(file), len) {
+    let entry = cache.files.get(file);
+    if let (Some(entry), Some(len)) = (entry, len) {
         let settled =
             modified.is_some_and(|m| entry.read_at.duration_since(m).is_ok_and(|age| age >= RACY));
         if entry.len == len && entry.modified == modified && settled {
-            stats.unchanged += 1;
-            return Ok(entry.part.clone());
+            return Outcome::Unchanged(entry.part.clone());
         }
     }
     let read_at = SystemTime::now();
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
-        Err(e) => {
-            cache.files.remove(file);
-            return Err(Box::new(walk::read_error(file, &e.to_string())));
-        }
+        Err(e) => return Outcome::Failed(Box::new(walk::read_error(file, &e.to_string()))),
     };
     let hash = content_hash(&bytes);
     let len = bytes.len() as u64;
-    if let Some(entry) = cache.files.get_mut(file) {
-        if entry.hash == hash {
-            stats.same_content += 1;
-            entry.len = len;
-            entry.modified = modified;
-            entry.read_at = read_at;
-            return Ok(entry.part.clone());
-        }
+    if let Some(entry) = entry.filter(|e| e.hash == hash) {
+        return Outcome::SameContent {
+            part: entry.part.clone(),
+            len,
+            modified,
+            read_at,
+        };
     }
     let Ok(text) = String::from_utf8(bytes) else {
-        cache.files.remove(file);
-        return Err(Box::new(walk::read_error(
+        return Outcome::Failed(Box::new(walk::read_error(
             file,
             "the file is not UTF-8 text",
         )));
     };
-    stats.parsed += 1;
-    let part = Arc::new(parse(opts, file, &text));
-    cache.files.insert(
-        file.to_owned(),
-        CachedFile {
+    Outcome::Parsed(CachedFile {
+        len,
+        modified,
+        read_at,
+        hash,
+        part: Arc::new(parse(opts, file, &text)),
+    })
+}
+
+/// Records what [`look`] found in the cache and the counts.
+fn record(
+    file: &Path,
+    outcome: Outcome,
+    cache: &mut LoadCache,
+    stats: &mut CacheStats,
+) -> Result<Arc<FilePart>, Box<Diagnostic>> {
+    match outcome {
+        Outcome::Unchanged(part) => {
+            stats.unchanged += 1;
+            Ok(part)
+        }
+        Outcome::SameContent {
+            part,
             len,
             modified,
             read_at,
-            hash,
-            part: part.clone(),
-        },
-    );
-    Ok(part)
+        } => {
+            stats.same_content += 1;
+            if let Some(entry) = cache.files.get_mut(file) {
+                entry.len = len;
+                entry.modified = modified;
+                entry.read_at = read_at;
+            }
+            Ok(part)
+        }
+        Outcome::Parsed(entry) => {
+            stats.parsed += 1;
+            let part = entry.part.clone();
+            cache.files.insert(file.to_owned(), entry);
+            Ok(part)
+        }
+        Outcome::Failed(e) => {
+            cache.files.remove(file);
+            Err(e)
+        }
+    }
 }

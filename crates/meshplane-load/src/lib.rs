@@ -26,6 +26,7 @@ mod decode;
 mod export;
 mod k8s;
 mod node;
+pub mod parallel;
 mod pending;
 mod read;
 mod suggest;

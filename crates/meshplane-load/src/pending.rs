@@ -355,7 +355,7 @@ impl<'o> Session<'o> {
                 .entry(id.mesh.clone())
                 .or_insert_with(|| (id.owner.clone(), origin.clone()));
             if model.insert(id.clone(), spec_value).is_ok() {
-                origins.by_resource.insert(id, origin);
+                origins.insert(id, origin);
             }
         }
         // File by file, line by line (stable: same-line findings keep their order).

@@ -14,18 +14,18 @@ pub fn spec_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     let mut errors = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let mut found = Vec::new();
-            collect(path, &mut found, &mut errors, 0);
-            found.sort();
-            files.extend(found);
+            // In sorted order: each directory's entries are sorted by name.
+            collect(path, &mut files, &mut errors, 0);
         } else if path.exists() {
             files.push(path.clone());
         } else {
             errors.push(read_error(path, "no such file or directory"));
         }
     }
-    let mut seen = std::collections::BTreeSet::new();
-    files.retain(|f| seen.insert(f.clone()));
+    if paths.len() > 1 {
+        let mut seen = std::collections::BTreeSet::new();
+        files.retain(|f| seen.insert(f.clone()));
+    }
     (files, errors)
 }
 
@@ -41,12 +41,14 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<Diagnostic>, dep
             return;
         }
     };
-    for entry in entries.flatten() {
+    let mut entries: Vec<std::fs::DirEntry> = entries
+        .flatten()
+        .filter(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
+        .collect();
+    // By name: the order of the paths, since they share this directory.
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
         let path = entry.path();
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
-        }
         // The entry's type comes with the directory listing; only a
         // symbolic link needs a stat to tell whether it leads to a directory.
         let is_dir = match entry.file_type() {

@@ -102,3 +102,61 @@ fn cached_loads_equal_fresh_loads_through_edits_in_every_format() {
     let s = same(d, &mut cache, &other);
     assert_eq!(s.unchanged + s.same_content, 0, "{s:?}");
 }
+
+fn write_node(dir: &Path, file: &str, name: &str, port: u16) {
+    std::fs::write(
+        dir.join(file),
+        format!(
+            r#"{{"meshName": "m", "virtualNodeName": "{name}", "spec": {{
+  "listeners": [{{"portMapping": {{"port": {port}, "protocol": "http"}}}}],
+  "serviceDiscovery": {{"dns": {{"hostname": "{name}.m.local"}}}}}}}}"#
+        ),
+    )
+    .unwrap();
+}
+
+/// A spec changed in place patches the kept model; a file added, a
+/// resource renamed, a duplicate or a spec that no longer decodes
+/// assembles it again; every load equals a fresh one.
+#[test]
+fn spec_changes_patch_the_kept_model_and_the_rest_assemble_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("mesh.json"), r#"{"meshName": "m", "spec": {}}"#).unwrap();
+    write_node(d, "a.json", "a", 80);
+    write_node(d, "b.json", "b", 80);
+    let opts = LoadOptions::default();
+    let mut cache = LoadCache::new();
+    assert!(!same(d, &mut cache, &opts).patched);
+    let s = same(d, &mut cache, &opts);
+    assert!(s.patched && s.parsed == 0, "{s:?}");
+    write_node(d, "a.json", "a", 8080);
+    let s = same(d, &mut cache, &opts);
+    assert!(s.patched && s.parsed == 1, "{s:?}");
+    // Renamed: the model loses a resource and gains one.
+    write_node(d, "a.json", "c", 8080);
+    assert!(!same(d, &mut cache, &opts).patched);
+    // A file added, then a duplicate of it (the first is kept).
+    write_node(d, "d.json", "d", 80);
+    assert!(!same(d, &mut cache, &opts).patched);
+    write_node(d, "d.json", "b", 9090);
+    assert!(!same(d, &mut cache, &opts).patched);
+    // With a duplicate, even a spec change assembles the model again.
+    write_node(d, "b.json", "b", 8080);
+    assert!(!same(d, &mut cache, &opts).patched);
+    write_node(d, "d.json", "d", 80);
+    assert!(!same(d, &mut cache, &opts).patched);
+    write_node(d, "d.json", "d", 81);
+    assert!(same(d, &mut cache, &opts).patched);
+    // A spec that no longer decodes, and decodes again.
+    std::fs::write(
+        d.join("d.json"),
+        r#"{"meshName": "m", "virtualNodeName": "d", "spec": {"listeners": 7}}"#,
+    )
+    .unwrap();
+    assert!(!same(d, &mut cache, &opts).patched);
+    write_node(d, "d.json", "d", 82);
+    assert!(!same(d, &mut cache, &opts).patched);
+    write_node(d, "d.json", "d", 83);
+    assert!(same(d, &mut cache, &opts).patched);
+}

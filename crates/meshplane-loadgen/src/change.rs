@@ -163,7 +163,17 @@ pub(crate) async fn measure_change(
         })
         .collect();
     latencies.sort();
-    let after_metrics = metrics(target.admin).await;
+    // The server records a reload's build once it published every proxy:
+    // wait for it (a reload of few proxies ends after their updates).
+    let builds = |m: &BTreeMap<String, f64>| {
+        metric_total(m, "meshplane_snapshot_build_seconds_count")
+            - metric_total(&before_metrics, "meshplane_snapshot_build_seconds_count")
+    };
+    let mut after_metrics = metrics(target.admin).await;
+    while builds(&after_metrics) <= 0.0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        after_metrics = metrics(target.admin).await;
+    }
     let build_sum = metric_total(&after_metrics, "meshplane_snapshot_build_seconds_sum")
         - metric_total(&before_metrics, "meshplane_snapshot_build_seconds_sum");
     let build_count = metric_total(&after_metrics, "meshplane_snapshot_build_seconds_count")

@@ -328,7 +328,7 @@ async fn main_async(cli: Cli) -> anyhow::Result<ExitCode> {
             let d = tmp.path().join("specs");
             std::fs::create_dir_all(&d)?;
             let t = Instant::now();
-            let mesh = GeneratedMesh::write(&d, n, b, &arn)?;
+            let mesh = GeneratedMesh::write(&d, n, b, &arn)?.simulating(cli.proxies);
             eprintln!(
                 "generated mesh: {n} nodes x {b} backends in {} ({:.2} s)",
                 d.display(),

@@ -35,6 +35,9 @@ pub struct GeneratedMesh {
     pub nodes: usize,
     /// Backend node indexes (their services) of each node.
     pub backends: Vec<Vec<usize>>,
+    /// How many nodes, from node 0, have simulated proxies: the narrow
+    /// changes pick routes that some of them use.
+    pub simulated: usize,
     arn: ArnContext,
 }
 
@@ -151,8 +154,16 @@ impl GeneratedMesh {
             dir: dir.to_path_buf(),
             nodes,
             backends: all_backends,
+            simulated: nodes,
             arn: arn.clone(),
         })
+    }
+
+    /// The same mesh, with proxies for its first `nodes` nodes only (the
+    /// loadgen's proxies are spread over the nodes from node 0).
+    pub fn simulating(mut self, nodes: usize) -> Self {
+        self.simulated = nodes.min(self.nodes);
+        self
     }
 
     pub fn node_arn(&self, i: usize) -> String {
@@ -182,12 +193,15 @@ impl GeneratedMesh {
             .collect()
     }
 
-    /// The service whose route change `k` rewrites.
+    /// The service whose route change `k` rewrites: the shared one, or
+    /// one of services 1 to `simulated - 1`, whose route node `service - 1`
+    /// (a simulated node) uses.
     pub fn changed_service(&self, k: usize) -> usize {
+        let used = self.simulated.clamp(2, self.nodes);
         if k.is_multiple_of(2) {
             0
         } else {
-            1 + (k * 7919) % (self.nodes - 1)
+            1 + (k * 7919) % (used - 1)
         }
     }
 
@@ -215,5 +229,26 @@ mod tests {
         assert_eq!(backends_of(0, 5, 3), vec![1, 2, 3]);
         assert_eq!(backends_of(3, 5, 3), vec![0, 4, 1]);
         assert_eq!(backends_of(4, 5, 4), vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn narrow_changes_reach_simulated_nodes() {
+        let dir = tempfile::tempdir().unwrap();
+        let arn = ArnContext::default();
+        let mesh = GeneratedMesh::write(dir.path(), 200, 10, &arn)
+            .unwrap()
+            .simulating(20);
+        let simulated: BTreeSet<String> = (0..20).map(|i| mesh.node_arn(i)).collect();
+        for k in 0..50 {
+            let service = mesh.changed_service(k);
+            let reached = mesh.affected_by(service);
+            assert!(
+                reached.iter().any(|n| simulated.contains(n)),
+                "change {k} (service {service}) reaches no simulated node"
+            );
+            if k % 2 == 1 {
+                assert!((1..20).contains(&service), "change {k}: service {service}");
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! from is kept beside it in [`Origins`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, Origin};
 use crate::gateway_route::GatewayRouteSpec;
@@ -220,6 +221,38 @@ impl MeshModel {
         Ok(())
     }
 
+    /// Replaces the spec of a resource the model holds; `false` (and the
+    /// model unchanged) when it holds no resource of that identity.
+    pub fn replace(&mut self, id: &ResourceId, spec: AnySpec) -> bool {
+        if id.kind != spec.kind() || !self.contains(id) {
+            return false;
+        }
+        let Some(graph) = self.meshes.get_mut(&id.mesh) else {
+            return false;
+        };
+        let parent = id.parent.clone().unwrap_or_default();
+        let key = (parent, id.name.clone());
+        let slot = match spec {
+            AnySpec::Mesh(s) => graph.spec.as_mut().map(|slot| *slot = s),
+            AnySpec::VirtualService(s) => graph
+                .virtual_services
+                .get_mut(&id.name)
+                .map(|slot| *slot = s),
+            AnySpec::VirtualNode(s) => graph.virtual_nodes.get_mut(&id.name).map(|slot| *slot = s),
+            AnySpec::VirtualRouter(s) => graph
+                .virtual_routers
+                .get_mut(&id.name)
+                .map(|slot| *slot = s),
+            AnySpec::Route(s) => graph.routes.get_mut(&key).map(|slot| *slot = s),
+            AnySpec::VirtualGateway(s) => graph
+                .virtual_gateways
+                .get_mut(&id.name)
+                .map(|slot| *slot = s),
+            AnySpec::GatewayRoute(s) => graph.gateway_routes.get_mut(&key).map(|slot| *slot = s),
+        };
+        slot.is_some()
+    }
+
     /// Counts of resources per kind, over every mesh.
     pub fn counts(&self) -> BTreeMap<ResourceKind, usize> {
         let mut counts = BTreeMap::new();
@@ -235,12 +268,19 @@ impl MeshModel {
 /// Where each resource of a [`MeshModel`] came from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Origins {
-    pub by_resource: BTreeMap<ResourceId, Origin>,
+    /// Shared, so that a copy of the origins (a reload keeps one to patch
+    /// the next time) costs no copy of each origin.
+    pub by_resource: BTreeMap<ResourceId, Arc<Origin>>,
 }
 
 impl Origins {
     pub fn get(&self, id: &ResourceId) -> Option<&Origin> {
-        self.by_resource.get(id)
+        self.by_resource.get(id).map(Arc::as_ref)
+    }
+
+    /// Records where a resource came from (replacing what was recorded).
+    pub fn insert(&mut self, id: ResourceId, origin: Origin) {
+        self.by_resource.insert(id, Arc::new(origin));
     }
 
     /// Points a finding about a resource (its ARN in `resource`, as

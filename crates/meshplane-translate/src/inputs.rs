@@ -14,7 +14,7 @@
 //! from unchanged ones, so the changed one is among the inputs computed in
 //! either mesh.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use meshplane_spec::identity::ResourceKind;
 use meshplane_spec::route::{RouteSpec, WeightedTarget};
@@ -31,15 +31,52 @@ pub enum Input {
     GatewayRoutesOf(String),
 }
 
+/// One lookup, borrowed from the mesh: an [`Input`] without its copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lookup<'a> {
+    Resource(ResourceKind, &'a str),
+    RoutesOf(&'a str),
+    GatewayRoutesOf(&'a str),
+}
+
+impl Lookup<'_> {
+    fn owned(self) -> Input {
+        match self {
+            Lookup::Resource(kind, name) => Input::Resource(kind, name.to_owned()),
+            Lookup::RoutesOf(router) => Input::RoutesOf(router.to_owned()),
+            Lookup::GatewayRoutesOf(gateway) => Input::GatewayRoutesOf(gateway.to_owned()),
+        }
+    }
+}
+
 /// The lookups of the translation of the proxy of `kind` `name` (a virtual
 /// node or a virtual gateway) against `mesh`.
 pub fn inputs(mesh: &MeshGraph, kind: ResourceKind, name: &str) -> BTreeSet<Input> {
     let mut out = BTreeSet::new();
-    out.insert(Input::Resource(kind, name.to_owned()));
+    visit(mesh, kind, name, &mut |l| {
+        out.insert(l.owned());
+        false
+    });
+    out
+}
+
+/// Calls `f` with each lookup of [`inputs`] (some more than once) until it
+/// returns true; whether one did.
+fn visit<'a>(
+    mesh: &'a MeshGraph,
+    kind: ResourceKind,
+    name: &'a str,
+    f: &mut impl FnMut(Lookup<'a>) -> bool,
+) -> bool {
+    if f(Lookup::Resource(kind, name)) {
+        return true;
+    }
     let mut services: Vec<&str> = Vec::new();
     match kind {
         ResourceKind::VirtualGateway => {
-            out.insert(Input::GatewayRoutesOf(name.to_owned()));
+            if f(Lookup::GatewayRoutesOf(name)) {
+                return true;
+            }
             for r in mesh.gateway_routes_of(name).map(|(_, r)| r) {
                 let kinds = [&r.http_route, &r.http2_route];
                 for h in kinds.into_iter().flatten() {
@@ -60,12 +97,14 @@ pub fn inputs(mesh: &MeshGraph, kind: ResourceKind, name: &str) -> BTreeSet<Inpu
             }
         }
     }
+    let mut seen: Vec<&str> = Vec::with_capacity(services.len());
     for service in services {
-        if !out.insert(Input::Resource(
-            ResourceKind::VirtualService,
-            service.to_owned(),
-        )) {
+        if seen.contains(&service) {
             continue;
+        }
+        seen.push(service);
+        if f(Lookup::Resource(ResourceKind::VirtualService, service)) {
+            return true;
         }
         let Some(provider) = mesh
             .virtual_services
@@ -75,26 +114,30 @@ pub fn inputs(mesh: &MeshGraph, kind: ResourceKind, name: &str) -> BTreeSet<Inpu
             continue;
         };
         if let Some(n) = &provider.virtual_node {
-            out.insert(Input::Resource(
+            if f(Lookup::Resource(
                 ResourceKind::VirtualNode,
-                n.virtual_node_name.clone(),
-            ));
+                &n.virtual_node_name,
+            )) {
+                return true;
+            }
         }
         if let Some(r) = &provider.virtual_router {
             let router = &r.virtual_router_name;
-            out.insert(Input::Resource(ResourceKind::VirtualRouter, router.clone()));
-            out.insert(Input::RoutesOf(router.clone()));
+            if f(Lookup::Resource(ResourceKind::VirtualRouter, router))
+                || f(Lookup::RoutesOf(router))
+            {
+                return true;
+            }
             for (_, route) in mesh.routes_of(router) {
                 for t in all_targets(route) {
-                    out.insert(Input::Resource(
-                        ResourceKind::VirtualNode,
-                        t.virtual_node.clone(),
-                    ));
+                    if f(Lookup::Resource(ResourceKind::VirtualNode, &t.virtual_node)) {
+                        return true;
+                    }
                 }
             }
         }
     }
-    out
+    false
 }
 
 /// The targets of every route kind of a route (a valid route has one kind;
@@ -161,11 +204,115 @@ impl MeshChanges {
         !self.mesh && self.inputs.is_empty()
     }
 
+    /// The proxies of `mesh` (the new version) these changes affect.
+    pub fn affected<'a>(&'a self, mesh: &'a MeshGraph) -> Affected<'a> {
+        let mut a = Affected {
+            changes: self,
+            nodes: HashSet::new(),
+            gateways: HashSet::new(),
+            services: HashSet::new(),
+        };
+        let mut routers = HashSet::new();
+        for i in &self.inputs {
+            match i {
+                Input::Resource(ResourceKind::VirtualNode, n) => {
+                    a.nodes.insert(n.as_str());
+                }
+                Input::Resource(ResourceKind::VirtualRouter, r) | Input::RoutesOf(r) => {
+                    routers.insert(r.as_str());
+                }
+                Input::Resource(ResourceKind::VirtualService, s) => {
+                    a.services.insert(s.as_str());
+                }
+                Input::Resource(ResourceKind::VirtualGateway, g) | Input::GatewayRoutesOf(g) => {
+                    a.gateways.insert(g.as_str());
+                }
+                Input::Resource(_, _) => {}
+            }
+        }
+        if !a.nodes.is_empty() {
+            for ((router, _), route) in &mesh.routes {
+                if all_targets(route).any(|t| a.nodes.contains(t.virtual_node.as_str())) {
+                    routers.insert(router.as_str());
+                }
+            }
+        }
+        for (name, service) in &mesh.virtual_services {
+            let Some(p) = &service.provider else {
+                continue;
+            };
+            let by_node = p
+                .virtual_node
+                .as_ref()
+                .is_some_and(|n| a.nodes.contains(n.virtual_node_name.as_str()));
+            let by_router = p
+                .virtual_router
+                .as_ref()
+                .is_some_and(|r| routers.contains(r.virtual_router_name.as_str()));
+            if by_node || by_router {
+                a.services.insert(name.as_str());
+            }
+        }
+        a
+    }
+
     /// Whether a translation with these inputs may differ.
     pub fn affects(&self, inputs: &BTreeSet<Input>) -> bool {
         self.mesh
             || (self.inputs.len() <= inputs.len() && self.inputs.iter().any(|i| inputs.contains(i)))
             || (self.inputs.len() > inputs.len() && inputs.iter().any(|i| self.inputs.contains(i)))
+    }
+}
+
+/// The proxies a [`MeshChanges`] affects in one mesh, found from the
+/// changes back to the proxies (the same answer as
+/// [`MeshChanges::affects`] of each proxy's [`inputs`], without walking
+/// every proxy's lookups): a proxy is affected when its own resource, or a
+/// gateway's gateway routes, changed, or when it calls an affected virtual
+/// service: one that changed, or whose provider is a changed virtual node,
+/// or a virtual router that changed, whose routes changed or whose routes
+/// target a changed virtual node.
+#[derive(Debug)]
+pub struct Affected<'a> {
+    changes: &'a MeshChanges,
+    nodes: HashSet<&'a str>,
+    gateways: HashSet<&'a str>,
+    services: HashSet<&'a str>,
+}
+
+impl Affected<'_> {
+    /// Whether the translation of the proxy of `kind` `name` may differ.
+    pub fn proxy(&self, mesh: &MeshGraph, kind: ResourceKind, name: &str) -> bool {
+        if self.changes.mesh {
+            return true;
+        }
+        match kind {
+            ResourceKind::VirtualNode => {
+                self.nodes.contains(name)
+                    || mesh.virtual_nodes.get(name).is_some_and(|node| {
+                        node.backends().iter().any(|b| {
+                            b.virtual_service.as_ref().is_some_and(|vs| {
+                                self.services.contains(vs.virtual_service_name.as_str())
+                            })
+                        })
+                    })
+            }
+            ResourceKind::VirtualGateway => {
+                self.gateways.contains(name)
+                    || mesh.gateway_routes_of(name).any(|(_, r)| {
+                        let http = [&r.http_route, &r.http2_route]
+                            .into_iter()
+                            .flatten()
+                            .map(|h| &h.action.target.virtual_service.virtual_service_name);
+                        let grpc = r
+                            .grpc_route
+                            .iter()
+                            .map(|g| &g.action.target.virtual_service.virtual_service_name);
+                        http.chain(grpc).any(|s| self.services.contains(s.as_str()))
+                    })
+            }
+            _ => self.changes.affects(&inputs(mesh, kind, name)),
+        }
     }
 }
 

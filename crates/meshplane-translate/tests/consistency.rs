@@ -20,6 +20,7 @@ use meshplane_spec::gateway_route::{
     GrpcGatewayRoute, GrpcGatewayRouteAction, GrpcGatewayRouteMatch, HttpGatewayRoute,
     HttpGatewayRouteAction, HttpGatewayRouteMatch, HttpGatewayRouteRewrite,
 };
+use meshplane_spec::identity::ResourceKind;
 use meshplane_spec::mesh::{EgressFilter, EgressFilterType, MeshSpec};
 use meshplane_spec::route::{
     GrpcRoute, GrpcRouteMatch, HttpRoute, HttpRouteMatch, RouteAction, RouteSpec, TcpRoute,
@@ -36,6 +37,7 @@ use meshplane_spec::virtual_service::{
     VirtualServiceSpec,
 };
 use meshplane_spec::MeshGraph;
+use meshplane_translate::inputs::{inputs, MeshChanges};
 use meshplane_translate::{
     translate_virtual_gateway, translate_virtual_node, ResourceType, TranslateOptions, Translation,
 };
@@ -485,6 +487,51 @@ proptest! {
         let t = translate_virtual_gateway(&g, "gw", &TranslateOptions::default());
         if let Err(e) = meshplane_testsupport::envoy_check::check(&t.resources.to_xds()) {
             return Err(TestCaseError::fail(format!("gateway: {e}")));
+        }
+    }
+}
+
+/// The proxies of a mesh: its virtual nodes and its gateway.
+fn proxies(g: &MeshGraph) -> Vec<(ResourceKind, String)> {
+    let nodes = g
+        .virtual_nodes
+        .keys()
+        .map(|n| (ResourceKind::VirtualNode, n.clone()));
+    let gateways = g
+        .virtual_gateways
+        .keys()
+        .map(|n| (ResourceKind::VirtualGateway, n.clone()));
+    nodes.chain(gateways).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    /// `affected` (from the changes back to the proxies) answers what
+    /// `affects` of each proxy's inputs answers: for the changes between two
+    /// meshes, and for every single input of either mesh's proxies changed
+    /// alone.
+    #[test]
+    fn affected_is_affects_of_the_inputs(old in mesh(), new in mesh()) {
+        let mut all_changes = vec![MeshChanges::between(&old, &new)];
+        for g in [&old, &new] {
+            for (kind, name) in proxies(g) {
+                for input in inputs(g, kind, &name) {
+                    all_changes.push(MeshChanges {
+                        mesh: false,
+                        inputs: BTreeSet::from([input]),
+                    });
+                }
+            }
+        }
+        for changes in &all_changes {
+            let affected = changes.affected(&new);
+            for (kind, name) in proxies(&new) {
+                prop_assert_eq!(
+                    affected.proxy(&new, kind, &name),
+                    changes.affects(&inputs(&new, kind, &name)),
+                    "{:?} {} {:?}", kind, name, changes
+                );
+            }
         }
     }
 }

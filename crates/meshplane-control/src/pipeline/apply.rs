@@ -6,17 +6,19 @@
 //! resource, its backends, their providers, routes and targets, the mesh
 //! itself); the others keep their served translation (and snapshot) as
 //! they are. A rotation of the ACM material, or a pipeline set to full
-//! reloads, re-translates everything.
+//! reloads, re-translates everything. The proxies to translate are
+//! translated in batches on every core (`parallel.rs`) and published in
+//! order, batch after batch.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use meshplane_spec::{ArnContext, Diagnostic, MeshModel, Origins, ResourceId};
-use meshplane_translate::inputs::{inputs, MeshChanges};
+use meshplane_translate::inputs::MeshChanges;
 use meshplane_xds::{ProxyKey, SetOutcome, Snapshot};
 
-use super::{proxies, tls_order, Pipeline};
+use super::{parallel, proxies, tls_order, Pipeline};
 use crate::served::{Served, ServedProxy};
 use crate::served_translation::ServedTranslation;
 use crate::state::ReloadChanges;
@@ -70,57 +72,74 @@ impl Pipeline {
                 .filter(|_| !rotated);
             // What changed in this mesh; `None`: re-translate every proxy.
             let mesh_changes = match old_graph {
-                Some(old) if old == graph => Some(MeshChanges::default()),
                 Some(old) if !self.full_reloads => Some(MeshChanges::between(old, graph)),
+                Some(old) if old == graph => Some(MeshChanges::default()),
                 _ => None,
             };
+            let affected = mesh_changes.as_ref().map(|c| c.affected(graph));
+            // The proxies to translate again, in order.
+            let mut todo = Vec::new();
             for (kind, node_name) in proxies::of(graph) {
                 let id = graph.id(kind, node_name);
                 let key = ProxyKey::new(id.arn(arn));
                 let old = previous.as_ref().and_then(|p| p.proxies.get(&key));
-                let unaffected = mesh_changes
+                let unaffected = affected
                     .as_ref()
-                    .is_some_and(|c| c.is_empty() || !c.affects(&inputs(graph, kind, node_name)));
+                    .is_some_and(|a| !a.proxy(graph, kind, node_name));
                 if let (true, Some(old)) = (unaffected, old) {
                     found.extend(old.translation.diagnostics.iter().cloned());
                     proxies.insert(key, old.clone());
                     changes.skipped += 1;
                     continue;
                 }
-                let translation = proxies::translate(graph, kind, node_name, &translate);
-                found.extend(translation.diagnostics.iter().cloned());
-                let built = ServedTranslation::encode(translation, self.cache.interner())
-                    .and_then(|t| Ok((self.served_snapshot(&key, &t, None)?, t)))
-                    .map_err(|e| e.to_string());
-                let last = match (&built, old) {
-                    (Ok((_, new)), Some(old)) => {
-                        tls_order::publish_last_served(&old.translation, new)
-                    }
-                    _ => false,
-                };
-                let pending = Pending {
-                    key,
-                    id,
-                    old: old.cloned(),
-                };
-                match built {
-                    Ok((s, t)) if last => deferred.push((pending, s, t)),
-                    built => {
-                        let published = built.and_then(|(s, t)| {
-                            let outcome = self.cache.set(pending.key.clone(), s.clone());
-                            if matches!(outcome, Ok(SetOutcome::Updated)) {
-                                first.insert(pending.key.clone(), s);
-                            }
-                            outcome.map(|o| (o, t)).map_err(|e| e.to_string())
-                        });
-                        record(
-                            pending,
-                            published,
-                            &mut proxies,
-                            &mut changes,
-                            &mut found,
-                            arn,
-                        );
+                todo.push((kind, node_name, id, key, old));
+            }
+            // In batches, so the first proxies are published while the
+            // others translate.
+            let mut todo = todo.into_iter().peekable();
+            while todo.peek().is_some() {
+                let batch: Vec<_> = todo.by_ref().take(parallel::BATCH).collect();
+                let built_all = parallel::map(&batch, |(kind, node_name, _, key, _)| {
+                    let translation = proxies::translate(graph, *kind, node_name, &translate);
+                    let diagnostics = translation.diagnostics.clone();
+                    let built = ServedTranslation::encode(translation, self.cache.interner())
+                        .and_then(|t| Ok((self.served_snapshot(key, &t, None)?, t)))
+                        .map_err(|e| e.to_string());
+                    (diagnostics, built)
+                });
+                for ((_, _, id, key, old), (diagnostics, built)) in batch.into_iter().zip(built_all)
+                {
+                    found.extend(diagnostics);
+                    let last = match (&built, old) {
+                        (Ok((_, new)), Some(old)) => {
+                            tls_order::publish_last_served(&old.translation, new)
+                        }
+                        _ => false,
+                    };
+                    let pending = Pending {
+                        key,
+                        id,
+                        old: old.cloned(),
+                    };
+                    match built {
+                        Ok((s, t)) if last => deferred.push((pending, s, t)),
+                        built => {
+                            let published = built.and_then(|(s, t)| {
+                                let outcome = self.cache.set(pending.key.clone(), s.clone());
+                                if matches!(outcome, Ok(SetOutcome::Updated)) {
+                                    first.insert(pending.key.clone(), s);
+                                }
+                                outcome.map(|o| (o, t)).map_err(|e| e.to_string())
+                            });
+                            record(
+                                pending,
+                                published,
+                                &mut proxies,
+                                &mut changes,
+                                &mut found,
+                                arn,
+                            );
+                        }
                     }
                 }
             }

@@ -33,6 +33,12 @@ struct Mesh {
     gateway_routes: Vec<Option<usize>>,
     /// Files currently holding a syntax error.
     broken: Vec<String>,
+    /// A second file defining node 0 (a duplicate: the first is kept).
+    duplicate: bool,
+    /// Nodes whose listeners do not decode (the file still names the node).
+    undecodable: Vec<usize>,
+    /// Node files written on one line (same specs, other lines).
+    compact: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +51,9 @@ enum Edit {
     GatewayRoute(usize, Option<usize>),
     Break(usize),
     Fix,
+    Duplicate(bool),
+    Undecodable(usize, bool),
+    Compact(usize, bool),
 }
 
 fn edit() -> impl Strategy<Value = Edit> {
@@ -66,6 +75,9 @@ fn edit() -> impl Strategy<Value = Edit> {
         (0..2usize, prop::option::of(0..SERVICES)).prop_map(|(g, s)| Edit::GatewayRoute(g, s)),
         (0..NODES).prop_map(Edit::Break),
         Just(Edit::Fix),
+        any::<bool>().prop_map(Edit::Duplicate),
+        (0..NODES, any::<bool>()).prop_map(|(n, u)| Edit::Undecodable(n, u)),
+        (0..NODES, any::<bool>()).prop_map(|(n, c)| Edit::Compact(n, c)),
     ]
 }
 
@@ -80,6 +92,9 @@ impl Mesh {
             routes: (0..SERVICES).map(|_| Some((90, 10, false))).collect(),
             gateway_routes: vec![Some(0), None],
             broken: Vec::new(),
+            duplicate: false,
+            undecodable: Vec::new(),
+            compact: Vec::new(),
         }
     }
 
@@ -93,6 +108,9 @@ impl Mesh {
             Edit::GatewayRoute(g, s) => self.gateway_routes[g] = s,
             Edit::Break(n) => self.broken.push(format!("node-{n}.json")),
             Edit::Fix => self.broken.clear(),
+            Edit::Duplicate(d) => self.duplicate = d,
+            Edit::Undecodable(n, u) => toggle(&mut self.undecodable, n, u),
+            Edit::Compact(n, c) => toggle(&mut self.compact, n, c),
         }
     }
 
@@ -113,12 +131,25 @@ impl Mesh {
                 .iter()
                 .map(|s| json!({"virtualService": {"virtualServiceName": format!("s{s}.m.local")}}))
                 .collect();
+            let listeners = if self.undecodable.contains(&i) {
+                json!("not a list")
+            } else {
+                json!([{"portMapping": {"port": port, "protocol": "http"}}])
+            };
             f.insert(
                 format!("node-{i}.json"),
                 json!({"meshName": "m", "virtualNodeName": format!("n{i}"), "spec": {
-                    "listeners": [{"portMapping": {"port": port, "protocol": "http"}}],
+                    "listeners": listeners,
                     "serviceDiscovery": {"dns": {"hostname": format!("n{i}.m.local")}},
                     "backends": backends}}),
+            );
+        }
+        if self.duplicate {
+            f.insert(
+                "node-x-duplicate.json".into(),
+                json!({"meshName": "m", "virtualNodeName": "n0", "spec": {
+                    "listeners": [{"portMapping": {"port": 9090, "protocol": "http"}}],
+                    "serviceDiscovery": {"dns": {"hostname": "n0-other.m.local"}}}}),
             );
         }
         for (i, s) in self.services.iter().enumerate() {
@@ -179,7 +210,15 @@ impl Mesh {
         let mut now: BTreeMap<String, String> = self
             .files()
             .into_iter()
-            .map(|(k, v)| (k, serde_json::to_string_pretty(&v).unwrap()))
+            .map(|(k, v)| {
+                let compact = self.compact.iter().any(|n| k == format!("node-{n}.json"));
+                let text = if compact {
+                    serde_json::to_string(&v)
+                } else {
+                    serde_json::to_string_pretty(&v)
+                };
+                (k, text.unwrap())
+            })
             .collect();
         for b in &self.broken {
             if let Some(text) = now.get_mut(b) {
@@ -197,6 +236,13 @@ impl Mesh {
             }
         }
         *written = now;
+    }
+}
+
+fn toggle(set: &mut Vec<usize>, n: usize, on: bool) {
+    set.retain(|x| *x != n);
+    if on {
+        set.push(n);
     }
 }
 
@@ -238,6 +284,13 @@ fn same_after_every_edit(edits: &[Edit]) -> Result<(), TestCaseError> {
         let (a, b) = (incremental.reload(), full.reload());
         prop_assert_eq!(a.applied, b.applied, "step {}: {:?}", step, e);
         prop_assert_eq!(&a.diagnostics, &b.diagnostics, "step {}: {:?}", step, e);
+        prop_assert_eq!(&a.skipped_documents, &b.skipped_documents);
+        // The spec set and where each resource came from, as served.
+        let (sa, sb) = (incremental.state().served(), full.state().served());
+        let model = |s: &Option<std::sync::Arc<meshplane_control::Served>>| {
+            s.as_ref().map(|s| (s.model.clone(), s.origins.clone()))
+        };
+        prop_assert_eq!(model(&sa), model(&sb), "step {}: {:?}", step, e);
         prop_assert_eq!(
             served(&inc_cache),
             served(&full_cache),
@@ -272,6 +325,26 @@ fn narrow_change_then_broken_file_then_fix() {
         Edit::Fix,
         Edit::Service(3, None),
         Edit::Service(3, Some((true, 0))),
+    ])
+    .unwrap();
+}
+
+/// The edits a kept model is patched with (a spec changed, a file laid out
+/// again) and the ones that assemble it afresh (a duplicate, a spec that
+/// no longer decodes), in turn.
+#[test]
+fn patched_model_then_duplicate_then_undecodable() {
+    same_after_every_edit(&[
+        Edit::Port(1, 8080),
+        Edit::Compact(1, true),
+        Edit::Duplicate(true),
+        Edit::Port(0, 8080),
+        Edit::Duplicate(false),
+        Edit::Undecodable(2, true),
+        Edit::Port(2, 8080),
+        Edit::Undecodable(2, false),
+        Edit::Route(0, Some((30, 70, false))),
+        Edit::Compact(1, false),
     ])
     .unwrap();
 }

@@ -129,7 +129,7 @@ mod tests {
     fn paths_and_lines_come_from_the_origin() {
         let id = ResourceId::new("m", "111122223333", ResourceKind::VirtualNode, "a");
         let mut origins = Origins::default();
-        origins.by_resource.insert(
+        origins.insert(
             id.clone(),
             Origin {
                 file: "a.json".into(),
