@@ -58,9 +58,7 @@ impl Pipeline {
         let arn = &self.settings.load.arn;
         let mut translate = self.settings.translate.clone();
         translate.held_certificates = self.held_certificates().arns();
-        let mut proxies = BTreeMap::new();
-        let mut changes = ReloadChanges::default();
-        let mut found = Vec::new();
+        let mut out = Published::default();
         // Proxies to publish after the others (see `tls_order`), and the
         // snapshots of the others, whose acknowledgements they wait for.
         let mut deferred = Vec::new();
@@ -87,9 +85,10 @@ impl Pipeline {
                     .as_ref()
                     .is_some_and(|a| !a.proxy(graph, kind, node_name));
                 if let (true, Some(old)) = (unaffected, old) {
-                    found.extend(old.translation.diagnostics.iter().cloned());
-                    proxies.insert(key, old.clone());
-                    changes.skipped += 1;
+                    out.found
+                        .extend(old.translation.diagnostics.iter().cloned());
+                    out.proxies.insert(key, old.clone());
+                    out.changes.skipped += 1;
                     continue;
                 }
                 todo.push((kind, node_name, id, key, old));
@@ -109,7 +108,7 @@ impl Pipeline {
                 });
                 for ((_, _, id, key, old), (diagnostics, built)) in batch.into_iter().zip(built_all)
                 {
-                    found.extend(diagnostics);
+                    out.found.extend(diagnostics);
                     let last = match (&built, old) {
                         (Ok((_, new)), Some(old)) => {
                             tls_order::publish_last_served(&old.translation, new)
@@ -131,14 +130,7 @@ impl Pipeline {
                                 }
                                 outcome.map(|o| (o, t)).map_err(|e| e.to_string())
                             });
-                            record(
-                                pending,
-                                published,
-                                &mut proxies,
-                                &mut changes,
-                                &mut found,
-                                arn,
-                            );
+                            out.record(pending, published, arn);
                         }
                     }
                 }
@@ -152,26 +144,24 @@ impl Pipeline {
                     .set(pending.key.clone(), s)
                     .map(|o| (o, t))
                     .map_err(|e| e.to_string());
-                record(
-                    pending,
-                    published,
-                    &mut proxies,
-                    &mut changes,
-                    &mut found,
-                    arn,
-                );
+                out.record(pending, published, arn);
             }
         }
         if let Some(previous) = &previous {
             for key in previous.proxies.keys() {
-                if !proxies.contains_key(key) && self.cache.remove(key) {
+                if !out.proxies.contains_key(key) && self.cache.remove(key) {
                     tracing::info!(proxy = %key, "virtual node deleted from the specs; its streams end with NOT_FOUND");
-                    changes.removed.push(key.to_string());
+                    out.changes.removed.push(key.to_string());
                 }
             }
         }
         // Translation reports findings by resource ARN; place them at their
         // file and line like loading and validation findings.
+        let Published {
+            proxies,
+            changes,
+            found,
+        } = out;
         let found = found.into_iter().map(|d| origins.place(d, arn)).collect();
         (
             Served {
@@ -193,43 +183,57 @@ struct Pending {
     old: Option<ServedProxy>,
 }
 
-/// Account for one proxy's publication: the served set keeps the new
-/// translation, or the old one when the snapshot could not be published.
-fn record(
-    pending: Pending,
-    published: Result<(SetOutcome, ServedTranslation), String>,
-    proxies: &mut BTreeMap<ProxyKey, ServedProxy>,
-    changes: &mut ReloadChanges,
-    found: &mut Vec<Diagnostic>,
-    arn: &ArnContext,
-) {
-    let Pending { key, id, old } = pending;
-    match published {
-        Ok((outcome, translation)) => {
-            match outcome {
-                SetOutcome::Created => changes.created.push(key.to_string()),
-                SetOutcome::Updated => changes.updated.push(key.to_string()),
-                SetOutcome::Unchanged => changes.unchanged += 1,
+/// What a reload's publications add up to: the proxies served, the changes
+/// and the translation findings.
+#[derive(Default)]
+struct Published {
+    proxies: BTreeMap<ProxyKey, ServedProxy>,
+    changes: ReloadChanges,
+    found: Vec<Diagnostic>,
+}
+
+impl Published {
+    /// Account for one proxy's publication: the served set keeps the new
+    /// translation, or the old one when the snapshot could not be published.
+    fn record(
+        &mut self,
+        pending: Pending,
+        published: Result<(SetOutcome, ServedTranslation), String>,
+        arn: &ArnContext,
+    ) {
+        let Published {
+            proxies,
+            changes,
+            found,
+        } = self;
+        let Pending { key, id, old } = pending;
+        match published {
+            Ok((outcome, translation)) => {
+                match outcome {
+                    SetOutcome::Created => changes.created.push(key.to_string()),
+                    SetOutcome::Updated => changes.updated.push(key.to_string()),
+                    SetOutcome::Unchanged => changes.unchanged += 1,
+                }
+                proxies.insert(
+                    key,
+                    ServedProxy {
+                        id,
+                        translation: Arc::new(translation),
+                    },
+                );
             }
-            proxies.insert(
-                key,
-                ServedProxy {
-                    id,
-                    translation: Arc::new(translation),
-                },
-            );
-        }
-        Err(message) => {
-            let d = Diagnostic::error(
+            Err(message) => {
+                let d = Diagnostic::error(
                 "serve.snapshot",
                 "",
                 format!("the Envoy resources of this node cannot be served ({message}); its proxies keep their previous configuration"),
             )
             .with_resource(id.arn(arn));
-            tracing::error!(diagnostic = %d, "snapshot not published");
-            found.push(d);
-            if let Some(old) = old {
-                proxies.insert(key, old);
+                tracing::error!(diagnostic = %d, "snapshot not published");
+                found.push(d);
+                if let Some(old) = old {
+                    proxies.insert(key, old);
+                }
             }
         }
     }
