@@ -26,7 +26,12 @@ pub fn spawn_consumer(server: &XdsServer, state: Arc<ControlState>) -> tokio::ta
                     tracing::warn!(
                         missed = n,
                         "xDS event consumer fell behind; some events were not handled (metrics stay exact; some NACK traces or connection logs are missing)"
-                    )
+                    );
+                    // A missed disconnection would leave its stream's NACKs
+                    // behind: keep only those of streams still open.
+                    let open: std::collections::BTreeSet<_> =
+                        registry.streams().into_iter().map(|s| s.stream).collect();
+                    state.nacks.retain_streams(|s| open.contains(&s));
                 }
                 Err(RecvError::Closed) => break,
             }

@@ -50,7 +50,8 @@ impl From<&meshplane_spec::Diagnostic> for TracedField {
 
 /// The last NACK per stream and type. It stands while the registry says
 /// the stream's type is NACKed (its `last_nack`, cleared by the next ACK);
-/// readers check that, and a stream's entries go when it disconnects.
+/// readers check that, and a stream's entries go when it disconnects (or,
+/// when the event consumer missed events, once it is no longer open).
 #[derive(Debug, Default)]
 pub struct NackStore {
     last: Mutex<BTreeMap<(StreamId, ResourceType), NackDetail>>,
@@ -76,8 +77,43 @@ impl NackStore {
     pub(crate) fn forget(&self, stream: StreamId) {
         lock(&self.last).retain(|(s, _), _| *s != stream);
     }
+
+    /// Drop the NACKs of every stream `keep` does not name.
+    pub(crate) fn retain_streams(&self, keep: impl Fn(StreamId) -> bool) {
+        lock(&self.last).retain(|(s, _), _| keep(*s));
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nack(message: &str) -> NackDetail {
+        NackDetail {
+            message: message.into(),
+            version: "v1".into(),
+            nonce: "1".into(),
+            resources: Vec::new(),
+            trace: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn only_the_nacks_of_streams_kept_remain() {
+        let store = NackStore::default();
+        store.set(1, ResourceType::Route, nack("closed stream"));
+        store.set(2, ResourceType::Route, nack("open stream"));
+        store.set(2, ResourceType::Cluster, nack("open stream, other type"));
+        store.retain_streams(|s| s == 2);
+        assert!(store.get(1, ResourceType::Route).is_none());
+        assert_eq!(
+            store.get(2, ResourceType::Route).map(|n| n.message),
+            Some("open stream".to_owned())
+        );
+        assert_eq!(store.all().len(), 2);
+    }
 }
