@@ -358,11 +358,7 @@ impl<'o> Session<'o> {
                 origins.insert(id, origin);
             }
         }
-        // File by file, line by line (stable: same-line findings keep their order).
-        self.diagnostics
-            .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-        self.skipped
-            .sort_by(|a, b| (&a.file, a.document, a.line).cmp(&(&b.file, b.document, b.line)));
+        in_report_order(&mut self.diagnostics, &mut self.skipped);
         Loaded {
             model,
             origins,
@@ -371,6 +367,13 @@ impl<'o> Session<'o> {
             skipped: self.skipped,
         }
     }
+}
+
+/// The order a load reports its findings and skipped documents in: file by
+/// file, line by line (stable: same-line findings keep their order).
+pub(crate) fn in_report_order(diagnostics: &mut [Diagnostic], skipped: &mut [Skipped]) {
+    diagnostics.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    skipped.sort_by(|a, b| (&a.file, a.document, a.line).cmp(&(&b.file, b.document, b.line)));
 }
 
 /// `file:line` of an origin.

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use meshplane_spec::{Diagnostic, MeshModel, Origins};
 
 use super::FilePart;
+use crate::pending::in_report_order;
 use crate::Loaded;
 
 /// What reading one file gave: its part, or the error that stopped it.
@@ -133,13 +134,12 @@ pub(super) fn patch(
     }
     a.parts = parts;
     let mut diagnostics = own_findings(&a.parts);
-    diagnostics.sort_by(|x, y| (&x.file, x.line).cmp(&(&y.file, y.line)));
     let mut skipped: Vec<_> = a
         .parts
         .iter()
         .flat_map(|p| p.skipped.iter().cloned())
         .collect();
-    skipped.sort_by(|x, y| (&x.file, x.document, x.line).cmp(&(&y.file, y.document, y.line)));
+    in_report_order(&mut diagnostics, &mut skipped);
     Some(Loaded {
         model: a.model.clone(),
         origins: a.origins.clone(),
