@@ -31,52 +31,57 @@ pub enum Input {
     GatewayRoutesOf(String),
 }
 
-/// One lookup, borrowed from the mesh: an [`Input`] without its copy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lookup<'a> {
-    Resource(ResourceKind, &'a str),
-    RoutesOf(&'a str),
-    GatewayRoutesOf(&'a str),
-}
-
-impl Lookup<'_> {
-    fn owned(self) -> Input {
-        match self {
-            Lookup::Resource(kind, name) => Input::Resource(kind, name.to_owned()),
-            Lookup::RoutesOf(router) => Input::RoutesOf(router.to_owned()),
-            Lookup::GatewayRoutesOf(gateway) => Input::GatewayRoutesOf(gateway.to_owned()),
-        }
-    }
-}
-
 /// The lookups of the translation of the proxy of `kind` `name` (a virtual
 /// node or a virtual gateway) against `mesh`.
 pub fn inputs(mesh: &MeshGraph, kind: ResourceKind, name: &str) -> BTreeSet<Input> {
     let mut out = BTreeSet::new();
-    visit(mesh, kind, name, &mut |l| {
-        out.insert(l.owned());
-        false
-    });
+    out.insert(Input::Resource(kind, name.to_owned()));
+    if kind == ResourceKind::VirtualGateway {
+        out.insert(Input::GatewayRoutesOf(name.to_owned()));
+    }
+    for service in services_called(mesh, kind, name) {
+        if !out.insert(Input::Resource(
+            ResourceKind::VirtualService,
+            service.to_owned(),
+        )) {
+            continue;
+        }
+        let Some(provider) = mesh
+            .virtual_services
+            .get(service)
+            .and_then(|s| s.provider.as_ref())
+        else {
+            continue;
+        };
+        if let Some(n) = &provider.virtual_node {
+            out.insert(Input::Resource(
+                ResourceKind::VirtualNode,
+                n.virtual_node_name.clone(),
+            ));
+        }
+        if let Some(r) = &provider.virtual_router {
+            let router = &r.virtual_router_name;
+            out.insert(Input::Resource(ResourceKind::VirtualRouter, router.clone()));
+            out.insert(Input::RoutesOf(router.clone()));
+            for (_, route) in mesh.routes_of(router) {
+                for t in all_targets(route) {
+                    out.insert(Input::Resource(
+                        ResourceKind::VirtualNode,
+                        t.virtual_node.clone(),
+                    ));
+                }
+            }
+        }
+    }
     out
 }
 
-/// Calls `f` with each lookup of [`inputs`] (some more than once) until it
-/// returns true; whether one did.
-fn visit<'a>(
-    mesh: &'a MeshGraph,
-    kind: ResourceKind,
-    name: &'a str,
-    f: &mut impl FnMut(Lookup<'a>) -> bool,
-) -> bool {
-    if f(Lookup::Resource(kind, name)) {
-        return true;
-    }
+/// The virtual services the proxy of `kind` `name` calls (some more than
+/// once): a gateway's gateway route targets, a node's backends.
+fn services_called<'a>(mesh: &'a MeshGraph, kind: ResourceKind, name: &'a str) -> Vec<&'a str> {
     let mut services: Vec<&str> = Vec::new();
     match kind {
         ResourceKind::VirtualGateway => {
-            if f(Lookup::GatewayRoutesOf(name)) {
-                return true;
-            }
             for r in mesh.gateway_routes_of(name).map(|(_, r)| r) {
                 let kinds = [&r.http_route, &r.http2_route];
                 for h in kinds.into_iter().flatten() {
@@ -97,47 +102,7 @@ fn visit<'a>(
             }
         }
     }
-    let mut seen: Vec<&str> = Vec::with_capacity(services.len());
-    for service in services {
-        if seen.contains(&service) {
-            continue;
-        }
-        seen.push(service);
-        if f(Lookup::Resource(ResourceKind::VirtualService, service)) {
-            return true;
-        }
-        let Some(provider) = mesh
-            .virtual_services
-            .get(service)
-            .and_then(|s| s.provider.as_ref())
-        else {
-            continue;
-        };
-        if let Some(n) = &provider.virtual_node {
-            if f(Lookup::Resource(
-                ResourceKind::VirtualNode,
-                &n.virtual_node_name,
-            )) {
-                return true;
-            }
-        }
-        if let Some(r) = &provider.virtual_router {
-            let router = &r.virtual_router_name;
-            if f(Lookup::Resource(ResourceKind::VirtualRouter, router))
-                || f(Lookup::RoutesOf(router))
-            {
-                return true;
-            }
-            for (_, route) in mesh.routes_of(router) {
-                for t in all_targets(route) {
-                    if f(Lookup::Resource(ResourceKind::VirtualNode, &t.virtual_node)) {
-                        return true;
-                    }
-                }
-            }
-        }
-    }
-    false
+    services
 }
 
 /// The targets of every route kind of a route (a valid route has one kind;
@@ -286,33 +251,14 @@ impl Affected<'_> {
         if self.changes.mesh {
             return true;
         }
-        match kind {
-            ResourceKind::VirtualNode => {
-                self.nodes.contains(name)
-                    || mesh.virtual_nodes.get(name).is_some_and(|node| {
-                        node.backends().iter().any(|b| {
-                            b.virtual_service.as_ref().is_some_and(|vs| {
-                                self.services.contains(vs.virtual_service_name.as_str())
-                            })
-                        })
-                    })
-            }
-            ResourceKind::VirtualGateway => {
-                self.gateways.contains(name)
-                    || mesh.gateway_routes_of(name).any(|(_, r)| {
-                        let http = [&r.http_route, &r.http2_route]
-                            .into_iter()
-                            .flatten()
-                            .map(|h| &h.action.target.virtual_service.virtual_service_name);
-                        let grpc = r
-                            .grpc_route
-                            .iter()
-                            .map(|g| &g.action.target.virtual_service.virtual_service_name);
-                        http.chain(grpc).any(|s| self.services.contains(s.as_str()))
-                    })
-            }
-            _ => self.changes.affects(&inputs(mesh, kind, name)),
-        }
+        let own = match kind {
+            ResourceKind::VirtualNode => self.nodes.contains(name),
+            ResourceKind::VirtualGateway => self.gateways.contains(name),
+            _ => return self.changes.affects(&inputs(mesh, kind, name)),
+        };
+        own || services_called(mesh, kind, name)
+            .into_iter()
+            .any(|s| self.services.contains(s))
     }
 }
 
