@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use meshplane_explain::diff::DiffReport;
 use meshplane_explain::{diff_proxies, ServedProxy as ExplainProxy, Source};
+use meshplane_spec::model::changed_keys;
 use meshplane_spec::{ArnContext, MeshGraph, MeshModel, Origins, ResourceId, ResourceKind};
 use meshplane_translate::{render, ResourceType, Translation};
 
@@ -146,80 +147,25 @@ pub fn changed_resources(a: &MeshModel, b: &MeshModel, ctx: &ArnContext) -> BTre
             out.insert(ResourceId::mesh(&g.name, &g.owner).arn(ctx));
         }
         let mut ids = Vec::new();
-        changed(&x.virtual_services, &y.virtual_services, |n| {
+        changed_keys(&x.virtual_services, &y.virtual_services, |n| {
             ids.push(g.id(ResourceKind::VirtualService, n));
         });
-        changed(&x.virtual_nodes, &y.virtual_nodes, |n| {
+        changed_keys(&x.virtual_nodes, &y.virtual_nodes, |n| {
             ids.push(g.id(ResourceKind::VirtualNode, n));
         });
-        changed(&x.virtual_routers, &y.virtual_routers, |n| {
+        changed_keys(&x.virtual_routers, &y.virtual_routers, |n| {
             ids.push(g.id(ResourceKind::VirtualRouter, n));
         });
-        changed(&x.routes, &y.routes, |(p, n)| {
+        changed_keys(&x.routes, &y.routes, |(p, n)| {
             ids.push(g.child_id(ResourceKind::Route, p, n));
         });
-        changed(&x.virtual_gateways, &y.virtual_gateways, |n| {
+        changed_keys(&x.virtual_gateways, &y.virtual_gateways, |n| {
             ids.push(g.id(ResourceKind::VirtualGateway, n));
         });
-        changed(&x.gateway_routes, &y.gateway_routes, |(p, n)| {
+        changed_keys(&x.gateway_routes, &y.gateway_routes, |(p, n)| {
             ids.push(g.child_id(ResourceKind::GatewayRoute, p, n));
         });
         out.extend(ids.iter().map(|id| id.arn(ctx)));
     }
     out
-}
-
-/// Calls `f` with each key that is in one map only or whose values differ,
-/// in key order (one walk of both maps side by side).
-fn changed<K: Ord, V: PartialEq>(a: &BTreeMap<K, V>, b: &BTreeMap<K, V>, mut f: impl FnMut(&K)) {
-    let (mut x, mut y) = (a.iter().peekable(), b.iter().peekable());
-    loop {
-        match (x.peek(), y.peek()) {
-            (None, None) => break,
-            (Some((k, _)), None) => {
-                f(k);
-                x.next();
-            }
-            (None, Some((k, _))) => {
-                f(k);
-                y.next();
-            }
-            (Some((ka, va)), Some((kb, vb))) => match ka.cmp(kb) {
-                std::cmp::Ordering::Less => {
-                    f(ka);
-                    x.next();
-                }
-                std::cmp::Ordering::Greater => {
-                    f(kb);
-                    y.next();
-                }
-                std::cmp::Ordering::Equal => {
-                    if va != vb {
-                        f(ka);
-                    }
-                    x.next();
-                    y.next();
-                }
-            },
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn changed_keys_are_those_of_one_map_only_or_with_other_values() {
-        let a = BTreeMap::from([(1, "a"), (2, "b"), (4, "d"), (6, "f")]);
-        let b = BTreeMap::from([(0, "z"), (2, "b"), (4, "x"), (5, "e")]);
-        let mut keys = Vec::new();
-        changed(&a, &b, |k| keys.push(*k));
-        assert_eq!(keys, vec![0, 1, 4, 5, 6]);
-        keys.clear();
-        changed(&a, &a, |k| keys.push(*k));
-        assert!(keys.is_empty());
-        changed(&BTreeMap::new(), &a, |k| keys.push(*k));
-        assert_eq!(keys, vec![1, 2, 4, 6]);
-    }
 }

@@ -310,6 +310,47 @@ impl Origins {
     }
 }
 
+/// Calls `f` with each key that is in one map only or whose values differ
+/// (what changed between two versions of a model's map),
+/// in key order (one walk of both maps side by side).
+pub fn changed_keys<K: Ord, V: PartialEq>(
+    a: &BTreeMap<K, V>,
+    b: &BTreeMap<K, V>,
+    mut f: impl FnMut(&K),
+) {
+    let (mut x, mut y) = (a.iter().peekable(), b.iter().peekable());
+    loop {
+        match (x.peek(), y.peek()) {
+            (None, None) => break,
+            (Some((k, _)), None) => {
+                f(k);
+                x.next();
+            }
+            (None, Some((k, _))) => {
+                f(k);
+                y.next();
+            }
+            (Some((ka, va)), Some((kb, vb))) => match ka.cmp(kb) {
+                std::cmp::Ordering::Less => {
+                    f(ka);
+                    x.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    f(kb);
+                    y.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    if va != vb {
+                        f(ka);
+                    }
+                    x.next();
+                    y.next();
+                }
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,5 +375,19 @@ mod tests {
         assert_eq!(graph.routes_of("b").count(), 1);
         assert_eq!(graph.routes_of("c").count(), 0);
         assert!(graph.spec.is_none());
+    }
+
+    #[test]
+    fn changed_keys_are_those_of_one_map_only_or_with_other_values() {
+        let a = BTreeMap::from([(1, "a"), (2, "b"), (4, "d"), (6, "f")]);
+        let b = BTreeMap::from([(0, "z"), (2, "b"), (4, "x"), (5, "e")]);
+        let mut keys = Vec::new();
+        changed_keys(&a, &b, |k| keys.push(*k));
+        assert_eq!(keys, vec![0, 1, 4, 5, 6]);
+        keys.clear();
+        changed_keys(&a, &a, |k| keys.push(*k));
+        assert!(keys.is_empty());
+        changed_keys(&BTreeMap::new(), &a, |k| keys.push(*k));
+        assert_eq!(keys, vec![1, 2, 4, 6]);
     }
 }

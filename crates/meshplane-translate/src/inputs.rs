@@ -14,9 +14,10 @@
 //! from unchanged ones, so the changed one is among the inputs computed in
 //! either mesh.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashSet};
 
 use meshplane_spec::identity::ResourceKind;
+use meshplane_spec::model::changed_keys;
 use meshplane_spec::route::{RouteSpec, WeightedTarget};
 use meshplane_spec::MeshGraph;
 
@@ -143,22 +144,22 @@ impl MeshChanges {
         let mut add = |kind, name: &String| {
             c.inputs.insert(Input::Resource(kind, name.clone()));
         };
-        diff(&old.virtual_services, &new.virtual_services, |n| {
+        changed_keys(&old.virtual_services, &new.virtual_services, |n| {
             add(ResourceKind::VirtualService, n)
         });
-        diff(&old.virtual_nodes, &new.virtual_nodes, |n| {
+        changed_keys(&old.virtual_nodes, &new.virtual_nodes, |n| {
             add(ResourceKind::VirtualNode, n)
         });
-        diff(&old.virtual_routers, &new.virtual_routers, |n| {
+        changed_keys(&old.virtual_routers, &new.virtual_routers, |n| {
             add(ResourceKind::VirtualRouter, n)
         });
-        diff(&old.virtual_gateways, &new.virtual_gateways, |n| {
+        changed_keys(&old.virtual_gateways, &new.virtual_gateways, |n| {
             add(ResourceKind::VirtualGateway, n)
         });
-        diff(&old.routes, &new.routes, |(router, _)| {
+        changed_keys(&old.routes, &new.routes, |(router, _)| {
             c.inputs.insert(Input::RoutesOf(router.clone()));
         });
-        diff(&old.gateway_routes, &new.gateway_routes, |(gateway, _)| {
+        changed_keys(&old.gateway_routes, &new.gateway_routes, |(gateway, _)| {
             c.inputs.insert(Input::GatewayRoutesOf(gateway.clone()));
         });
         c
@@ -259,18 +260,5 @@ impl Affected<'_> {
         own || services_called(mesh, kind, name)
             .into_iter()
             .any(|s| self.services.contains(s))
-    }
-}
-
-fn diff<K: Ord, V: PartialEq>(a: &BTreeMap<K, V>, b: &BTreeMap<K, V>, mut f: impl FnMut(&K)) {
-    for (k, v) in a {
-        if b.get(k) != Some(v) {
-            f(k);
-        }
-    }
-    for k in b.keys() {
-        if !a.contains_key(k) {
-            f(k);
-        }
     }
 }
