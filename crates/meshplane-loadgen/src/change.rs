@@ -165,21 +165,18 @@ pub(crate) async fn measure_change(
     latencies.sort();
     // The server records a reload's build once it published every proxy:
     // wait for it (a reload of few proxies ends after their updates).
-    let builds = |m: &BTreeMap<String, f64>| {
-        metric_total(m, "meshplane_snapshot_build_seconds_count")
-            - metric_total(&before_metrics, "meshplane_snapshot_build_seconds_count")
+    let since_before = |m: &BTreeMap<String, f64>, name: &str| {
+        metric_total(m, name) - metric_total(&before_metrics, name)
     };
+    const BUILDS: &str = "meshplane_snapshot_build_seconds_count";
     let mut after_metrics = metrics(target.admin).await;
-    while builds(&after_metrics) <= 0.0 && Instant::now() < deadline {
+    while since_before(&after_metrics, BUILDS) <= 0.0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
         after_metrics = metrics(target.admin).await;
     }
-    let build_sum = metric_total(&after_metrics, "meshplane_snapshot_build_seconds_sum")
-        - metric_total(&before_metrics, "meshplane_snapshot_build_seconds_sum");
-    let build_count = metric_total(&after_metrics, "meshplane_snapshot_build_seconds_count")
-        - metric_total(&before_metrics, "meshplane_snapshot_build_seconds_count");
-    let delta =
-        |name: &str| metric_total(&after_metrics, name) - metric_total(&before_metrics, name);
+    let delta = |name: &str| since_before(&after_metrics, name);
+    let build_sum = delta("meshplane_snapshot_build_seconds_sum");
+    let build_count = delta(BUILDS);
     let ack_sum = delta("meshplane_xds_push_ack_seconds_sum");
     let ack_count = delta("meshplane_xds_push_ack_seconds_count");
     let reload_at = metric_total(
