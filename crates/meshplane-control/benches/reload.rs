@@ -122,6 +122,25 @@ fn main() {
         "load, cached",
         t.elapsed().as_secs_f64()
     );
+    // Validation alone: in full, and the memo's first (full) validation,
+    // which also notes every resource's lookups.
+    let loaded = meshplane_load::load_paths(&paths, &LoadOptions::default());
+    let (ctx, rules) = (Default::default(), meshplane_spec::Rules::all());
+    let t = Instant::now();
+    let _ = meshplane_spec::validate_with(&loaded.model, &loaded.origins, &ctx, rules);
+    println!(
+        "{:<28} {:>7.3} s",
+        "validate, full",
+        t.elapsed().as_secs_f64()
+    );
+    let mut memo = meshplane_spec::ValidationMemo::new();
+    let t = Instant::now();
+    let _ = memo.validate(&loaded.model, &loaded.origins, &ctx, rules, None);
+    println!(
+        "{:<28} {:>7.3} s",
+        "validate, memo first",
+        t.elapsed().as_secs_f64()
+    );
     let t = Instant::now();
     let _ = meshplane_load::walk_spec_files(&paths);
     println!(

@@ -15,7 +15,9 @@
 //! last good ones is not translated again, and inside a changed mesh only
 //! the proxies whose translation inputs the change touches are
 //! (`apply.rs`); the cache's content comparison then wakes only proxies
-//! whose resources changed. Validation always runs on the whole model.
+//! whose resources changed. Validation checks again only the resources a
+//! change can affect (`meshplane_spec::ValidationMemo`), relative to the
+//! served model.
 //! [`Pipeline::with_full_reloads`] does all of it every time (the
 //! reference the incremental reload is tested against). A node deleted from the specs loses its key: its streams end
 //! with NOT_FOUND and the proxies keep their last configuration.
@@ -42,7 +44,7 @@ use std::time::{Instant, SystemTime};
 use meshplane_authz::AccessControl;
 use meshplane_authz::AuthConfig;
 use meshplane_load::{load_paths, load_paths_cached, CacheStats, LoadCache};
-use meshplane_spec::{validate_with, Diagnostic, Rules};
+use meshplane_spec::{Diagnostic, ModelChanges, Rules, ValidationMemo};
 use meshplane_xds::{ProxyRegistry, SnapshotCache};
 
 use crate::certificates::CertificateStore;
@@ -50,6 +52,15 @@ use crate::clock::unix_seconds;
 use crate::reload_diff;
 use crate::settings::PipelineSettings;
 use crate::state::{ControlState, ReloadChanges, ReloadDiff, ReloadPhases, ReloadReport};
+
+/// What a reload keeps for the next one: the files read, and the findings
+/// of the model validated (which the next reload's changes are relative
+/// to: the served model, or nothing after a reload that did not apply).
+#[derive(Debug, Default)]
+struct Running {
+    files: LoadCache,
+    validation: ValidationMemo,
+}
 
 /// Rebuilds the served snapshots from the spec files.
 #[derive(Debug)]
@@ -66,8 +77,8 @@ pub struct Pipeline {
     /// Meshes of other sources (the App Mesh API's store, a Kubernetes
     /// cluster), added to the files' at every reload.
     sources: Vec<ModelSource>,
-    /// One reload at a time; holds what earlier loads read from the files.
-    running: Mutex<LoadCache>,
+    /// One reload at a time; holds what earlier reloads read and found.
+    running: Mutex<Running>,
     /// Re-read every file and re-translate every proxy of a changed mesh
     /// (the reference the incremental reload is tested against).
     full_reloads: bool,
@@ -85,7 +96,7 @@ impl Pipeline {
             certificates: None,
             held: Mutex::new(Arc::new(CertificateStore::default())),
             sources: Vec::new(),
-            running: Mutex::new(LoadCache::new()),
+            running: Mutex::new(Running::default()),
             full_reloads: false,
             streams: None,
         }
@@ -163,7 +174,11 @@ impl Pipeline {
 
     /// Load, validate, translate and publish. Blocking (file IO, CPU).
     pub fn reload(&self) -> Arc<ReloadReport> {
-        let mut load_cache = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let Running {
+            files: load_cache,
+            validation,
+        } = &mut *running;
         let started = Instant::now();
         let (mut auth, auth_error) = self.read_auth();
         let (mut loaded, files) = if self.full_reloads {
@@ -177,7 +192,7 @@ impl Pipeline {
                 },
             )
         } else {
-            load_paths_cached(&self.settings.paths, &self.settings.load, &mut load_cache)
+            load_paths_cached(&self.settings.paths, &self.settings.load, load_cache)
         };
         let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
         let mut placed = source::Placed::files(&loaded.model);
@@ -185,11 +200,23 @@ impl Pipeline {
             placed.merge(&mut loaded.model, source, &mut diagnostics);
         }
         let loaded_at = Instant::now();
-        diagnostics.extend(validate_with(
+        // What changed since the served model, which the memo validated
+        // (`None`: validate everything).
+        let changes = match self.state.served() {
+            Some(served) if !self.full_reloads => Some(ModelChanges::between(
+                &served.model,
+                &served.origins,
+                &loaded.model,
+                &loaded.origins,
+            )),
+            _ => None,
+        };
+        diagnostics.extend(validation.validate(
             &loaded.model,
             &loaded.origins,
             &self.settings.load.arn,
             validation_rules(),
+            changes.as_ref(),
         ));
         let validated_at = Instant::now();
         let (store, certificates_error) = self.read_certificates();
@@ -205,6 +232,8 @@ impl Pipeline {
                 "nothing is served until the specs are fixed"
             };
             let error = format!("{errors} error(s) in the spec files; {kept}");
+            // The memo now holds what a model that is not served gave.
+            validation.clear();
             for d in diagnostics.iter().filter(|d| d.is_error()) {
                 tracing::warn!(diagnostic = %d, "spec error; reload not applied");
             }

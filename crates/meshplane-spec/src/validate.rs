@@ -15,6 +15,7 @@ mod context;
 mod duration_limit;
 mod fields;
 mod gateways;
+mod incremental;
 mod log_format;
 mod nodes;
 mod references;
@@ -23,17 +24,26 @@ mod routes;
 mod rules;
 mod services;
 mod tls;
+mod view;
 mod warnings;
 
 #[cfg(test)]
 mod testing;
 
 use context::Sink;
+pub use incremental::ValidationMemo;
 pub use rules::Rules;
+use view::View;
 
 use crate::diagnostic::Diagnostic;
+use crate::gateway_route::GatewayRouteSpec;
 use crate::identity::{ArnContext, ResourceId, ResourceKind};
 use crate::model::{MeshGraph, MeshModel, Origins};
+use crate::route::RouteSpec;
+use crate::virtual_gateway::VirtualGatewaySpec;
+use crate::virtual_node::VirtualNodeSpec;
+use crate::virtual_router::VirtualRouterSpec;
+use crate::virtual_service::VirtualServiceSpec;
 
 /// The ids of the rules about values the proxy refuses although the API
 /// accepts them.
@@ -78,48 +88,135 @@ impl Validation<'_> {
 }
 
 fn validate_mesh(g: &MeshGraph, v: &mut Validation<'_>) {
-    if g.spec.is_some() {
-        let mut s = v.sink(ResourceId::mesh(&g.name, &g.owner));
-        name(&mut s, "meshName");
+    for (id, spec) in resources(g) {
+        let view = View::new(g);
+        check(&mut v.sink(id), &view, spec);
     }
-    for (n, spec) in &g.virtual_services {
-        let mut s = v.sink(g.id(ResourceKind::VirtualService, n));
-        references::mesh_loaded(&mut s, g);
-        services::virtual_service(&mut s, g, spec);
+}
+
+/// One resource's spec, with its parent's name for routes and gateway
+/// routes.
+#[derive(Clone, Copy)]
+pub(crate) enum SpecRef<'a> {
+    Mesh,
+    VirtualService(&'a VirtualServiceSpec),
+    VirtualNode(&'a VirtualNodeSpec),
+    VirtualRouter(&'a VirtualRouterSpec),
+    Route(&'a str, &'a RouteSpec),
+    VirtualGateway(&'a VirtualGatewaySpec),
+    GatewayRoute(&'a str, &'a GatewayRouteSpec),
+}
+
+/// Every resource of a mesh with its spec, in the order validation reports
+/// them: the mesh, then by kind, then by name.
+pub(crate) fn resources(g: &MeshGraph) -> impl Iterator<Item = (ResourceId, SpecRef<'_>)> {
+    let mesh = g
+        .spec
+        .as_ref()
+        .map(|_| (ResourceId::mesh(&g.name, &g.owner), SpecRef::Mesh));
+    let id = move |kind, n: &str| g.id(kind, n);
+    let child = move |kind, p: &str, n: &str| g.child_id(kind, p, n);
+    mesh.into_iter()
+        .chain(g.virtual_services.iter().map(move |(n, s)| {
+            (
+                id(ResourceKind::VirtualService, n),
+                SpecRef::VirtualService(s),
+            )
+        }))
+        .chain(
+            g.virtual_nodes
+                .iter()
+                .map(move |(n, s)| (id(ResourceKind::VirtualNode, n), SpecRef::VirtualNode(s))),
+        )
+        .chain(g.virtual_routers.iter().map(move |(n, s)| {
+            (
+                id(ResourceKind::VirtualRouter, n),
+                SpecRef::VirtualRouter(s),
+            )
+        }))
+        .chain(
+            g.routes
+                .iter()
+                .map(move |((r, n), s)| (child(ResourceKind::Route, r, n), SpecRef::Route(r, s))),
+        )
+        .chain(g.virtual_gateways.iter().map(move |(n, s)| {
+            (
+                id(ResourceKind::VirtualGateway, n),
+                SpecRef::VirtualGateway(s),
+            )
+        }))
+        .chain(g.gateway_routes.iter().map(move |((gw, n), s)| {
+            (
+                child(ResourceKind::GatewayRoute, gw, n),
+                SpecRef::GatewayRoute(gw, s),
+            )
+        }))
+}
+
+/// The spec of the resource `id` names in `g`, if `g` holds it.
+pub(crate) fn spec_of<'a>(g: &'a MeshGraph, id: &ResourceId) -> Option<SpecRef<'a>> {
+    let parent = || id.parent.clone().unwrap_or_default();
+    match id.kind {
+        ResourceKind::Mesh => g.spec.as_ref().map(|_| SpecRef::Mesh),
+        ResourceKind::VirtualService => g
+            .virtual_services
+            .get(&id.name)
+            .map(SpecRef::VirtualService),
+        ResourceKind::VirtualNode => g.virtual_nodes.get(&id.name).map(SpecRef::VirtualNode),
+        ResourceKind::VirtualRouter => g.virtual_routers.get(&id.name).map(SpecRef::VirtualRouter),
+        ResourceKind::Route => g
+            .routes
+            .get_key_value(&(parent(), id.name.clone()))
+            .map(|((r, _), s)| SpecRef::Route(r, s)),
+        ResourceKind::VirtualGateway => g
+            .virtual_gateways
+            .get(&id.name)
+            .map(SpecRef::VirtualGateway),
+        ResourceKind::GatewayRoute => g
+            .gateway_routes
+            .get_key_value(&(parent(), id.name.clone()))
+            .map(|((gw, _), s)| SpecRef::GatewayRoute(gw, s)),
     }
-    for (n, spec) in &g.virtual_nodes {
-        let mut s = v.sink(g.id(ResourceKind::VirtualNode, n));
-        name(&mut s, "virtualNodeName");
-        references::mesh_loaded(&mut s, g);
-        nodes::virtual_node(&mut s, g, spec);
-        warnings::tcp_port_conflict(&mut s, g, spec);
-        warnings::allow_all_backends(&mut s, g, spec);
-    }
-    for (n, spec) in &g.virtual_routers {
-        let mut s = v.sink(g.id(ResourceKind::VirtualRouter, n));
-        name(&mut s, "virtualRouterName");
-        references::mesh_loaded(&mut s, g);
-        services::virtual_router(&mut s, spec);
-    }
-    for ((router, n), spec) in &g.routes {
-        let mut s = v.sink(g.child_id(ResourceKind::Route, router, n));
-        name(&mut s, "routeName");
-        references::mesh_loaded(&mut s, g);
-        routes::route(&mut s, g, router, spec);
-        warnings::route_timeout_exceeds_listener(&mut s, g, spec);
-        warnings::retry_budget_exceeds_timeout(&mut s, spec);
-    }
-    for (n, spec) in &g.virtual_gateways {
-        let mut s = v.sink(g.id(ResourceKind::VirtualGateway, n));
-        name(&mut s, "virtualGatewayName");
-        references::mesh_loaded(&mut s, g);
-        gateways::virtual_gateway(&mut s, spec);
-    }
-    for ((gateway, n), spec) in &g.gateway_routes {
-        let mut s = v.sink(g.child_id(ResourceKind::GatewayRoute, gateway, n));
-        name(&mut s, "gatewayRouteName");
-        references::mesh_loaded(&mut s, g);
-        gateways::gateway_route(&mut s, g, gateway, spec);
+}
+
+/// Every check of one resource, its findings into `s`; other resources are
+/// reached through `g` only.
+pub(crate) fn check(s: &mut Sink, g: &View, spec: SpecRef) {
+    match spec {
+        SpecRef::Mesh => name(s, "meshName"),
+        SpecRef::VirtualService(spec) => {
+            references::mesh_loaded(s, g);
+            services::virtual_service(s, g, spec);
+        }
+        SpecRef::VirtualNode(spec) => {
+            name(s, "virtualNodeName");
+            references::mesh_loaded(s, g);
+            nodes::virtual_node(s, g, spec);
+            warnings::tcp_port_conflict(s, g, spec);
+            warnings::allow_all_backends(s, g, spec);
+        }
+        SpecRef::VirtualRouter(spec) => {
+            name(s, "virtualRouterName");
+            references::mesh_loaded(s, g);
+            services::virtual_router(s, spec);
+        }
+        SpecRef::Route(router, spec) => {
+            name(s, "routeName");
+            references::mesh_loaded(s, g);
+            routes::route(s, g, router, spec);
+            warnings::route_timeout_exceeds_listener(s, g, spec);
+            warnings::retry_budget_exceeds_timeout(s, spec);
+        }
+        SpecRef::VirtualGateway(spec) => {
+            name(s, "virtualGatewayName");
+            references::mesh_loaded(s, g);
+            gateways::virtual_gateway(s, spec);
+        }
+        SpecRef::GatewayRoute(gateway, spec) => {
+            name(s, "gatewayRouteName");
+            references::mesh_loaded(s, g);
+            gateways::gateway_route(s, g, gateway, spec);
+        }
     }
 }
 

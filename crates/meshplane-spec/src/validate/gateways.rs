@@ -2,6 +2,7 @@
 //! routes (one route kind, a virtual service target, no reserved prefixes).
 
 use super::context::{Path, Sink};
+use super::view::View;
 use super::{common, fields, nodes, references, routes, tls};
 use crate::common::{HeaderMatch, Protocol};
 use crate::gateway_route::{
@@ -9,7 +10,6 @@ use crate::gateway_route::{
     HttpGatewayRoute,
 };
 use crate::identity::ResourceKind;
-use crate::model::MeshGraph;
 use crate::virtual_gateway::VirtualGatewaySpec;
 
 pub(crate) fn virtual_gateway(s: &mut Sink, spec: &VirtualGatewaySpec) {
@@ -56,7 +56,7 @@ pub(crate) fn virtual_gateway(s: &mut Sink, spec: &VirtualGatewaySpec) {
     common::logging(s, &root.field("logging"), spec.logging.as_ref());
 }
 
-pub(crate) fn gateway_route(s: &mut Sink, g: &MeshGraph, gateway: &str, spec: &GatewayRouteSpec) {
+pub(crate) fn gateway_route(s: &mut Sink, g: &View, gateway: &str, spec: &GatewayRouteSpec) {
     let root = Path::root();
     fields::range_opt(s, &root.field("priority"), spec.priority, 0, Some(1000));
     let one = fields::exactly_one(
@@ -82,7 +82,7 @@ pub(crate) fn gateway_route(s: &mut Sink, g: &MeshGraph, gateway: &str, spec: &G
     let (Some(protocol), true, true) = (spec.protocol(), one, parent_found) else {
         return;
     };
-    let Some(gw) = g.virtual_gateways.get(gateway) else {
+    let Some(gw) = g.virtual_gateway(gateway) else {
         return;
     };
     let kp = root.field(routes::route_key(protocol));
@@ -105,7 +105,7 @@ pub(crate) fn gateway_route(s: &mut Sink, g: &MeshGraph, gateway: &str, spec: &G
     );
 }
 
-fn http_route(s: &mut Sink, g: &MeshGraph, p: &Path, r: &HttpGatewayRoute) {
+fn http_route(s: &mut Sink, g: &View, p: &Path, r: &HttpGatewayRoute) {
     let ap = p.field("action");
     target(s, g, &ap.field("target"), &r.action.target);
     if let Some(rw) = &r.action.rewrite {
@@ -146,7 +146,7 @@ fn http_route(s: &mut Sink, g: &MeshGraph, p: &Path, r: &HttpGatewayRoute) {
     hostname(s, &mp.field("hostname"), m.hostname.as_ref());
 }
 
-fn grpc_route(s: &mut Sink, g: &MeshGraph, p: &Path, r: &GrpcGatewayRoute) {
+fn grpc_route(s: &mut Sink, g: &View, p: &Path, r: &GrpcGatewayRoute) {
     target(s, g, &p.field("action").field("target"), &r.action.target);
     let mp = p.field("match");
     let m = &r.match_;
@@ -232,7 +232,7 @@ fn hostname(s: &mut Sink, p: &Path, h: Option<&GatewayRouteHostnameMatch>) {
 
 /// The target virtual service exists, and the port names one of its
 /// provider's listeners where the provider has several.
-fn target(s: &mut Sink, g: &MeshGraph, p: &Path, t: &GatewayRouteTarget) {
+fn target(s: &mut Sink, g: &View, p: &Path, t: &GatewayRouteTarget) {
     fields::port(s, &p.field("port"), t.port);
     let np = p.field("virtualService").field("virtualServiceName");
     let name = &t.virtual_service.virtual_service_name;

@@ -1,12 +1,12 @@
 //! Virtual nodes: listeners, service discovery, backends.
 
 use super::context::{Path, Sink};
+use super::view::View;
 use super::{common, fields, references, tls};
 use crate::common::Protocol;
-use crate::model::MeshGraph;
 use crate::virtual_node::{Listener, ListenerTimeout, ServiceDiscovery, VirtualNodeSpec};
 
-pub(crate) fn virtual_node(s: &mut Sink, g: &MeshGraph, spec: &VirtualNodeSpec) {
+pub(crate) fn virtual_node(s: &mut Sink, g: &View, spec: &VirtualNodeSpec) {
     let root = Path::root();
     let ports: Vec<i64> = spec
         .listeners()

@@ -3,10 +3,10 @@
 //! listeners, and sound retry policies.
 
 use super::context::{Path, Sink};
+use super::view::View;
 use super::{common, fields, references};
 use crate::common::{Duration, Protocol};
 use crate::identity::ResourceKind;
-use crate::model::MeshGraph;
 use crate::route::{GrpcRoute, GrpcRouteMatch, HttpRoute, RouteSpec, TcpRoute, WeightedTarget};
 
 /// The HTTP retry events App Mesh documents.
@@ -17,7 +17,7 @@ pub(crate) const HTTP_RETRY_EVENTS: [&str; 4] = [
     "stream-error",
 ];
 
-pub(crate) fn route(s: &mut Sink, g: &MeshGraph, router: &str, spec: &RouteSpec) {
+pub(crate) fn route(s: &mut Sink, g: &View, router: &str, spec: &RouteSpec) {
     let root = Path::root();
     fields::range_opt(s, &root.field("priority"), spec.priority, 0, Some(1000));
     let one = fields::exactly_one(
@@ -47,7 +47,7 @@ pub(crate) fn route(s: &mut Sink, g: &MeshGraph, router: &str, spec: &RouteSpec)
     let (Some(protocol), true, true) = (spec.protocol(), one, parent_found) else {
         return;
     };
-    let Some(router_spec) = g.virtual_routers.get(router) else {
+    let Some(router_spec) = g.virtual_router(router) else {
         return;
     };
     let key = route_key(protocol);
@@ -141,7 +141,7 @@ pub(crate) fn listener_match(
     }
 }
 
-fn http_route(s: &mut Sink, g: &MeshGraph, p: &Path, r: &HttpRoute) {
+fn http_route(s: &mut Sink, g: &View, p: &Path, r: &HttpRoute) {
     weighted_targets(
         s,
         g,
@@ -186,7 +186,7 @@ fn http_route(s: &mut Sink, g: &MeshGraph, p: &Path, r: &HttpRoute) {
     }
 }
 
-fn grpc_route(s: &mut Sink, g: &MeshGraph, p: &Path, r: &GrpcRoute) {
+fn grpc_route(s: &mut Sink, g: &View, p: &Path, r: &GrpcRoute) {
     weighted_targets(
         s,
         g,
@@ -262,7 +262,7 @@ pub(crate) fn grpc_service_name(s: &mut Sink, p: &Path, name: Option<&String>) {
     }
 }
 
-fn tcp_route(s: &mut Sink, g: &MeshGraph, p: &Path, r: &TcpRoute) {
+fn tcp_route(s: &mut Sink, g: &View, p: &Path, r: &TcpRoute) {
     weighted_targets(
         s,
         g,
@@ -319,7 +319,7 @@ fn retry_policy(
     }
 }
 
-fn weighted_targets(s: &mut Sink, g: &MeshGraph, p: &Path, targets: &[WeightedTarget]) {
+fn weighted_targets(s: &mut Sink, g: &View, p: &Path, targets: &[WeightedTarget]) {
     fields::list_size(s, p, targets.len(), 1, Some(10));
     let mut total = 0i64;
     for (i, t) in targets.iter().enumerate() {

@@ -1,12 +1,12 @@
 //! Virtual services (their provider) and virtual routers (their listeners).
 
 use super::context::{Path, Sink};
+use super::view::View;
 use super::{common, fields, nodes, references};
-use crate::model::MeshGraph;
 use crate::virtual_router::VirtualRouterSpec;
 use crate::virtual_service::VirtualServiceSpec;
 
-pub(crate) fn virtual_service(s: &mut Sink, g: &MeshGraph, spec: &VirtualServiceSpec) {
+pub(crate) fn virtual_service(s: &mut Sink, g: &View, spec: &VirtualServiceSpec) {
     let Some(provider) = &spec.provider else {
         return;
     };

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use super::context::{Path, Sink};
+use super::view::View;
 use super::{references, routes};
 use crate::common::{HttpTimeout, Protocol};
 use crate::mesh::EgressFilterType;
-use crate::model::MeshGraph;
 use crate::route::RouteSpec;
 use crate::virtual_node::{Listener, VirtualNodeSpec};
 
@@ -24,7 +24,7 @@ fn fmt_ms(ms: i64) -> String {
 
 /// Envoy routes TCP by destination port only: two TCP backends on one port
 /// cannot be told apart (App Mesh roadmap issue 195).
-pub(crate) fn tcp_port_conflict(s: &mut Sink, g: &MeshGraph, node: &VirtualNodeSpec) {
+pub(crate) fn tcp_port_conflict(s: &mut Sink, g: &View, node: &VirtualNodeSpec) {
     let mut seen: BTreeMap<i64, &str> = BTreeMap::new();
     let bp = Path::root().field("backends");
     for (i, b) in node.backends().iter().enumerate() {
@@ -36,8 +36,7 @@ pub(crate) fn tcp_port_conflict(s: &mut Sink, g: &MeshGraph, node: &VirtualNodeS
             continue;
         };
         let Some(listeners) = g
-            .virtual_services
-            .get(name)
+            .virtual_service(name)
             .and_then(|vs| references::provider_listeners(g, vs))
         else {
             continue;
@@ -67,10 +66,9 @@ pub(crate) fn tcp_port_conflict(s: &mut Sink, g: &MeshGraph, node: &VirtualNodeS
 /// with backends did not list (user guide, mesh egress filter note); meshplane
 /// keeps passing it through. Either way the behaviour differs from what a
 /// user migrating from App Mesh may rely on, so it is worth a warning.
-pub(crate) fn allow_all_backends(s: &mut Sink, g: &MeshGraph, node: &VirtualNodeSpec) {
+pub(crate) fn allow_all_backends(s: &mut Sink, g: &View, node: &VirtualNodeSpec) {
     let allow_all = g
-        .spec
-        .as_ref()
+        .mesh_spec()
         .is_some_and(|m| m.egress_filter_type() == EgressFilterType::AllowAll);
     if allow_all && !node.backends().is_empty() {
         s.warning(
@@ -78,7 +76,7 @@ pub(crate) fn allow_all_backends(s: &mut Sink, g: &MeshGraph, node: &VirtualNode
             &Path::root().field("backends"),
             format!(
                 "mesh '{}' allows all egress (ALLOW_ALL) and this node defines backends: under App Mesh, ALLOW_ALL stopped applying to a node with backends unless every egress destination was listed as a backend; meshplane keeps sending unlisted destinations to their original address, so egress that failed under App Mesh now succeeds. List every destination as a backend to keep App Mesh's behaviour explicit",
-                g.name
+                g.name()
             ),
         );
     }
@@ -116,7 +114,7 @@ fn listener_request_timeout_ms(l: &Listener) -> Option<i64> {
 
 /// A route timeout longer than a target listener's cuts requests short at the
 /// target: the timeout must be raised on every participating resource.
-pub(crate) fn route_timeout_exceeds_listener(s: &mut Sink, g: &MeshGraph, spec: &RouteSpec) {
+pub(crate) fn route_timeout_exceeds_listener(s: &mut Sink, g: &View, spec: &RouteSpec) {
     let Some(protocol) = spec.protocol().filter(|p| p.is_http_family()) else {
         return;
     };
@@ -132,7 +130,7 @@ pub(crate) fn route_timeout_exceeds_listener(s: &mut Sink, g: &MeshGraph, spec: 
         .field("timeout")
         .field("perRequest");
     for t in spec.weighted_targets() {
-        let Some(node) = g.virtual_nodes.get(&t.virtual_node) else {
+        let Some(node) = g.virtual_node(&t.virtual_node) else {
             continue;
         };
         let listener = match t.port {
