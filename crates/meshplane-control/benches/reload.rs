@@ -2,17 +2,20 @@
 //! nodes, each behind its own virtual service and router, with 10 backends.
 //! Prints the time of the first reload (everything translated), of a reload
 //! with no change (mesh skipped), and of a one-route change (mesh
-//! re-translated; only the proxies calling that route are woken), and of
-//! the loading part alone. Under each reload, the seconds of its phases
+//! re-translated; only the proxies calling that route are woken) told by
+//! the file watch which file changed and again with every file looked at,
+//! and of the loading and validating parts alone. Under each reload, the seconds of its phases
 //! (`ReloadReport::phases`: load, validate, translate and publish, diff).
 //!
 //! `cargo bench -p meshplane-control --bench reload` (MESHPLANE_BENCH_NODES,
 //! default 1000). `cargo test` runs it at a smoke size (10 nodes by default).
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use meshplane_authz::AccessControl;
+use meshplane_control::changed_files::ChangedFiles;
 use meshplane_control::{ControlState, Pipeline, PipelineSettings};
 use meshplane_load::LoadOptions;
 use meshplane_translate::TranslateOptions;
@@ -76,6 +79,8 @@ fn main() {
     generate(dir.path(), n);
     let cache = SnapshotCache::new();
     let state = ControlState::new(Default::default(), AccessControl::insecure_no_auth());
+    // As `meshplane serve` runs it: the file watch tells which files changed.
+    let changed = Arc::new(ChangedFiles::new());
     let p = Pipeline::new(
         PipelineSettings {
             paths: vec![dir.path().to_owned()],
@@ -84,7 +89,8 @@ fn main() {
         },
         cache.clone(),
         state,
-    );
+    )
+    .with_changed_files(changed.clone());
     let timed =
         |what: &str| {
             let t = Instant::now();
@@ -148,7 +154,14 @@ fn main() {
         "find the files",
         t.elapsed().as_secs_f64()
     );
+    // What the file watch would note: the file written.
+    let route_file = std::path::absolute(dir.path().join("route-0.json")).expect("absolute");
     write(dir.path(), "route-0.json", route(0, "/api"));
+    changed.note([route_file]);
     timed("one route changed");
+    // The same without the watch's paths: every file looked at.
+    write(dir.path(), "route-0.json", route(0, "/"));
+    changed.note_anything();
+    timed("one route, files walked");
     println!("interned resources: {}", cache.interner().len());
 }

@@ -30,6 +30,7 @@
 pub mod admin;
 pub mod authorizer;
 pub mod certificates;
+pub mod changed_files;
 mod clock;
 pub mod cloud_map;
 pub mod cloud_map_task;

@@ -43,11 +43,12 @@ use std::time::{Instant, SystemTime};
 
 use meshplane_authz::AccessControl;
 use meshplane_authz::AuthConfig;
-use meshplane_load::{load_paths, load_paths_cached, CacheStats, LoadCache};
+use meshplane_load::{load_paths, load_paths_cached, load_paths_changed, CacheStats, LoadCache};
 use meshplane_spec::{Diagnostic, ModelChanges, Rules, ValidationMemo};
 use meshplane_xds::{ProxyRegistry, SnapshotCache};
 
 use crate::certificates::CertificateStore;
+use crate::changed_files::ChangedFiles;
 use crate::clock::unix_seconds;
 use crate::reload_diff;
 use crate::settings::PipelineSettings;
@@ -84,6 +85,9 @@ pub struct Pipeline {
     full_reloads: bool,
     /// The xDS server's streams, for publishing in order (see `tls_order`).
     streams: Option<ProxyRegistry>,
+    /// What the file watch saw change (without a watch, every reload looks
+    /// at every file).
+    changed_files: Option<Arc<ChangedFiles>>,
 }
 
 impl Pipeline {
@@ -99,6 +103,7 @@ impl Pipeline {
             running: Mutex::new(Running::default()),
             full_reloads: false,
             streams: None,
+            changed_files: None,
         }
     }
 
@@ -107,6 +112,13 @@ impl Pipeline {
     /// incremental reloads, at a higher cost.
     pub fn with_full_reloads(mut self) -> Self {
         self.full_reloads = true;
+        self
+    }
+
+    /// Read only the files the file watch noted here (or every file when
+    /// it may have missed something) instead of looking at every file.
+    pub fn with_changed_files(mut self, changed: Arc<ChangedFiles>) -> Self {
+        self.changed_files = Some(changed);
         self
     }
 
@@ -192,7 +204,11 @@ impl Pipeline {
                 },
             )
         } else {
-            load_paths_cached(&self.settings.paths, &self.settings.load, load_cache)
+            let (paths, opts) = (&self.settings.paths, &self.settings.load);
+            match self.changed_files.as_ref().and_then(|c| c.take()) {
+                Some(changed) => load_paths_changed(paths, opts, load_cache, &changed),
+                None => load_paths_cached(paths, opts, load_cache),
+            }
         };
         let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
         let mut placed = source::Placed::files(&loaded.model);

@@ -15,6 +15,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::admin::{self, AdminState, KubeStatusFn};
 use crate::authorizer::AppMeshAuthorizer;
+use crate::changed_files::ChangedFiles;
 use crate::cloud_map::{CloudMapFeed, CloudMapSettings};
 use crate::console::{self, ConsoleAuth};
 use crate::events;
@@ -216,7 +217,9 @@ pub async fn start_with_cloud_map(
     for source in &config.more_sources {
         pipeline = pipeline.with_source(source.clone());
     }
-    let pipeline = Arc::new(pipeline);
+    // What the file watch saw change, so a reload reads those files alone.
+    let changed_files = Arc::new(ChangedFiles::new());
+    let pipeline = Arc::new(pipeline.with_changed_files(changed_files.clone()));
 
     let xds_listener = bind(config.xds_listen, "xDS").await?;
     let admin_listener = bind(config.admin_listen, "admin").await?;
@@ -244,7 +247,7 @@ pub async fn start_with_cloud_map(
     watched.extend(config.certificates.iter().cloned());
     watched.extend(config.tls.iter().flat_map(TlsFiles::paths));
     let (tx, rx) = mpsc::unbounded_channel();
-    let files = watch_paths(&watched, tx.clone())?;
+    let files = watch_paths(&watched, changed_files, tx.clone())?;
 
     let first = pipeline.clone();
     let _ = tokio::task::spawn_blocking(move || first.reload()).await;

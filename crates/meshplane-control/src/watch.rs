@@ -9,6 +9,7 @@ use notify::event::ModifyKind;
 use notify::{EventKind, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
+use crate::changed_files::ChangedFiles;
 use crate::pipeline::Pipeline;
 use crate::tls::ReloadableTls;
 
@@ -48,10 +49,16 @@ impl Interest {
 }
 
 /// Send on `tx` whenever something under `paths` is created, changed,
-/// renamed or removed. A file is watched through its directory, so editors
-/// that replace the file are seen too. Paths are made absolute but symlinks
-/// are not resolved: a symlink's target may be replaced as a whole.
-pub fn watch_paths(paths: &[PathBuf], tx: mpsc::UnboundedSender<()>) -> notify::Result<FileWatch> {
+/// renamed or removed, after noting the paths in `changed` (a missed event
+/// notes that anything may have changed). A file is watched through its
+/// directory, so editors that replace the file are seen too. Paths are made
+/// absolute but symlinks are not resolved: a symlink's target may be
+/// replaced as a whole.
+pub fn watch_paths(
+    paths: &[PathBuf],
+    changed: Arc<ChangedFiles>,
+    tx: mpsc::UnboundedSender<()>,
+) -> notify::Result<FileWatch> {
     let mut interests = Vec::new();
     let mut watches: Vec<(PathBuf, RecursiveMode)> = Vec::new();
     for p in paths {
@@ -79,15 +86,25 @@ pub fn watch_paths(paths: &[PathBuf], tx: mpsc::UnboundedSender<()>) -> notify::
                 ) {
                     return;
                 }
-                if event
+                if event.need_rescan() {
+                    tracing::warn!(
+                        "the file watch missed events; the next reload reads every file"
+                    );
+                    changed.note_anything();
+                    let _ = tx.send(());
+                } else if event
                     .paths
                     .iter()
                     .any(|p| wanted.iter().any(|i| i.matches(p)))
                 {
+                    changed.note(event.paths);
                     let _ = tx.send(());
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "file watch error"),
+            Err(e) => {
+                tracing::warn!(error = %e, "file watch error; the next reload reads every file");
+                changed.note_anything();
+            }
         })?;
     watches.sort();
     watches.dedup_by(|a, b| a.0 == b.0);
@@ -216,7 +233,7 @@ mod tests {
         symlink("..2026_a", d.join("..data")).unwrap();
         symlink("..data/auth.yaml", d.join("auth.yaml")).unwrap();
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let _w = watch_paths(&[d.join("auth.yaml")], tx).unwrap();
+        let _w = watch_paths(&[d.join("auth.yaml")], Default::default(), tx).unwrap();
 
         std::fs::create_dir(d.join("..2026_b")).unwrap();
         std::fs::write(d.join("..2026_b/auth.yaml"), "b").unwrap();

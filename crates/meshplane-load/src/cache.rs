@@ -15,6 +15,9 @@
 //! (`assembled.rs`).
 
 mod assembled;
+mod changed;
+
+pub use changed::load_paths_changed;
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -75,6 +78,9 @@ pub struct LoadCache {
     files: HashMap<PathBuf, CachedFile>,
     /// The model of the last load, when the next one may patch it.
     assembled: Option<assembled::Assembled>,
+    /// The paths of the last load and the files found under them, when
+    /// finding them gave no error (what [`load_paths_changed`] starts from).
+    listing: Option<(Vec<PathBuf>, Vec<PathBuf>)>,
 }
 
 impl LoadCache {
@@ -119,15 +125,33 @@ pub fn load_paths_cached(
     opts: &LoadOptions,
     cache: &mut LoadCache,
 ) -> (Loaded, CacheStats) {
+    same_options(opts, cache);
+    let (files, errors) = walk::spec_files(paths);
+    cache.listing = errors.is_empty().then(|| (paths.to_vec(), files.clone()));
+    let outcomes = crate::parallel::map(&files, |file| look(file, opts, cache));
+    assemble(files, errors, outcomes, opts, cache)
+}
+
+/// Empties `cache` when it was filled with other options.
+fn same_options(opts: &LoadOptions, cache: &mut LoadCache) {
     let options = format!("{opts:?}");
     if cache.options.as_ref() != Some(&options) {
         cache.files.clear();
         cache.assembled = None;
+        cache.listing = None;
         cache.options = Some(options);
     }
+}
+
+/// Records what looking at `files` found and makes the load of them.
+fn assemble(
+    files: Vec<PathBuf>,
+    errors: Vec<Diagnostic>,
+    outcomes: Vec<Outcome>,
+    opts: &LoadOptions,
+    cache: &mut LoadCache,
+) -> (Loaded, CacheStats) {
     let mut stats = CacheStats::default();
-    let (files, errors) = walk::spec_files(paths);
-    let outcomes = crate::parallel::map(&files, |file| look(file, opts, cache));
     let parts: Vec<assembled::PartResult> = files
         .iter()
         .zip(outcomes)

@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 
 use meshplane_spec::{ArnContext, Diagnostic, MeshModel, Origins};
 
-pub use cache::{load_paths_cached, CacheStats, LoadCache};
+pub use cache::{load_paths_cached, load_paths_changed, CacheStats, LoadCache};
 pub use export::{export, ExportFormat};
 pub use values::{parse_assignment, parse_values, read_values_file, ValuesError};
 

@@ -29,6 +29,21 @@ pub fn spec_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
     (files, errors)
 }
 
+/// Whether a file of this name is read from a directory (`.json`, `.yaml`,
+/// `.yml`, in any case).
+pub(crate) fn has_spec_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+/// Whether a directory walk skips this path below its root (a component
+/// whose name starts with a dot).
+pub(crate) fn hidden_below(rest: &Path) -> bool {
+    rest.components()
+        .any(|c| c.as_os_str().as_encoded_bytes().starts_with(b"."))
+}
+
 fn collect(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<Diagnostic>, depth: usize) {
     if depth > 64 {
         errors.push(read_error(dir, "directories nest too deep"));
@@ -58,11 +73,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<Diagnostic>, dep
         };
         if is_dir {
             collect(&path, out, errors, depth + 1);
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
-        {
+        } else if has_spec_extension(&path) {
             out.push(path);
         }
     }
