@@ -33,7 +33,11 @@ fn setup(n: usize) -> (tempfile::TempDir, PathBuf, LoadCache) {
         .unwrap();
     }
     let mut cache = LoadCache::new();
-    let _ = load_paths_cached(&[root.clone()], &LoadOptions::default(), &mut cache);
+    let _ = load_paths_cached(
+        std::slice::from_ref(&root),
+        &LoadOptions::default(),
+        &mut cache,
+    );
     (dir, root, cache)
 }
 
@@ -97,11 +101,11 @@ fn anything_but_an_edit_of_a_file_read_before_walks_again() {
     // A directory moved away: only the directory is reported.
     let moved = root.join("nodes");
     std::fs::rename(&moved, root.join(".old-nodes")).unwrap();
-    told(&root, &mut cache, &[moved.clone()]);
+    told(&root, &mut cache, std::slice::from_ref(&moved));
     // And back, under a new name (a directory created).
     let back = root.join("more");
     std::fs::rename(root.join(".old-nodes"), &back).unwrap();
-    told(&root, &mut cache, &[back.clone()]);
+    told(&root, &mut cache, std::slice::from_ref(&back));
     // A file swapped for a directory of the same name.
     let f = back.join("n0.json");
     std::fs::remove_file(&f).unwrap();
@@ -130,7 +134,11 @@ fn a_symlink_swap_walks_again() {
         std::os::unix::fs::symlink(format!("..data/{f}"), root.join(f)).unwrap();
     }
     let mut cache = LoadCache::new();
-    let _ = load_paths_cached(&[root.clone()], &LoadOptions::default(), &mut cache);
+    let _ = load_paths_cached(
+        std::slice::from_ref(&root),
+        &LoadOptions::default(),
+        &mut cache,
+    );
     std::os::unix::fs::symlink("..v2", root.join("..data_tmp")).unwrap();
     std::fs::rename(root.join("..data_tmp"), root.join("..data")).unwrap();
     let stats = told(
