@@ -3,6 +3,7 @@
 //! stored records (what the API answers with).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use meshplane_spec::{AnySpec, MeshGraph, MeshModel, ResourceId, ResourceKind};
 use meshplane_store::{Changes, Record, Snapshot};
@@ -68,22 +69,22 @@ pub fn put(graph: &mut MeshGraph, id: &ResourceId, spec: AnySpec) {
     match spec {
         AnySpec::Mesh(s) => graph.spec = Some(s),
         AnySpec::VirtualService(s) => {
-            graph.virtual_services.insert(name, s);
+            graph.virtual_services.insert(name, Arc::new(s));
         }
         AnySpec::VirtualNode(s) => {
-            graph.virtual_nodes.insert(name, s);
+            graph.virtual_nodes.insert(name, Arc::new(s));
         }
         AnySpec::VirtualRouter(s) => {
-            graph.virtual_routers.insert(name, s);
+            graph.virtual_routers.insert(name, Arc::new(s));
         }
         AnySpec::Route(s) => {
-            graph.routes.insert((parent, name), s);
+            graph.routes.insert((parent, name), Arc::new(s));
         }
         AnySpec::VirtualGateway(s) => {
-            graph.virtual_gateways.insert(name, s);
+            graph.virtual_gateways.insert(name, Arc::new(s));
         }
         AnySpec::GatewayRoute(s) => {
-            graph.gateway_routes.insert((parent, name), s);
+            graph.gateway_routes.insert((parent, name), Arc::new(s));
         }
     }
 }
@@ -201,28 +202,32 @@ pub fn get(graph: &MeshGraph, id: &ResourceId) -> Option<AnySpec> {
         ResourceKind::VirtualService => graph
             .virtual_services
             .get(&id.name)
-            .cloned()
+            .map(|s| (**s).clone())
             .map(AnySpec::VirtualService),
         ResourceKind::VirtualNode => graph
             .virtual_nodes
             .get(&id.name)
-            .cloned()
+            .map(|s| (**s).clone())
             .map(AnySpec::VirtualNode),
         ResourceKind::VirtualRouter => graph
             .virtual_routers
             .get(&id.name)
-            .cloned()
+            .map(|s| (**s).clone())
             .map(AnySpec::VirtualRouter),
-        ResourceKind::Route => graph.routes.get(&key).cloned().map(AnySpec::Route),
+        ResourceKind::Route => graph
+            .routes
+            .get(&key)
+            .map(|s| (**s).clone())
+            .map(AnySpec::Route),
         ResourceKind::VirtualGateway => graph
             .virtual_gateways
             .get(&id.name)
-            .cloned()
+            .map(|s| (**s).clone())
             .map(AnySpec::VirtualGateway),
         ResourceKind::GatewayRoute => graph
             .gateway_routes
             .get(&key)
-            .cloned()
+            .map(|s| (**s).clone())
             .map(AnySpec::GatewayRoute),
     }
 }

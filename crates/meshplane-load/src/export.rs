@@ -59,33 +59,33 @@ fn documents_of(graph: &MeshGraph) -> Vec<Value> {
         docs.push(doc(&[], json(spec)));
     }
     for (name, spec) in &graph.virtual_nodes {
-        docs.push(doc(&[("virtualNodeName", name)], json(spec)));
+        docs.push(doc(&[("virtualNodeName", name)], json(spec.as_ref())));
     }
     for (name, spec) in &graph.virtual_routers {
-        docs.push(doc(&[("virtualRouterName", name)], json(spec)));
+        docs.push(doc(&[("virtualRouterName", name)], json(spec.as_ref())));
     }
     for ((router, name), spec) in &graph.routes {
         docs.push(doc(
             &[("virtualRouterName", router), ("routeName", name)],
-            json(spec),
+            json(spec.as_ref()),
         ));
     }
     for (name, spec) in &graph.virtual_services {
-        docs.push(doc(&[("virtualServiceName", name)], json(spec)));
+        docs.push(doc(&[("virtualServiceName", name)], json(spec.as_ref())));
     }
     for (name, spec) in &graph.virtual_gateways {
-        docs.push(doc(&[("virtualGatewayName", name)], json(spec)));
+        docs.push(doc(&[("virtualGatewayName", name)], json(spec.as_ref())));
     }
     for ((gateway, name), spec) in &graph.gateway_routes {
         docs.push(doc(
             &[("virtualGatewayName", gateway), ("gatewayRouteName", name)],
-            json(spec),
+            json(spec.as_ref()),
         ));
     }
     docs
 }
 
-fn json<T: Serialize>(spec: &T) -> Value {
+fn json<T: Serialize + ?Sized>(spec: &T) -> Value {
     serde_json::to_value(spec).unwrap_or(Value::Null)
 }
 

@@ -51,12 +51,12 @@ pub struct MeshGraph {
     pub owner: String,
     /// `None` when resources name this mesh but no mesh resource was loaded.
     pub spec: Option<MeshSpec>,
-    pub virtual_services: BTreeMap<String, VirtualServiceSpec>,
-    pub virtual_nodes: BTreeMap<String, VirtualNodeSpec>,
-    pub virtual_routers: BTreeMap<String, VirtualRouterSpec>,
-    pub routes: BTreeMap<(String, String), RouteSpec>,
-    pub virtual_gateways: BTreeMap<String, VirtualGatewaySpec>,
-    pub gateway_routes: BTreeMap<(String, String), GatewayRouteSpec>,
+    pub virtual_services: BTreeMap<String, Arc<VirtualServiceSpec>>,
+    pub virtual_nodes: BTreeMap<String, Arc<VirtualNodeSpec>>,
+    pub virtual_routers: BTreeMap<String, Arc<VirtualRouterSpec>>,
+    pub routes: BTreeMap<(String, String), Arc<RouteSpec>>,
+    pub virtual_gateways: BTreeMap<String, Arc<VirtualGatewaySpec>>,
+    pub gateway_routes: BTreeMap<(String, String), Arc<GatewayRouteSpec>>,
 }
 
 impl MeshGraph {
@@ -73,7 +73,7 @@ impl MeshGraph {
         self.routes
             .range((router.to_owned(), String::new())..)
             .take_while(move |((r, _), _)| r == router)
-            .map(|((_, name), spec)| (name.as_str(), spec))
+            .map(|((_, name), spec)| (name.as_str(), spec.as_ref()))
     }
 
     /// The gateway routes of one virtual gateway, in name order.
@@ -84,7 +84,7 @@ impl MeshGraph {
         self.gateway_routes
             .range((gateway.to_owned(), String::new())..)
             .take_while(move |((g, _), _)| g == gateway)
-            .map(|((_, name), spec)| (name.as_str(), spec))
+            .map(|((_, name), spec)| (name.as_str(), spec.as_ref()))
     }
 
     pub fn id(&self, kind: ResourceKind, name: &str) -> ResourceId {
@@ -200,22 +200,22 @@ impl MeshModel {
                 graph.spec = Some(s);
             }
             AnySpec::VirtualService(s) => {
-                graph.virtual_services.insert(id.name, s);
+                graph.virtual_services.insert(id.name, Arc::new(s));
             }
             AnySpec::VirtualNode(s) => {
-                graph.virtual_nodes.insert(id.name, s);
+                graph.virtual_nodes.insert(id.name, Arc::new(s));
             }
             AnySpec::VirtualRouter(s) => {
-                graph.virtual_routers.insert(id.name, s);
+                graph.virtual_routers.insert(id.name, Arc::new(s));
             }
             AnySpec::Route(s) => {
-                graph.routes.insert((parent, id.name), s);
+                graph.routes.insert((parent, id.name), Arc::new(s));
             }
             AnySpec::VirtualGateway(s) => {
-                graph.virtual_gateways.insert(id.name, s);
+                graph.virtual_gateways.insert(id.name, Arc::new(s));
             }
             AnySpec::GatewayRoute(s) => {
-                graph.gateway_routes.insert((parent, id.name), s);
+                graph.gateway_routes.insert((parent, id.name), Arc::new(s));
             }
         }
         Ok(())
@@ -237,18 +237,24 @@ impl MeshModel {
             AnySpec::VirtualService(s) => graph
                 .virtual_services
                 .get_mut(&id.name)
-                .map(|slot| *slot = s),
-            AnySpec::VirtualNode(s) => graph.virtual_nodes.get_mut(&id.name).map(|slot| *slot = s),
+                .map(|slot| *slot = Arc::new(s)),
+            AnySpec::VirtualNode(s) => graph
+                .virtual_nodes
+                .get_mut(&id.name)
+                .map(|slot| *slot = Arc::new(s)),
             AnySpec::VirtualRouter(s) => graph
                 .virtual_routers
                 .get_mut(&id.name)
-                .map(|slot| *slot = s),
-            AnySpec::Route(s) => graph.routes.get_mut(&key).map(|slot| *slot = s),
+                .map(|slot| *slot = Arc::new(s)),
+            AnySpec::Route(s) => graph.routes.get_mut(&key).map(|slot| *slot = Arc::new(s)),
             AnySpec::VirtualGateway(s) => graph
                 .virtual_gateways
                 .get_mut(&id.name)
-                .map(|slot| *slot = s),
-            AnySpec::GatewayRoute(s) => graph.gateway_routes.get_mut(&key).map(|slot| *slot = s),
+                .map(|slot| *slot = Arc::new(s)),
+            AnySpec::GatewayRoute(s) => graph
+                .gateway_routes
+                .get_mut(&key)
+                .map(|slot| *slot = Arc::new(s)),
         };
         slot.is_some()
     }

@@ -161,9 +161,15 @@ pub(crate) fn spec_of<'a>(g: &'a MeshGraph, id: &ResourceId) -> Option<SpecRef<'
         ResourceKind::VirtualService => g
             .virtual_services
             .get(&id.name)
-            .map(SpecRef::VirtualService),
-        ResourceKind::VirtualNode => g.virtual_nodes.get(&id.name).map(SpecRef::VirtualNode),
-        ResourceKind::VirtualRouter => g.virtual_routers.get(&id.name).map(SpecRef::VirtualRouter),
+            .map(|s| SpecRef::VirtualService(s)),
+        ResourceKind::VirtualNode => g
+            .virtual_nodes
+            .get(&id.name)
+            .map(|s| SpecRef::VirtualNode(s)),
+        ResourceKind::VirtualRouter => g
+            .virtual_routers
+            .get(&id.name)
+            .map(|s| SpecRef::VirtualRouter(s)),
         ResourceKind::Route => g
             .routes
             .get_key_value(&(parent(), id.name.clone()))
@@ -171,7 +177,7 @@ pub(crate) fn spec_of<'a>(g: &'a MeshGraph, id: &ResourceId) -> Option<SpecRef<'
         ResourceKind::VirtualGateway => g
             .virtual_gateways
             .get(&id.name)
-            .map(SpecRef::VirtualGateway),
+            .map(|s| SpecRef::VirtualGateway(s)),
         ResourceKind::GatewayRoute => g
             .gateway_routes
             .get_key_value(&(parent(), id.name.clone()))

@@ -78,7 +78,8 @@ fn mesh() -> MeshGraph {
                 }),
                 backends: Some(backends),
                 ..VirtualNodeSpec::default()
-            },
+            }
+            .into(),
         );
         g.virtual_services.insert(
             format!("svc-{i}.bench.local"),
@@ -89,7 +90,8 @@ fn mesh() -> MeshGraph {
                     }),
                     virtual_node: None,
                 }),
-            },
+            }
+            .into(),
         );
         g.virtual_routers.insert(
             format!("router-{i}"),
@@ -97,7 +99,8 @@ fn mesh() -> MeshGraph {
                 listeners: Some(vec![VirtualRouterListener {
                     port_mapping: port(Protocol::Http),
                 }]),
-            },
+            }
+            .into(),
         );
         let target = |n: usize, weight: i64| WeightedTarget {
             port: None,
@@ -120,7 +123,8 @@ fn mesh() -> MeshGraph {
                         timeout: None,
                     }),
                     ..RouteSpec::default()
-                },
+                }
+                .into(),
             );
         }
     }

@@ -38,7 +38,7 @@ pub fn ordered<'m>(emit: &Emit<'m>, gateway: &str) -> Vec<(&'m str, &'m GatewayR
         .gateway_routes
         .iter()
         .filter(|((g, _), _)| g == gateway)
-        .map(|((_, name), spec)| (name.as_str(), spec))
+        .map(|((_, name), spec)| (name.as_str(), spec.as_ref()))
         .collect();
     routes.sort_by(|(an, a), (bn, b)| key(a).cmp(&key(b)).then_with(|| an.cmp(bn)));
     routes

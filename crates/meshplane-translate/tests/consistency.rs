@@ -289,10 +289,10 @@ fn mesh() -> impl Strategy<Value = MeshGraph> {
                     service_discovery: None,
                 });
                 for (i, n) in nodes.into_iter().enumerate() {
-                    g.virtual_nodes.insert(format!("n{i}"), n);
+                    g.virtual_nodes.insert(format!("n{i}"), n.into());
                 }
                 for (i, s) in services.into_iter().enumerate() {
-                    g.virtual_services.insert(format!("s{i}"), s);
+                    g.virtual_services.insert(format!("s{i}"), s.into());
                 }
                 for (i, ports) in routers.into_iter().enumerate() {
                     let listeners = ports
@@ -305,12 +305,14 @@ fn mesh() -> impl Strategy<Value = MeshGraph> {
                         format!("r{i}"),
                         VirtualRouterSpec {
                             listeners: Some(listeners),
-                        },
+                        }
+                        .into(),
                     );
                 }
                 for (i, rs) in routes.into_iter().enumerate() {
                     for (j, r) in rs.into_iter().enumerate() {
-                        g.routes.insert((format!("r{i}"), format!("route{j}")), r);
+                        g.routes
+                            .insert((format!("r{i}"), format!("route{j}")), r.into());
                     }
                 }
                 let listeners = gw_ports
@@ -327,10 +329,12 @@ fn mesh() -> impl Strategy<Value = MeshGraph> {
                     VirtualGatewaySpec {
                         listeners: Some(listeners),
                         ..VirtualGatewaySpec::default()
-                    },
+                    }
+                    .into(),
                 );
                 for (i, r) in gw_routes.into_iter().enumerate() {
-                    g.gateway_routes.insert(("gw".into(), format!("gr{i}")), r);
+                    g.gateway_routes
+                        .insert(("gw".into(), format!("gr{i}")), r.into());
                 }
                 g
             },

@@ -756,12 +756,12 @@ fn mesh_graph_unboxed(mesh: String, n: usize) -> impl Strategy<Value = MeshGraph
                 } else {
                     spec
                 },
-                virtual_services: vs,
-                virtual_nodes: vn,
-                virtual_routers: vr,
-                routes,
-                virtual_gateways: vg,
-                gateway_routes: grs,
+                virtual_services: arcs(vs),
+                virtual_nodes: arcs(vn),
+                virtual_routers: arcs(vr),
+                routes: arcs(routes),
+                virtual_gateways: arcs(vg),
+                gateway_routes: arcs(grs),
             }
         })
 }
@@ -785,4 +785,11 @@ fn mesh_model_unboxed() -> impl Strategy<Value = MeshModel> {
                 .map(|g| (g.name.clone(), g))
                 .collect::<BTreeMap<_, _>>(),
         })
+}
+
+/// The model holds each spec behind an `Arc`.
+fn arcs<K: Ord, V>(m: BTreeMap<K, V>) -> BTreeMap<K, std::sync::Arc<V>> {
+    m.into_iter()
+        .map(|(k, v)| (k, std::sync::Arc::new(v)))
+        .collect()
 }

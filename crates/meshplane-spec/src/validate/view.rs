@@ -83,21 +83,21 @@ impl<'g> View<'g> {
 
     pub(crate) fn virtual_node(&self, name: &str) -> Option<&'g VirtualNodeSpec> {
         self.read(ResourceKind::VirtualNode, name);
-        self.graph.virtual_nodes.get(name)
+        self.graph.virtual_nodes.get(name).map(AsRef::as_ref)
     }
 
     pub(crate) fn virtual_router(&self, name: &str) -> Option<&'g VirtualRouterSpec> {
         self.read(ResourceKind::VirtualRouter, name);
-        self.graph.virtual_routers.get(name)
+        self.graph.virtual_routers.get(name).map(AsRef::as_ref)
     }
 
     pub(crate) fn virtual_service(&self, name: &str) -> Option<&'g VirtualServiceSpec> {
         self.read(ResourceKind::VirtualService, name);
-        self.graph.virtual_services.get(name)
+        self.graph.virtual_services.get(name).map(AsRef::as_ref)
     }
 
     pub(crate) fn virtual_gateway(&self, name: &str) -> Option<&'g VirtualGatewaySpec> {
         self.read(ResourceKind::VirtualGateway, name);
-        self.graph.virtual_gateways.get(name)
+        self.graph.virtual_gateways.get(name).map(AsRef::as_ref)
     }
 }
