@@ -90,6 +90,14 @@ pub(super) fn record(
     })
 }
 
+impl Assembled {
+    /// What reading each of `files` gave last time, when they are the
+    /// files this model was assembled from.
+    pub(super) fn parts_of(&self, files: &[PathBuf]) -> Option<&[Arc<FilePart>]> {
+        same_files(&self.files, files).then_some(self.parts.as_slice())
+    }
+}
+
 /// Whether `new` defines the resources `old` defined, in the same order,
 /// each decoding before and after.
 fn same_resources(old: &FilePart, new: &FilePart) -> bool {

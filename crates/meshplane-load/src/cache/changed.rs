@@ -35,13 +35,37 @@ pub fn load_paths_changed(
     let Some((files, looked)) = files else {
         return super::load_paths_cached(paths, opts, cache);
     };
-    let outcomes = files
-        .iter()
-        .map(|file| match cache.files.get(file) {
-            Some(entry) if !looked.contains(file) => Outcome::Unchanged(entry.part.clone()),
-            _ => look(file, opts, cache),
-        })
-        .collect();
+    let kept = cache.assembled.as_ref().and_then(|a| a.parts_of(&files));
+    let outcomes = match kept {
+        // The parts of the model kept, in the files' order: no lookup by
+        // path (hashing a path walks its components) for the files that
+        // did not change.
+        Some(parts) => {
+            let mut outcomes: Vec<Outcome> = parts
+                .iter()
+                .map(|p| Outcome::Unchanged(p.clone()))
+                .collect();
+            let few = looked.len() <= 64;
+            for (i, file) in files.iter().enumerate() {
+                let is_looked = if few {
+                    looked.iter().any(|l| l.as_os_str() == file.as_os_str())
+                } else {
+                    looked.contains(file)
+                };
+                if is_looked {
+                    outcomes[i] = look(file, opts, cache);
+                }
+            }
+            outcomes
+        }
+        None => files
+            .iter()
+            .map(|file| match cache.files.get(file) {
+                Some(entry) if !looked.contains(file) => Outcome::Unchanged(entry.part.clone()),
+                _ => look(file, opts, cache),
+            })
+            .collect(),
+    };
     assemble(files, Vec::new(), outcomes, opts, cache)
 }
 
