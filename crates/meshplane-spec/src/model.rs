@@ -274,9 +274,10 @@ impl MeshModel {
 /// Where each resource of a [`MeshModel`] came from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Origins {
-    /// Shared, so that a copy of the origins (a reload keeps one to patch
-    /// the next time) costs no copy of each origin.
-    pub by_resource: BTreeMap<ResourceId, Arc<Origin>>,
+    /// A persistent map of shared origins: a copy (a reload keeps one to
+    /// patch the next time) shares the map's nodes until either side
+    /// changes, and costs no copy of each origin.
+    pub by_resource: imbl::OrdMap<ResourceId, Arc<Origin>>,
 }
 
 impl Origins {
@@ -322,9 +323,18 @@ impl Origins {
 pub fn changed_keys<K: Ord, V: PartialEq>(
     a: &BTreeMap<K, V>,
     b: &BTreeMap<K, V>,
+    f: impl FnMut(&K),
+) {
+    changed_keys_of(a.iter(), b.iter(), f);
+}
+
+/// [`changed_keys`] of two maps given as iterators in key order.
+pub fn changed_keys_of<'m, K: Ord + 'm, V: PartialEq + 'm>(
+    a: impl Iterator<Item = (&'m K, &'m V)>,
+    b: impl Iterator<Item = (&'m K, &'m V)>,
     mut f: impl FnMut(&K),
 ) {
-    let (mut x, mut y) = (a.iter().peekable(), b.iter().peekable());
+    let (mut x, mut y) = (a.peekable(), b.peekable());
     loop {
         match (x.peek(), y.peek()) {
             (None, None) => break,

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::identity::{ResourceId, ResourceKind};
-use crate::model::{changed_keys, MeshGraph, MeshModel, Origins};
+use crate::model::{changed_keys, changed_keys_of, MeshGraph, MeshModel, Origins};
 
 /// The changes of one mesh.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,9 +47,9 @@ impl ModelChanges {
             };
             meshes.insert(name.clone(), delta);
         }
-        changed_keys(
-            &old_origins.by_resource,
-            &new_origins.by_resource,
+        changed_keys_of(
+            old_origins.by_resource.iter(),
+            new_origins.by_resource.iter(),
             |id| match meshes
                 .entry(id.mesh.clone())
                 .or_insert_with(|| MeshDelta::Resources(BTreeSet::new()))
