@@ -3,12 +3,16 @@
 //! proxies re-translated only when their inputs changed) and one with
 //! `with_full_reloads`, go through random sequences of file edits, valid and
 //! invalid; after every edit both serve the same snapshot to every proxy,
-//! apply or refuse alike and report the same findings.
+//! apply or refuse alike and report the same findings. A third pipeline,
+//! told which files each edit wrote or removed (as the file watch tells
+//! `meshplane serve`'s), serves the same too.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use meshplane_authz::AccessControl;
+use meshplane_control::changed_files::ChangedFiles;
 use meshplane_control::{ControlState, Pipeline};
 use meshplane_xds::{ResourceType, SnapshotCache};
 use proptest::prelude::*;
@@ -205,8 +209,10 @@ impl Mesh {
         f
     }
 
-    /// Writes what changed since `written` and removes files no longer there.
-    fn write(&self, dir: &Path, written: &mut BTreeMap<String, String>) {
+    /// Writes what changed since `written` and removes files no longer
+    /// there; the paths it wrote or removed (what a file watch reports).
+    fn write(&self, dir: &Path, written: &mut BTreeMap<String, String>) -> Vec<PathBuf> {
+        let mut touched = Vec::new();
         let mut now: BTreeMap<String, String> = self
             .files()
             .into_iter()
@@ -228,14 +234,17 @@ impl Mesh {
         for (name, text) in &now {
             if written.get(name) != Some(text) {
                 std::fs::write(dir.join(name), text).unwrap();
+                touched.push(dir.join(name));
             }
         }
         for name in written.keys() {
             if !now.contains_key(name) {
                 std::fs::remove_file(dir.join(name)).unwrap();
+                touched.push(dir.join(name));
             }
         }
         *written = now;
+        touched
     }
 }
 
@@ -276,12 +285,34 @@ fn same_after_every_edit(edits: &[Edit]) -> Result<(), TestCaseError> {
     mesh.write(dir.path(), &mut written);
     let (incremental, inc_cache) = pipeline(dir.path(), false);
     let (full, full_cache) = pipeline(dir.path(), true);
+    // A third, told which files changed as `meshplane serve`'s file watch
+    // tells it; it must serve what the other two serve.
+    let (told, told_cache) = pipeline(dir.path(), false);
+    let changed = Arc::new(ChangedFiles::new());
+    let told = told.with_changed_files(changed.clone());
     let (a, b) = (incremental.reload(), full.reload());
     prop_assert!(a.applied && b.applied, "{:?}", a.diagnostics);
+    told.reload();
     for (step, e) in edits.iter().enumerate() {
         mesh.apply(e);
-        mesh.write(dir.path(), &mut written);
+        let touched = mesh.write(dir.path(), &mut written);
+        changed.note(touched.iter().map(|p| std::path::absolute(p).unwrap()));
+        let c = told.reload();
         let (a, b) = (incremental.reload(), full.reload());
+        prop_assert_eq!(
+            &c.diagnostics,
+            &b.diagnostics,
+            "told, step {}: {:?}",
+            step,
+            e
+        );
+        prop_assert_eq!(
+            served(&told_cache),
+            served(&full_cache),
+            "told, step {}: {:?}",
+            step,
+            e
+        );
         prop_assert_eq!(a.applied, b.applied, "step {}: {:?}", step, e);
         prop_assert_eq!(&a.diagnostics, &b.diagnostics, "step {}: {:?}", step, e);
         prop_assert_eq!(&a.skipped_documents, &b.skipped_documents);
