@@ -18,6 +18,7 @@ use crate::authorizer::AppMeshAuthorizer;
 use crate::cloud_map::{CloudMapFeed, CloudMapSettings};
 use crate::console::{self, ConsoleAuth};
 use crate::events;
+use crate::metrics::AllocatorStatsFn;
 use crate::pipeline::{ModelSource, Pipeline};
 use crate::settings::{PipelineSettings, QuotaConfig};
 use crate::state::ControlState;
@@ -51,6 +52,9 @@ pub struct ServeConfig {
     pub more_sources: Vec<ModelSource>,
     /// The Kubernetes source's status, for `/debug/kubernetes` and `/metrics`.
     pub kubernetes: Option<KubeStatusFn>,
+    /// Reads the memory allocator's statistics for `/metrics` (the binary
+    /// that chose the allocator gives it; none: no allocator gauges).
+    pub allocator: Option<AllocatorStatsFn>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -272,6 +276,7 @@ pub async fn start_with_cloud_map(
         pipeline: Some(pipeline.clone()),
         source: config.source.clone(),
         kubernetes: config.kubernetes.clone(),
+        allocator: config.allocator.clone(),
     };
     // The web console reads the admin state; it is served beside /debug.
     let admin_router = admin::router(admin_state.clone()).merge(console::router(
