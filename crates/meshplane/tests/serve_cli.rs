@@ -237,30 +237,23 @@ fn metrics_show_the_allocators_statistics_where_it_is_jemalloc() {
     let read = |what: &str| gauge(&metrics, &format!("meshplane_allocator_{what}_bytes"));
 
     if cfg!(target_os = "linux") {
-        // jemalloc: every gauge, with values that fit together.
-        let [allocated, active, metadata, resident, mapped, retained] =
-            ["allocated", "active", "metadata", "resident", "mapped", "retained"]
-                .map(|what| read(what).unwrap_or_else(|| panic!("no {what} gauge in\n{metrics}")));
-        assert!(allocated > 0, "{metrics}");
+        // jemalloc: every gauge, with values that fit together. The served
+        // mesh and the runtime alone hold more than a MiB, so a reading of
+        // some other allocator instance than the server's would show here.
+        let [allocated, active, metadata, resident, mapped, _retained] = [
+            "allocated",
+            "active",
+            "metadata",
+            "resident",
+            "mapped",
+            "retained",
+        ]
+        .map(|what| read(what).unwrap_or_else(|| panic!("no {what} gauge in\n{metrics}")));
+        assert!(allocated > 1 << 20, "{metrics}");
         assert!(metadata > 0, "{metrics}");
         assert!(active >= allocated, "{metrics}");
         assert!(resident >= active, "{metrics}");
-        assert!(resident >= allocated, "{metrics}");
         assert!(mapped >= active, "{metrics}");
-        // The server holds at least its loaded mesh and runtime; the
-        // process's RSS (here in kB) is at least what the allocator's live
-        // allocations touched of it, within the same order.
-        let rss_kb: u64 = std::fs::read_to_string(format!("/proc/{}/status", server.id()))
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap();
-        assert!(
-            allocated < 4 * rss_kb * 1024,
-            "allocated {allocated} bytes against an RSS of {rss_kb} kB"
-        );
-        let _ = retained;
     } else {
         assert!(!metrics.contains("meshplane_allocator_"), "{metrics}");
     }
