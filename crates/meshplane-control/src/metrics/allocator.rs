@@ -9,8 +9,6 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use super::header;
-
 /// One reading of the allocator's statistics, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AllocatorStats {
@@ -77,7 +75,8 @@ pub fn render(stats: &AllocatorStats) -> String {
     ];
     let mut out = String::new();
     for (name, value, help) in gauges {
-        header(&mut out, name, "gauge", help);
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} gauge");
         let _ = writeln!(out, "{name} {value}");
     }
     out
