@@ -84,6 +84,9 @@ async fn metrics(State(s): State<AdminState>) -> Response {
     }
     text.push_str(&store::render_metrics(&s));
     text.push_str(&kubernetes::render_metrics(&s));
+    if let Some(stats) = s.allocator.as_ref().and_then(|read| read.0()) {
+        text.push_str(&crate::metrics::allocator::render(&stats));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

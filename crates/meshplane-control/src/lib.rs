@@ -54,6 +54,7 @@ pub mod watch;
 pub use admin::KubeStatusFn;
 pub use authorizer::AppMeshAuthorizer;
 pub use cloud_map::{CloudMapFeed, CloudMapSettings};
+pub use metrics::{AllocatorStats, AllocatorStatsFn};
 pub use pipeline::{ModelSource, Pipeline, SourceStatus};
 pub use serve::{start, start_with_cloud_map, Running, ServeConfig, ServeError};
 pub use served::{Served, ServedProxy};

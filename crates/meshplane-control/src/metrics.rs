@@ -1,5 +1,6 @@
 //! Counters behind `/metrics`, written in the Prometheus text format.
 
+pub mod allocator;
 mod histogram;
 
 use std::collections::BTreeMap;
@@ -11,6 +12,7 @@ use std::time::{Duration, SystemTime};
 use meshplane_spec::{ArnContext, ResourceId};
 use meshplane_xds::{ProxyRegistry, ResourceType};
 
+pub use allocator::{AllocatorStats, AllocatorStatsFn};
 pub use histogram::Histogram;
 
 use crate::clock::unix_seconds;

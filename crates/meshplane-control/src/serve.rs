@@ -19,6 +19,7 @@ use crate::changed_files::ChangedFiles;
 use crate::cloud_map::{CloudMapFeed, CloudMapSettings};
 use crate::console::{self, ConsoleAuth};
 use crate::events;
+use crate::metrics::AllocatorStatsFn;
 use crate::pipeline::{ModelSource, Pipeline};
 use crate::settings::{PipelineSettings, QuotaConfig};
 use crate::state::ControlState;
@@ -52,6 +53,9 @@ pub struct ServeConfig {
     pub more_sources: Vec<ModelSource>,
     /// The Kubernetes source's status, for `/debug/kubernetes` and `/metrics`.
     pub kubernetes: Option<KubeStatusFn>,
+    /// Reads the memory allocator's statistics for `/metrics` (the binary
+    /// that chose the allocator gives it; none: no allocator gauges).
+    pub allocator: Option<AllocatorStatsFn>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -275,6 +279,7 @@ pub async fn start_with_cloud_map(
         pipeline: Some(pipeline.clone()),
         source: config.source.clone(),
         kubernetes: config.kubernetes.clone(),
+        allocator: config.allocator.clone(),
     };
     // The web console reads the admin state; it is served beside /debug.
     let admin_router = admin::router(admin_state.clone()).merge(console::router(

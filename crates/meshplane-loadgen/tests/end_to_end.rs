@@ -50,6 +50,7 @@ async fn serve(dir: PathBuf, quota: usize) -> meshplane_control::Running {
         reload_on_sighup: false,
         more_sources: Vec::new(),
         kubernetes: None,
+        allocator: None,
         source: None,
     })
     .await

@@ -1,5 +1,6 @@
 //! `meshplane serve` refuses unsafe or contradictory settings before it
-//! listens, and reads its flags from `MESHPLANE_*` variables too.
+//! listens, reads its flags from `MESHPLANE_*` variables too, reloads on
+//! SIGHUP and shows its allocator's statistics on `/metrics`.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -195,4 +196,65 @@ fn serves_until_killed_and_reloads_on_sighup() {
         metrics.contains("meshplane_snapshot_build_seconds_count 2\n"),
         "{metrics}"
     );
+}
+
+/// The value of the unlabelled gauge `name`, checking its HELP and TYPE.
+fn gauge(metrics: &str, name: &str) -> Option<u64> {
+    if !metrics.contains(&format!("# HELP {name} "))
+        || !metrics.contains(&format!("# TYPE {name} gauge\n"))
+    {
+        return None;
+    }
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn metrics_show_the_allocators_statistics_where_it_is_jemalloc() {
+    let (xds, admin_port) = (ReservedPort::new(), ReservedPort::new());
+    let admin = admin_port.port();
+    let log = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve_cli-allocator.log");
+    let _ = std::fs::remove_file(&log);
+    let mut server = ChildProcess::spawn_logged(
+        "meshplane serve",
+        meshplane().args([
+            "serve",
+            "--config",
+            &examples(),
+            "--xds-listen",
+            &xds.addr().to_string(),
+            "--admin-listen",
+            &admin_port.addr().to_string(),
+        ]),
+        &log,
+    );
+    poll("/readyz", &mut server, || {
+        get(admin, "/readyz").filter(|(c, _)| *c == 200)
+    });
+    let (code, metrics) = get(admin, "/metrics").unwrap();
+    assert_eq!(code, 200);
+    let read = |what: &str| gauge(&metrics, &format!("meshplane_allocator_{what}_bytes"));
+
+    if cfg!(target_os = "linux") {
+        // jemalloc: every gauge, with values that fit together. The served
+        // mesh and the runtime alone hold more than a MiB, so a reading of
+        // some other allocator instance than the server's would show here.
+        let [allocated, active, metadata, resident, mapped, _retained] = [
+            "allocated",
+            "active",
+            "metadata",
+            "resident",
+            "mapped",
+            "retained",
+        ]
+        .map(|what| read(what).unwrap_or_else(|| panic!("no {what} gauge in\n{metrics}")));
+        assert!(allocated > 1 << 20, "{metrics}");
+        assert!(metadata > 0, "{metrics}");
+        assert!(active >= allocated, "{metrics}");
+        assert!(resident >= active, "{metrics}");
+        assert!(mapped >= active, "{metrics}");
+    } else {
+        assert!(!metrics.contains("meshplane_allocator_"), "{metrics}");
+    }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use meshplane_kube::KubeStatus;
 use meshplane_xds::XdsServer;
 
+use crate::metrics::AllocatorStatsFn;
 use crate::pipeline::ModelSource;
 use crate::pipeline::Pipeline;
 use crate::state::ControlState;
@@ -20,6 +21,9 @@ pub struct AdminState {
     pub source: Option<ModelSource>,
     /// The Kubernetes source's status, when it runs (`/debug/kubernetes`).
     pub kubernetes: Option<KubeStatusFn>,
+    /// The memory allocator's statistics, when the binary can read them
+    /// (`/metrics`' `meshplane_allocator_*` gauges).
+    pub allocator: Option<AllocatorStatsFn>,
 }
 
 /// Reads the Kubernetes source's status (`meshplane_kube::KubeSource::status`).

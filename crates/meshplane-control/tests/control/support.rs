@@ -91,6 +91,7 @@ pub fn serve_config(paths: Vec<PathBuf>) -> ServeConfig {
         reload_on_sighup: false,
         more_sources: Vec::new(),
         kubernetes: None,
+        allocator: None,
         source: None,
     }
 }

@@ -234,6 +234,7 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         source: Some(source),
         more_sources: Vec::new(),
         kubernetes: None,
+        allocator: crate::allocator::stats_reader(),
     };
     if let Some(url) = &args.cloud_map_endpoint {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
