@@ -10,8 +10,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use super::context::Sink;
+use super::resource::{check, resources, spec_of, SpecRef};
+use super::rules::Rules;
 use super::view::{Read, View};
-use super::{check, resources, spec_of, Rules, Sink, SpecRef};
 use crate::diagnostic::Diagnostic;
 use crate::identity::{ArnContext, ResourceId, ResourceKind};
 use crate::model::{MeshGraph, MeshModel, Origins};
