@@ -4,7 +4,12 @@
 //! files on every load), broken, removed and restored files.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/same_load.rs"]
+mod same_load;
+
 use std::path::{Path, PathBuf};
+
+use same_load::assert_same;
 
 use meshplane_load::{load_paths, load_paths_cached, LoadCache, LoadOptions};
 
@@ -33,11 +38,7 @@ fn same(dir: &Path, cache: &mut LoadCache, opts: &LoadOptions) -> meshplane_load
     let paths = [dir.to_owned()];
     let (cached, stats) = load_paths_cached(&paths, opts, cache);
     let fresh = load_paths(&paths, opts);
-    assert_eq!(cached.model, fresh.model);
-    assert_eq!(cached.origins, fresh.origins);
-    assert_eq!(cached.diagnostics, fresh.diagnostics);
-    assert_eq!(cached.files, fresh.files);
-    assert_eq!(cached.skipped, fresh.skipped);
+    assert_same(&cached, &fresh);
     stats
 }
 

@@ -4,8 +4,13 @@
 //! moved, a symbolic link swapped) makes it walk the directories again.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/same_load.rs"]
+mod same_load;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+use same_load::assert_same;
 
 use meshplane_load::{
     load_paths, load_paths_cached, load_paths_changed, CacheStats, LoadCache, LoadOptions,
@@ -47,11 +52,7 @@ fn told(root: &Path, cache: &mut LoadCache, changed: &[PathBuf]) -> CacheStats {
     let changed: BTreeSet<PathBuf> = changed.iter().cloned().collect();
     let (got, stats) = load_paths_changed(&paths, &LoadOptions::default(), cache, &changed);
     let fresh = load_paths(&paths, &LoadOptions::default());
-    assert_eq!(got.model, fresh.model);
-    assert_eq!(got.origins, fresh.origins);
-    assert_eq!(got.diagnostics, fresh.diagnostics);
-    assert_eq!(got.files, fresh.files);
-    assert_eq!(got.skipped, fresh.skipped);
+    assert_same(&got, &fresh);
     stats
 }
 

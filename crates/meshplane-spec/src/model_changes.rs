@@ -74,8 +74,9 @@ impl ModelChanges {
     }
 }
 
-/// The resources of one mesh (same name and owner) that differ.
-fn resources_between(a: &MeshGraph, b: &MeshGraph) -> BTreeSet<ResourceId> {
+/// The resources of one mesh (same name and owner) whose specs differ
+/// (added, removed or changed), the mesh resource's own among them.
+pub fn resources_between(a: &MeshGraph, b: &MeshGraph) -> BTreeSet<ResourceId> {
     let mut ids = BTreeSet::new();
     if a.spec != b.spec {
         ids.insert(ResourceId::mesh(&b.name, &b.owner));

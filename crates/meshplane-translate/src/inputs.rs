@@ -17,7 +17,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use meshplane_spec::identity::ResourceKind;
-use meshplane_spec::model::changed_keys;
+use meshplane_spec::model_changes::resources_between;
 use meshplane_spec::route::{RouteSpec, WeightedTarget};
 use meshplane_spec::MeshGraph;
 
@@ -138,30 +138,22 @@ impl MeshChanges {
     /// The differences from `old` to `new`.
     pub fn between(old: &MeshGraph, new: &MeshGraph) -> MeshChanges {
         let mut c = MeshChanges {
-            mesh: old.name != new.name || old.owner != new.owner || old.spec != new.spec,
+            mesh: old.name != new.name || old.owner != new.owner,
             inputs: BTreeSet::new(),
         };
-        let mut add = |kind, name: &String| {
-            c.inputs.insert(Input::Resource(kind, name.clone()));
-        };
-        changed_keys(&old.virtual_services, &new.virtual_services, |n| {
-            add(ResourceKind::VirtualService, n)
-        });
-        changed_keys(&old.virtual_nodes, &new.virtual_nodes, |n| {
-            add(ResourceKind::VirtualNode, n)
-        });
-        changed_keys(&old.virtual_routers, &new.virtual_routers, |n| {
-            add(ResourceKind::VirtualRouter, n)
-        });
-        changed_keys(&old.virtual_gateways, &new.virtual_gateways, |n| {
-            add(ResourceKind::VirtualGateway, n)
-        });
-        changed_keys(&old.routes, &new.routes, |(router, _)| {
-            c.inputs.insert(Input::RoutesOf(router.clone()));
-        });
-        changed_keys(&old.gateway_routes, &new.gateway_routes, |(gateway, _)| {
-            c.inputs.insert(Input::GatewayRoutesOf(gateway.clone()));
-        });
+        for id in resources_between(old, new) {
+            let parent = || id.parent.clone().unwrap_or_default();
+            let input = match id.kind {
+                ResourceKind::Mesh => {
+                    c.mesh = true;
+                    continue;
+                }
+                ResourceKind::Route => Input::RoutesOf(parent()),
+                ResourceKind::GatewayRoute => Input::GatewayRoutesOf(parent()),
+                kind => Input::Resource(kind, id.name),
+            };
+            c.inputs.insert(input);
+        }
         c
     }
 

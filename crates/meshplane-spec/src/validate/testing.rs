@@ -7,7 +7,8 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::identity::{ArnContext, ResourceId, ResourceKind};
 use crate::model::{AnySpec, MeshModel, Origins};
 
-fn spec(kind: ResourceKind, v: Value) -> AnySpec {
+/// A spec of `kind` from its JSON (panics on a spec that does not parse).
+pub(crate) fn spec(kind: ResourceKind, v: Value) -> AnySpec {
     fn de<T: serde::de::DeserializeOwned>(v: Value) -> T {
         match serde_json::from_value(v) {
             Ok(t) => t,

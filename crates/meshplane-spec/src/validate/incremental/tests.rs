@@ -9,9 +9,10 @@ use serde_json::{json, Value};
 
 use super::ValidationMemo;
 use crate::diagnostic::Origin;
-use crate::identity::{ArnContext, ResourceId, ResourceKind};
-use crate::model::{AnySpec, MeshModel, Origins};
+use crate::identity::{ArnContext, ResourceId};
+use crate::model::{MeshModel, Origins};
 use crate::model_changes::ModelChanges;
+use crate::validate::testing::spec;
 use crate::validate::{validate_with, Rules};
 
 fn node(listeners: Value, backends: &[&str]) -> Value {
@@ -125,30 +126,17 @@ fn slots() -> Vec<(String, Vec<Value>)> {
 /// Per slot: absent, or which spec and on which line of its file.
 type State = Vec<Option<(usize, u32)>>;
 
-fn any_spec(kind: ResourceKind, v: Value) -> AnySpec {
-    fn de<T: serde::de::DeserializeOwned>(v: Value) -> T {
-        serde_json::from_value(v).expect("test spec parses")
-    }
-    match kind {
-        ResourceKind::Mesh => AnySpec::Mesh(de(v)),
-        ResourceKind::VirtualService => AnySpec::VirtualService(de(v)),
-        ResourceKind::VirtualNode => AnySpec::VirtualNode(de(v)),
-        ResourceKind::VirtualRouter => AnySpec::VirtualRouter(de(v)),
-        ResourceKind::Route => AnySpec::Route(de(v)),
-        ResourceKind::VirtualGateway => AnySpec::VirtualGateway(de(v)),
-        ResourceKind::GatewayRoute => AnySpec::GatewayRoute(de(v)),
-    }
-}
-
 fn build(slots: &[(String, Vec<Value>)], state: &State) -> (MeshModel, Origins) {
     let ctx = ArnContext::default();
     let mut model = MeshModel::default();
     let mut origins = Origins::default();
     for ((id, specs), choice) in slots.iter().zip(state) {
-        let Some((spec, line)) = choice else { continue };
+        let Some((which, line)) = choice else {
+            continue;
+        };
         let id = ResourceId::parse(id, &ctx).expect("test id");
         model
-            .insert(id.clone(), any_spec(id.kind, specs[*spec].clone()))
+            .insert(id.clone(), spec(id.kind, specs[*which].clone()))
             .expect("one slot per resource");
         let origin = Origin {
             file: format!("{}.json", id.name).into(),
