@@ -11,6 +11,7 @@
 //! (the auth config, TLS files) are left out.
 
 use std::collections::{BTreeSet, HashSet};
+use std::ffi::OsStr;
 use std::path::PathBuf;
 
 use super::{assemble, look, same_options, LoadCache, Outcome};
@@ -35,37 +36,29 @@ pub fn load_paths_changed(
     let Some((files, looked)) = files else {
         return super::load_paths_cached(paths, opts, cache);
     };
+    // Compared by their bytes: `looked` holds the cache's own keys, named
+    // as the walk named them (hashing a `Path` walks its components, which
+    // for 40,000 files costs more than the rest of the load).
+    let looked: HashSet<&OsStr> = looked.iter().map(|p| p.as_os_str()).collect();
+    // The parts of the kept model are in the files' order: no lookup by
+    // path for the files that did not change.
     let kept = cache.assembled.as_ref().and_then(|a| a.parts_of(&files));
-    let outcomes = match kept {
-        // The parts of the model kept, in the files' order: no lookup by
-        // path (hashing a path walks its components) for the files that
-        // did not change.
-        Some(parts) => {
-            let mut outcomes: Vec<Outcome> = parts
-                .iter()
-                .map(|p| Outcome::Unchanged(p.clone()))
-                .collect();
-            let few = looked.len() <= 64;
-            for (i, file) in files.iter().enumerate() {
-                let is_looked = if few {
-                    looked.iter().any(|l| l.as_os_str() == file.as_os_str())
-                } else {
-                    looked.contains(file)
-                };
-                if is_looked {
-                    outcomes[i] = look(file, opts, cache);
-                }
+    let outcomes = files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| {
+            let part = if looked.contains(file.as_os_str()) {
+                None
+            } else {
+                kept.map(|parts| parts[i].clone())
+                    .or_else(|| cache.files.get(file).map(|e| e.part.clone()))
+            };
+            match part {
+                Some(part) => Outcome::Unchanged(part),
+                None => look(file, opts, cache),
             }
-            outcomes
-        }
-        None => files
-            .iter()
-            .map(|file| match cache.files.get(file) {
-                Some(entry) if !looked.contains(file) => Outcome::Unchanged(entry.part.clone()),
-                _ => look(file, opts, cache),
-            })
-            .collect(),
-    };
+        })
+        .collect();
     assemble(files, Vec::new(), outcomes, opts, cache)
 }
 
@@ -94,8 +87,8 @@ fn to_look(
             continue;
         };
         let is_file = path.is_file();
-        if cache.files.contains_key(&file) && is_file {
-            looked.insert(file);
+        if let (Some((key, _)), true) = (cache.files.get_key_value(&file), is_file) {
+            looked.insert(key.clone());
         } else if is_file && (!walk::has_spec_extension(path) || walk::hidden_below(rest)) {
             // Not a file the walk reads.
         } else {
