@@ -26,7 +26,7 @@ mod decode;
 mod export;
 mod k8s;
 mod node;
-pub mod parallel;
+pub use meshplane_spec::parallel;
 mod pending;
 mod read;
 mod suggest;

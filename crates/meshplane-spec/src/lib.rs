@@ -14,6 +14,7 @@ pub mod mesh;
 pub mod model;
 pub mod model_changes;
 pub mod naming;
+pub mod parallel;
 pub mod route;
 pub mod tls;
 pub mod validate;

@@ -18,6 +18,7 @@ use crate::diagnostic::Diagnostic;
 use crate::identity::{ArnContext, ResourceId, ResourceKind};
 use crate::model::{MeshGraph, MeshModel, Origins};
 use crate::model_changes::{MeshDelta, ModelChanges};
+use crate::parallel;
 
 /// A resource of a mesh, ordered as validation reports them (by kind, then
 /// parent and name).
@@ -137,26 +138,11 @@ impl MeshMemo {
         self.owner = g.owner.clone();
         let all: Vec<(ResourceId, SpecRef)> = resources(g).collect();
         // On every core: the resources are independent of each other.
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = all.len().div_ceil(threads).max(1);
-        let checked: Vec<Vec<(Key, Entry)>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = all
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|(id, spec)| (Key::of(id), Entry::of(g, id.clone(), *spec, v)))
-                            .collect()
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
+        let checked = parallel::map(&all, |(id, spec)| {
+            (Key::of(id), Entry::of(g, id.clone(), *spec, v))
         });
         // In order already: a sorted build.
-        self.entries = checked.into_iter().flatten().collect();
+        self.entries = checked.into_iter().collect();
     }
 
     /// Checks again the resources `changed` names and those that looked

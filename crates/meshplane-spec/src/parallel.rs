@@ -1,6 +1,6 @@
 //! Work on every core: reading and parsing many files (a first load),
-//! translating many proxies (a reload of a whole mesh). Each item is
-//! independent of the others.
+//! validating every resource of a mesh, translating many proxies (a reload
+//! of a whole mesh). Each item is independent of the others.
 
 /// Fewer items than this are not worth a thread.
 const MIN_CHUNK: usize = 32;
