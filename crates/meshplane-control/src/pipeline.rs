@@ -217,7 +217,8 @@ impl Pipeline {
         }
         let loaded_at = Instant::now();
         // What changed since the served model, which the memo validated
-        // (`None`: validate everything).
+        // and whose translations apply keeps (`None`: validate and
+        // translate everything).
         let changes = match self.state.served() {
             Some(served) if !self.full_reloads => Some(ModelChanges::between(
                 &served.model,
@@ -272,7 +273,8 @@ impl Pipeline {
             };
             let previous = self.state.served();
             let publishing = self.state.publishing();
-            let (served, changes, found) = self.apply(loaded.model, loaded.origins, rotated);
+            let (served, changes, found) =
+                self.apply(loaded.model, loaded.origins, rotated, changes.as_ref());
             self.state
                 .metrics
                 .observe_snapshot_build(build_started.elapsed());

@@ -13,9 +13,22 @@ pub enum MeshDelta {
     /// The mesh is new, gone or owned by another account: everything in it
     /// counts as changed.
     Whole,
-    /// These resources changed (the mesh resource itself among them when
-    /// its spec or origin did).
-    Resources(BTreeSet<ResourceId>),
+    /// These resources changed: in spec (added, removed or another spec;
+    /// the mesh resource itself among them when its spec did), or only in
+    /// origin (another file or line).
+    Resources {
+        specs: BTreeSet<ResourceId>,
+        moved: BTreeSet<ResourceId>,
+    },
+}
+
+impl MeshDelta {
+    fn specs(specs: BTreeSet<ResourceId>) -> MeshDelta {
+        MeshDelta::Resources {
+            specs,
+            moved: BTreeSet::new(),
+        }
+    }
 }
 
 /// What differs between two models (with their origins); a mesh not
@@ -41,7 +54,7 @@ impl ModelChanges {
                     if ids.is_empty() {
                         continue;
                     }
-                    MeshDelta::Resources(ids)
+                    MeshDelta::specs(ids)
                 }
                 _ => MeshDelta::Whole,
             };
@@ -52,11 +65,11 @@ impl ModelChanges {
             new_origins.by_resource.iter(),
             |id| match meshes
                 .entry(id.mesh.clone())
-                .or_insert_with(|| MeshDelta::Resources(BTreeSet::new()))
+                .or_insert_with(|| MeshDelta::specs(BTreeSet::new()))
             {
                 MeshDelta::Whole => {}
-                MeshDelta::Resources(ids) => {
-                    ids.insert(id.clone());
+                MeshDelta::Resources { moved, .. } => {
+                    moved.insert(id.clone());
                 }
             },
         );

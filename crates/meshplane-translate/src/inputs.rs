@@ -17,9 +17,9 @@
 use std::collections::{BTreeSet, HashSet};
 
 use meshplane_spec::identity::ResourceKind;
-use meshplane_spec::model_changes::resources_between;
+use meshplane_spec::model_changes::{resources_between, MeshDelta};
 use meshplane_spec::route::{RouteSpec, WeightedTarget};
-use meshplane_spec::MeshGraph;
+use meshplane_spec::{MeshGraph, ResourceId};
 
 /// One lookup of a translation.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -137,11 +137,29 @@ pub struct MeshChanges {
 impl MeshChanges {
     /// The differences from `old` to `new`.
     pub fn between(old: &MeshGraph, new: &MeshGraph) -> MeshChanges {
-        let mut c = MeshChanges {
-            mesh: old.name != new.name || old.owner != new.owner,
-            inputs: BTreeSet::new(),
-        };
-        for id in resources_between(old, new) {
+        let mut c = MeshChanges::of_resources(&resources_between(old, new));
+        c.mesh |= old.name != new.name || old.owner != new.owner;
+        c
+    }
+
+    /// The differences a model's changes give for one mesh (`None`: the
+    /// mesh did not change); a resource that only moved in its file
+    /// changes no translation.
+    pub fn of_delta(delta: Option<&MeshDelta>) -> MeshChanges {
+        match delta {
+            None => MeshChanges::default(),
+            Some(MeshDelta::Whole) => MeshChanges {
+                mesh: true,
+                inputs: BTreeSet::new(),
+            },
+            Some(MeshDelta::Resources { specs, .. }) => MeshChanges::of_resources(specs),
+        }
+    }
+
+    /// These resources changed in spec (the mesh resource: every proxy).
+    fn of_resources(ids: &BTreeSet<ResourceId>) -> MeshChanges {
+        let mut c = MeshChanges::default();
+        for id in ids {
             let parent = || id.parent.clone().unwrap_or_default();
             let input = match id.kind {
                 ResourceKind::Mesh => {
@@ -150,7 +168,7 @@ impl MeshChanges {
                 }
                 ResourceKind::Route => Input::RoutesOf(parent()),
                 ResourceKind::GatewayRoute => Input::GatewayRoutesOf(parent()),
-                kind => Input::Resource(kind, id.name),
+                kind => Input::Resource(kind, id.name.clone()),
             };
             c.inputs.insert(input);
         }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use meshplane_spec::{ArnContext, Diagnostic, MeshModel, Origins, ResourceId};
+use meshplane_spec::{ArnContext, Diagnostic, MeshModel, ModelChanges, Origins, ResourceId};
 use meshplane_translate::inputs::MeshChanges;
 use meshplane_xds::{ProxyKey, SetOutcome, Snapshot};
 
@@ -53,6 +53,7 @@ impl Pipeline {
         model: MeshModel,
         origins: Origins,
         rotated: bool,
+        changes: Option<&ModelChanges>,
     ) -> (Served, ReloadChanges, Vec<Diagnostic>) {
         let previous = self.state.served();
         let arn = &self.settings.load.arn;
@@ -68,10 +69,12 @@ impl Pipeline {
                 .as_ref()
                 .and_then(|p| p.model.mesh(mesh_name))
                 .filter(|_| !rotated);
-            // What changed in this mesh; `None`: re-translate every proxy.
-            let mesh_changes = match old_graph {
-                Some(old) if !self.full_reloads => Some(MeshChanges::between(old, graph)),
-                Some(old) if old == graph => Some(MeshChanges::default()),
+            // What changed in this mesh (`changes`: since the served
+            // model, none with full reloads); `None`: re-translate every
+            // proxy.
+            let mesh_changes = match (old_graph, changes) {
+                (Some(_), Some(c)) => Some(MeshChanges::of_delta(c.mesh(mesh_name))),
+                (Some(old), None) if old == graph => Some(MeshChanges::default()),
                 _ => None,
             };
             let affected = mesh_changes.as_ref().map(|c| c.affected(graph));

@@ -116,12 +116,15 @@ impl ValidationMemo {
             match delta {
                 _ if fresh => memo.rebuild(g, &v),
                 Some(MeshDelta::Whole) => memo.rebuild(g, &v),
-                Some(MeshDelta::Resources(ids))
-                    if ids.iter().any(|id| id.kind == ResourceKind::Mesh) =>
-                {
-                    memo.rebuild(g, &v)
+                Some(MeshDelta::Resources { specs, moved }) => {
+                    // A resource's own findings depend on its origin too.
+                    let ids: BTreeSet<&ResourceId> = specs.iter().chain(moved).collect();
+                    if ids.iter().any(|id| id.kind == ResourceKind::Mesh) {
+                        memo.rebuild(g, &v);
+                    } else {
+                        memo.update(g, &ids, &v);
+                    }
                 }
-                Some(MeshDelta::Resources(ids)) => memo.update(g, ids, &v),
                 None => {}
             }
             for entry in memo.entries.values() {
@@ -147,7 +150,7 @@ impl MeshMemo {
 
     /// Checks again the resources `changed` names and those that looked
     /// one of them up.
-    fn update(&mut self, g: &MeshGraph, changed: &BTreeSet<ResourceId>, v: &Context<'_>) {
+    fn update(&mut self, g: &MeshGraph, changed: &BTreeSet<&ResourceId>, v: &Context<'_>) {
         let reads: HashSet<Read> = changed
             .iter()
             .map(|id| Read::of(id.kind, &id.name))
@@ -158,7 +161,11 @@ impl MeshMemo {
             .filter(|(_, e)| e.reads.iter().any(|r| reads.contains(r)))
             .map(|(key, _)| key.id(g))
             .collect();
-        let again: BTreeSet<ResourceId> = changed.iter().cloned().chain(readers).collect();
+        let again: BTreeSet<ResourceId> = changed
+            .iter()
+            .map(|id| (*id).clone())
+            .chain(readers)
+            .collect();
         for id in again {
             self.check(g, id, v);
         }
