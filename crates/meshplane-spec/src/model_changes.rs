@@ -76,11 +76,6 @@ impl ModelChanges {
         ModelChanges { meshes }
     }
 
-    /// Whether nothing differs.
-    pub fn is_empty(&self) -> bool {
-        self.meshes.is_empty()
-    }
-
     /// How one mesh changed; `None` when it did not.
     pub fn mesh(&self, name: &str) -> Option<&MeshDelta> {
         self.meshes.get(name)
